@@ -1,0 +1,280 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/graphsignal/graphsignal/internal/env"
+	"github.com/graphsignal/graphsignal/internal/redact"
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+)
+
+// Config is graphsignal's resolved configuration (SPEC §2). It is built in
+// one place, resolveConfig, with precedence flag > environment > config file
+// > default.
+type Config struct {
+	APIKey         string
+	Deployment     string
+	Tags           telemetry.Tags
+	APIBase        string
+	OTLPEndpoint   string
+	DataDir        string
+	RecordPayloads bool
+	SampleInterval time.Duration
+	FlushTimeout   time.Duration
+	PTY            bool
+	Summary        string
+	Debug          bool
+	// File is the config file that was read, "" if none.
+	File string
+}
+
+// setting describes one configuration key: its flag, the environment
+// variables that set it (first match wins) and its default.
+type setting struct {
+	key    string
+	flag   string
+	envs   []string
+	def    string
+	secret bool
+}
+
+var settings = []setting{
+	{key: "api_key", flag: "api-key", envs: []string{"GRAPHSIGNAL_API_KEY"}, secret: true},
+	{key: "deployment", flag: "deployment", envs: []string{"GRAPHSIGNAL_DEPLOYMENT"}},
+	{key: "api_base", flag: "api-base", envs: []string{"GRAPHSIGNAL_API_BASE", "GRAPHSIGNAL_API_URL"}, def: "https://api.graphsignal.com"},
+	{key: "otlp_endpoint", flag: "otlp-endpoint", envs: []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"}},
+	{key: "data_dir", flag: "data-dir", envs: []string{"GRAPHSIGNAL_DATA_DIR"}},
+	{key: "record_payloads", flag: "record-payloads", envs: []string{"GRAPHSIGNAL_RECORD_PAYLOADS"}, def: "true"},
+	{key: "sample_interval", flag: "sample-interval", envs: []string{"GRAPHSIGNAL_SAMPLE_INTERVAL"}, def: "1s"},
+	{key: "flush_timeout", flag: "flush-timeout", envs: []string{"GRAPHSIGNAL_FLUSH_TIMEOUT"}, def: "2s"},
+	{key: "pty", flag: "pty", def: "false"},
+	{key: "summary", flag: "summary", def: "auto"},
+	{key: "debug", flag: "debug", envs: []string{"GRAPHSIGNAL_DEBUG_MODE"}, def: "false"},
+}
+
+// configKeys are the keys a config file may hold.
+func configKeys() map[string]bool {
+	keys := map[string]bool{"tags": true}
+	for _, s := range settings {
+		keys[s.key] = true
+	}
+	return keys
+}
+
+// addConfigFlags registers the flags of every setting on fs.
+func addConfigFlags(fs *pflag.FlagSet) {
+	fs.String("api-key", "", "Graphsignal API key (default: none, local mode)")
+	fs.String("deployment", "", "deployment name (default: the program name)")
+	fs.StringArray("tag", nil, "tag `key=value` added to everything recorded (repeatable)")
+	fs.String("api-base", "", "Graphsignal API base URL (default https://api.graphsignal.com)")
+	fs.String("otlp-endpoint", "", "OpenTelemetry OTLP/HTTP endpoint to export to (default: off)")
+	fs.String("data-dir", "", "local data directory (default $XDG_DATA_HOME/graphsignal)")
+	fs.Bool("record-payloads", true, "record payloads sent by SDKs in the child")
+	fs.Duration("sample-interval", time.Second, "process and GPU sampling interval")
+	fs.Duration("flush-timeout", 2*time.Second, "how long to wait at exit for data to be sent")
+	fs.Bool("pty", false, "give the child a pseudo-terminal")
+	fs.String("summary", "auto", "end-of-run summary on stderr: auto (when stderr is a terminal), always or never")
+}
+
+// configSource tells where a setting's value came from, for --debug.
+type configSource struct {
+	value, from string
+}
+
+// resolveConfig resolves every setting once: flag > environment > config
+// file > default. environ is the process environment; configFlag is the
+// value of --config.
+func resolveConfig(fs *pflag.FlagSet, environ []string, configFlag string, debug bool) (*Config, map[string]configSource, error) {
+	v := viper.New()
+	file, err := findConfigFile(configFlag, environ)
+	if err != nil {
+		return nil, nil, err
+	}
+	if file != "" {
+		v.SetConfigFile(file)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return nil, nil, usageErrorf("config file %s: %w", file, err)
+		}
+		known := configKeys()
+		for _, k := range v.AllKeys() {
+			top, _, _ := strings.Cut(k, ".")
+			if !known[top] {
+				return nil, nil, usageErrorf("config file %s: unknown setting %q", file, top)
+			}
+		}
+	}
+
+	sources := map[string]configSource{}
+	lookup := func(s setting) (string, string) {
+		if f := fs.Lookup(s.flag); f != nil && f.Changed {
+			return f.Value.String(), "flag --" + s.flag
+		}
+		for _, name := range s.envs {
+			if val, ok := env.Lookup(environ, name); ok && val != "" {
+				return val, "environment " + name
+			}
+		}
+		if file != "" && v.IsSet(s.key) {
+			return v.GetString(s.key), "config file"
+		}
+		return s.def, "default"
+	}
+	vals := map[string]string{}
+	for _, s := range settings {
+		val, from := lookup(s)
+		vals[s.key] = val
+		shown := val
+		if s.secret && val != "" {
+			shown = "REDACTED"
+		}
+		sources[s.key] = configSource{value: shown, from: from}
+	}
+
+	cfg := &Config{
+		APIKey:       vals["api_key"],
+		Deployment:   vals["deployment"],
+		APIBase:      vals["api_base"],
+		OTLPEndpoint: vals["otlp_endpoint"],
+		DataDir:      vals["data_dir"],
+		Summary:      vals["summary"],
+		File:         file,
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = defaultDataDir(environ)
+	}
+	bools := []struct {
+		key string
+		dst *bool
+	}{{"record_payloads", &cfg.RecordPayloads}, {"pty", &cfg.PTY}, {"debug", &cfg.Debug}}
+	for _, b := range bools {
+		if *b.dst, err = parseBool(vals[b.key]); err != nil {
+			return nil, nil, usageErrorf("%s %q from %s: want true or false", b.key, vals[b.key], sources[b.key].from)
+		}
+	}
+	cfg.Debug = cfg.Debug || debug
+	durs := []struct {
+		key string
+		dst *time.Duration
+	}{{"sample_interval", &cfg.SampleInterval}, {"flush_timeout", &cfg.FlushTimeout}}
+	for _, d := range durs {
+		*d.dst, err = time.ParseDuration(vals[d.key])
+		if err != nil || *d.dst <= 0 {
+			return nil, nil, usageErrorf("%s %q from %s: want a positive duration such as 2s", d.key, vals[d.key], sources[d.key].from)
+		}
+	}
+	switch cfg.Summary {
+	case "auto", "always", "never":
+	default:
+		return nil, nil, usageErrorf("summary %q: want auto, always or never", cfg.Summary)
+	}
+
+	cfg.Tags, err = resolveTags(fs, v, file, environ)
+	if err != nil {
+		return nil, nil, err
+	}
+	sources["tags"] = configSource{value: env.FormatTags(cfg.Tags), from: "merged: config file < environment < flags"}
+	sources["config"] = configSource{value: file, from: "--config, ./graphsignal.yaml or $XDG_CONFIG_HOME/graphsignal/config.yaml"}
+	return cfg, sources, nil
+}
+
+// resolveTags merges tags from the config file, then the environment
+// (GRAPHSIGNAL_TAGS, then GRAPHSIGNAL_TAG_<KEY>), then --tag flags.
+func resolveTags(fs *pflag.FlagSet, v *viper.Viper, file string, environ []string) (telemetry.Tags, error) {
+	tags := telemetry.Tags{}
+	if file != "" {
+		for k, val := range v.GetStringMapString("tags") {
+			tags[strings.ToLower(k)] = val
+		}
+	}
+	envTags, err := env.TagsFromEnviron(environ)
+	if err != nil {
+		return nil, usageErrorf("%w", err)
+	}
+	tags = tags.Merge(envTags)
+	if f := fs.Lookup("tag"); f != nil {
+		flagTags, _ := fs.GetStringArray("tag")
+		for _, t := range flagTags {
+			parsed, err := env.ParseTagList(t)
+			if err != nil {
+				return nil, usageErrorf("--tag: %w", err)
+			}
+			tags = tags.Merge(parsed)
+		}
+	}
+	return tags, nil
+}
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "true", "yes", "on":
+		return true, nil
+	case "0", "false", "no", "off", "":
+		return false, nil
+	}
+	return strconv.ParseBool(s)
+}
+
+// findConfigFile returns --config if given (it must exist), else
+// ./graphsignal.yaml, else $XDG_CONFIG_HOME/graphsignal/config.yaml, else "".
+func findConfigFile(flag string, environ []string) (string, error) {
+	if flag != "" {
+		if _, err := os.Stat(flag); err != nil {
+			return "", usageErrorf("config file: %w", err)
+		}
+		return flag, nil
+	}
+	candidates := []string{"graphsignal.yaml"}
+	if dir := xdgDir(environ, "XDG_CONFIG_HOME", ".config"); dir != "" {
+		candidates = append(candidates, filepath.Join(dir, "graphsignal", "config.yaml"))
+	}
+	for _, c := range candidates {
+		if _, err := os.Stat(c); err == nil {
+			return c, nil
+		}
+	}
+	return "", nil
+}
+
+func defaultDataDir(environ []string) string {
+	if dir := xdgDir(environ, "XDG_DATA_HOME", filepath.Join(".local", "share")); dir != "" {
+		return filepath.Join(dir, "graphsignal")
+	}
+	return filepath.Join(os.TempDir(), "graphsignal")
+}
+
+// xdgDir returns $name, else $HOME/fallback, else "".
+func xdgDir(environ []string, name, fallback string) string {
+	if dir, ok := env.Lookup(environ, name); ok && dir != "" {
+		return dir
+	}
+	if home, ok := env.Lookup(environ, "HOME"); ok && home != "" {
+		return filepath.Join(home, fallback)
+	}
+	return ""
+}
+
+// printConfig writes the resolved configuration, secrets redacted, for
+// --debug.
+func printConfig(w io.Writer, sources map[string]configSource) {
+	keys := make([]string, 0, len(sources))
+	for k := range sources {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprintln(w, "graphsignal: configuration:")
+	for _, k := range keys {
+		s := sources[k]
+		fmt.Fprintf(w, "graphsignal:   %-16s %q (%s)\n", k, redact.URL(s.value), s.from)
+	}
+}

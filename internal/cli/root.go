@@ -1,0 +1,68 @@
+// Package cli is graphsignal's command tree: it parses flags, resolves the
+// configuration (the only importer of cobra and viper), wires the launcher,
+// recorder and store together, and maps every outcome to an exit status in
+// one place (Main).
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/graphsignal/graphsignal/internal/launcher"
+)
+
+// IOStreams are the standard streams a command uses. Stdin/Stdout/Stderr
+// are handed to the child as its file descriptors, so they are files.
+type IOStreams struct {
+	In, Out, ErrOut *os.File
+}
+
+// Main runs graphsignal with os.Args and returns the exit status. When the
+// child was killed by a signal, Main kills graphsignal with the same signal
+// and returns 128+N only if that did not end the process (PID 1).
+func Main() int {
+	streams := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	root := NewCmdRoot(streams, os.Environ())
+	root.SetArgs(os.Args[1:])
+	err := root.Execute()
+	code, dieBy := exitStatus(err, streams.ErrOut)
+	if dieBy != nil {
+		launcher.DieBySignal(dieBy.Signal)
+	}
+	return code
+}
+
+// NewCmdRoot builds the command tree. environ is the process environment.
+func NewCmdRoot(streams *IOStreams, environ []string) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "graphsignal",
+		Short: "Run any program and make it observable",
+		Long: `graphsignal runs a program exactly as if it were run directly and records
+its run: a trace with the run span, process-tree metrics, exit errors and what
+SDKs in the child report. See "graphsignal run --help".`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unknown command %q (see graphsignal --help)", args[0])
+			}
+			return cmd.Help()
+		},
+	}
+	root.SetOut(streams.ErrOut)
+	root.SetErr(streams.ErrOut)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &UsageError{Err: fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())}
+	})
+	root.PersistentFlags().String("config", "", "config file (default ./graphsignal.yaml, else $XDG_CONFIG_HOME/graphsignal/config.yaml)")
+	root.PersistentFlags().Bool("debug", false, "print debug information, including the resolved configuration, to stderr")
+
+	root.AddCommand(
+		NewCmdRun(streams, environ, nil),
+		NewCmdVersion(streams),
+	)
+	return root
+}

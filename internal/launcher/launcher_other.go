@@ -1,0 +1,20 @@
+//go:build !linux
+
+package launcher
+
+import "syscall"
+
+// Child is a started program; on this platform none can be started.
+type Child struct {
+	Pid  int
+	Path string
+}
+
+// Start reports ErrUnsupported: the launcher needs Linux.
+func Start(Config) (*Child, error) { return nil, ErrUnsupported }
+
+// Wait reports ErrUnsupported.
+func (c *Child) Wait() (*Exit, error) { return nil, ErrUnsupported }
+
+// DieBySignal returns at once: the caller exits with 128+sig.
+func DieBySignal(syscall.Signal) {}

@@ -1,0 +1,302 @@
+package launcher
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+)
+
+// ptyIdle is how long output must stay quiet after the child has exited
+// before the drain stops waiting for processes that still hold the terminal.
+const ptyIdle = 100 * time.Millisecond
+
+// ptySession copies between graphsignal's stdio and the child's
+// pseudo-terminal. It owns two goroutines (input and output copiers), which
+// close joins.
+type ptySession struct {
+	master, slave *os.File
+	in, out       *os.File
+	tail          *Tail         // keeps the end of the output, may be nil
+	stopped       chan struct{} // the child was stopped by a terminal signal
+
+	mu       sync.Mutex
+	rawState *term.State // outer terminal settings to restore, nil if untouched
+
+	child    atomic.Int64 // the child's pid, once started
+	exited   atomic.Bool
+	quit     chan struct{}
+	outDone  chan struct{}
+	inDone   chan struct{}
+	closeOne sync.Once
+}
+
+func openPTY(in, out *os.File, tail *Tail) (*ptySession, error) {
+	master, slave, err := pty.Open()
+	if err != nil {
+		return nil, err
+	}
+	p := &ptySession{master: master, slave: slave, in: in, out: out, tail: tail,
+		stopped: make(chan struct{}, 1), quit: make(chan struct{}),
+		outDone: make(chan struct{}), inDone: make(chan struct{})}
+	p.resize()
+	if in == nil || !term.IsTerminal(int(in.Fd())) {
+		// Input is not typed at a terminal: do not echo it back.
+		if t, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS); err == nil {
+			t.Lflag &^= unix.ECHO | unix.ECHONL
+			_ = unix.IoctlSetTermios(int(slave.Fd()), unix.TCSETS, t)
+		}
+	}
+	return p, nil
+}
+
+// outerTTY is the outer terminal whose size the pty follows, if any.
+func (p *ptySession) outerTTY() *os.File {
+	for _, f := range []*os.File{p.in, p.out} {
+		if f != nil && term.IsTerminal(int(f.Fd())) {
+			return f
+		}
+	}
+	return nil
+}
+
+// resize copies the outer terminal's window size to the pty (the kernel then
+// sends SIGWINCH to the child's foreground group). Without an outer terminal
+// the pty gets 80×24.
+func (p *ptySession) resize() {
+	if tty := p.outerTTY(); tty != nil {
+		if err := pty.InheritSize(tty, p.master); err == nil {
+			return
+		}
+	}
+	if sz, err := pty.GetsizeFull(p.master); err == nil && sz.Rows != 0 {
+		return
+	}
+	_ = pty.Setsize(p.master, &pty.Winsize{Rows: 24, Cols: 80})
+}
+
+// started runs once the child has the slave side: it puts the outer terminal
+// in raw mode (so keys reach the child's line discipline) and starts copying.
+func (p *ptySession) started(pid int) {
+	p.child.Store(int64(pid))
+	p.slave.Close()
+	p.makeRaw()
+	go p.copyOut()
+	go p.copyIn()
+}
+
+func (p *ptySession) makeRaw() {
+	if p.in == nil || !foreground(int(p.in.Fd())) {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st, err := term.MakeRaw(int(p.in.Fd())); err == nil {
+		p.rawState = st
+	}
+}
+
+func (p *ptySession) restore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.rawState != nil {
+		_ = term.Restore(int(p.in.Fd()), p.rawState)
+		p.rawState = nil
+	}
+}
+
+// copyOut copies the child's terminal output to graphsignal's stdout until
+// every holder of the slave has closed it, or the child has exited and the
+// output has been quiet for ptyIdle.
+func (p *ptySession) copyOut() {
+	defer close(p.outDone)
+	buf := make([]byte, 32*1024)
+	fd := int(p.master.Fd())
+	for {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, int(ptyIdle/time.Millisecond))
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		if n == 0 {
+			if p.exited.Load() {
+				return
+			}
+			continue
+		}
+		r, err := unix.Read(fd, buf)
+		if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
+			continue
+		}
+		if r <= 0 || err != nil {
+			return // EIO: no process holds the terminal any more
+		}
+		if p.tail != nil {
+			_, _ = p.tail.Write(buf[:r])
+		}
+		if p.out != nil && writeAll(int(p.out.Fd()), buf[:r]) != nil {
+			// Our reader went away: the child would have got SIGPIPE.
+			if pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP); err == nil {
+				_ = unix.Kill(-pgrp, unix.SIGPIPE)
+			}
+			p.out = nil
+		}
+	}
+}
+
+// copyIn copies graphsignal's stdin to the child's terminal. At the end of
+// piped input it sends the terminal's end-of-file character.
+func (p *ptySession) copyIn() {
+	defer close(p.inDone)
+	if p.in == nil {
+		return
+	}
+	buf := make([]byte, 32*1024)
+	fd := int(p.in.Fd())
+	if term.IsTerminal(fd) && !foreground(fd) {
+		// A background job must not read the terminal (SIGTTIN).
+		return
+	}
+	for {
+		select {
+		case <-p.quit:
+			return
+		default:
+		}
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, int(ptyIdle/time.Millisecond))
+		if errors.Is(err, unix.EINTR) || n == 0 {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		r, err := unix.Read(fd, buf)
+		if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
+			continue
+		}
+		if r <= 0 || err != nil {
+			if !term.IsTerminal(fd) {
+				_, _ = p.master.Write([]byte{4}) // VEOF
+			}
+			return
+		}
+		if p.writeInput(buf[:r]) != nil {
+			return
+		}
+	}
+}
+
+// writeInput passes typed input to the child's terminal. The suspend key
+// (Ctrl-Z) is handled here when the child itself is the terminal's
+// foreground process: its process group has no parent in its session (the
+// child is a session leader), so the kernel would discard the SIGTSTP that
+// the key generates. graphsignal stops the group with SIGSTOP instead;
+// Wait then notices and suspends graphsignal, as a shell job.
+func (p *ptySession) writeInput(b []byte) error {
+	fd := int(p.master.Fd())
+	for len(b) > 0 {
+		susp, ok := p.suspendKey()
+		i := bytes.IndexByte(b, susp)
+		if !ok || i < 0 {
+			return writeAll(fd, b)
+		}
+		if err := writeAll(fd, b[:i]); err != nil {
+			return err
+		}
+		if pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP); err == nil && int64(pgrp) == p.child.Load() {
+			_ = unix.Kill(-pgrp, unix.SIGSTOP)
+		} else if err := writeAll(fd, b[i:i+1]); err != nil {
+			return err
+		}
+		b = b[i+1:]
+	}
+	return nil
+}
+
+// suspendKey returns the child terminal's suspend character, if signals
+// are enabled on it.
+func (p *ptySession) suspendKey() (byte, bool) {
+	t, err := unix.IoctlGetTermios(int(p.master.Fd()), unix.TCGETS)
+	if err != nil || t.Lflag&unix.ISIG == 0 || t.Cc[unix.VSUSP] == 0 {
+		return 0, false
+	}
+	return t.Cc[unix.VSUSP], true
+}
+
+func writeAll(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// suspend mirrors a Ctrl-Z on the pty: the child has stopped, so graphsignal
+// restores the outer terminal and stops itself; when the shell continues it
+// (fg/bg), the terminal goes raw again and the child is continued.
+func (p *ptySession) suspend(child int) {
+	cont := make(chan os.Signal, 1)
+	signal.Notify(cont, unix.SIGCONT)
+	defer signal.Stop(cont)
+	p.restore()
+	_ = unix.Kill(os.Getpid(), unix.SIGTSTP)
+	<-cont
+	p.makeRaw()
+	p.resize()
+	_ = unix.Kill(-child, unix.SIGCONT)
+}
+
+// drain waits for the child's output to be copied out, then stops input.
+func (p *ptySession) drain() {
+	p.exited.Store(true)
+	<-p.outDone
+}
+
+// close restores the outer terminal and joins the copiers. Idempotent.
+func (p *ptySession) close() {
+	p.closeOne.Do(func() {
+		p.restore()
+		select {
+		case <-p.outDone:
+		default:
+			p.exited.Store(true)
+		}
+		close(p.quit)
+		if p.outDone != nil {
+			select {
+			case <-p.outDone:
+			case <-time.After(time.Second):
+			}
+		}
+		select {
+		case <-p.inDone:
+		case <-time.After(time.Second):
+		}
+		p.master.Close()
+		p.slave.Close()
+	})
+}
+
+// foreground reports whether fd is a terminal whose foreground process
+// group is graphsignal's (only then may it change the terminal's settings).
+func foreground(fd int) bool {
+	pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
+	return err == nil && pgrp == unix.Getpgrp()
+}

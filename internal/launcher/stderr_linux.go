@@ -1,0 +1,202 @@
+package launcher
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// How the tail of the child's stderr is obtained (SPEC §4). The child's view
+// of its stderr never changes, except that a pipe becomes another pipe.
+const (
+	StderrFile     = "file"     // a regular file: its end is read at exit
+	StderrPipe     = "pipe"     // a pipe or socket: a transparent tee
+	StderrPTY      = "pty"      // --pty: the terminal output
+	StderrTerminal = "terminal" // a terminal: not captured
+	StderrNone     = "none"     // closed, /dev/null, shared with stdout, or capture off
+)
+
+// StderrTail is what was captured of the child's stderr.
+type StderrTail struct {
+	// Mode is one of the Stderr* constants.
+	Mode string
+	// Text is the last lines (at most the configured lines and bytes).
+	Text string
+}
+
+// stderrCapture obtains the tail of the child's stderr for one of the
+// modes above. The pipe mode owns one goroutine, joined by finish.
+type stderrCapture struct {
+	mode     string
+	maxBytes int
+	maxLines int
+
+	// file mode
+	startSize int64
+	srcFd     int
+
+	// pipe mode and pty mode
+	tail *Tail
+	r, w *os.File
+	dst  int
+	done chan struct{}
+
+	mu       sync.Mutex
+	draining bool
+}
+
+// newStderrCapture decides how to capture stderr. maxBytes 0 turns capture
+// off.
+func newStderrCapture(stderr, stdout *os.File, maxBytes, maxLines int, pty bool) (*stderrCapture, error) {
+	c := &stderrCapture{mode: StderrNone, maxBytes: maxBytes, maxLines: maxLines}
+	if maxBytes <= 0 {
+		return c, nil
+	}
+	if pty {
+		c.mode, c.tail = StderrPTY, NewTail(maxBytes)
+		return c, nil
+	}
+	if stderr == nil {
+		return c, nil
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(stderr.Fd()), &st); err != nil {
+		return c, nil
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		c.mode, c.startSize, c.srcFd = StderrFile, st.Size, int(stderr.Fd())
+	case unix.S_IFCHR:
+		if isTerminal(int(stderr.Fd())) {
+			c.mode = StderrTerminal
+		}
+	case unix.S_IFIFO, unix.S_IFSOCK:
+		if stdout != nil && sameFile(stdout, &st) {
+			// 2>&1 into one pipe: a tee would change the interleaving.
+			return c, nil
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, fmt.Errorf("stderr tee: %w", err)
+		}
+		c.mode, c.tail, c.r, c.w, c.dst, c.done = StderrPipe, NewTail(maxBytes), r, w, int(stderr.Fd()), make(chan struct{})
+	}
+	return c, nil
+}
+
+func sameFile(f *os.File, st *unix.Stat_t) bool {
+	var o unix.Stat_t
+	return unix.Fstat(int(f.Fd()), &o) == nil && o.Dev == st.Dev && o.Ino == st.Ino
+}
+
+func isTerminal(fd int) bool {
+	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	return err == nil
+}
+
+// childFd returns the descriptor to give the child as stderr instead of the
+// original, or false to keep the original.
+func (c *stderrCapture) childFd() (uintptr, bool) {
+	if c.mode == StderrPipe {
+		return c.w.Fd(), true
+	}
+	return 0, false
+}
+
+// started runs after the fork: the tee starts copying.
+func (c *stderrCapture) started() {
+	if c.mode != StderrPipe {
+		return
+	}
+	c.w.Close()
+	go c.copy()
+}
+
+// abort releases the tee when the child could not be started.
+func (c *stderrCapture) abort() {
+	if c.mode == StderrPipe {
+		c.w.Close()
+		c.r.Close()
+	}
+}
+
+// copy passes everything from the tee to the real stderr, keeping the tail.
+// If the real stderr's reader is gone, it closes the tee so that the child's
+// next write fails with EPIPE/SIGPIPE as it would have directly.
+func (c *stderrCapture) copy() {
+	defer close(c.done)
+	defer c.r.Close()
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := c.r.Read(buf)
+		if n > 0 {
+			_, _ = c.tail.Write(buf[:n])
+			if writeAll(c.dst, buf[:n]) != nil {
+				return
+			}
+			c.mu.Lock()
+			if c.draining {
+				_ = c.r.SetReadDeadline(time.Now().Add(ptyIdle))
+			}
+			c.mu.Unlock()
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// finish collects the tail once the child has exited. The tee is drained
+// until its writers close it or it has been quiet for a moment (a background
+// grandchild may keep it open; graphsignal does not wait for it).
+func (c *stderrCapture) finish() StderrTail {
+	switch c.mode {
+	case StderrPipe:
+		c.mu.Lock()
+		c.draining = true
+		_ = c.r.SetReadDeadline(time.Now().Add(ptyIdle))
+		c.mu.Unlock()
+		<-c.done
+		return StderrTail{Mode: c.mode, Text: c.text(c.tail)}
+	case StderrPTY:
+		return StderrTail{Mode: c.mode, Text: c.text(c.tail)}
+	case StderrFile:
+		return StderrTail{Mode: c.mode, Text: c.fileTail()}
+	}
+	return StderrTail{Mode: c.mode}
+}
+
+func (c *stderrCapture) text(t *Tail) string {
+	b := t.Bytes()
+	return LastLines(b, c.maxLines, t.Cut())
+}
+
+// fileTail reads what the child appended to the stderr file, through a new
+// read-only descriptor (the inherited one is usually write-only).
+func (c *stderrCapture) fileTail() string {
+	f, err := os.Open(fmt.Sprintf("/proc/self/fd/%d", c.srcFd))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() <= c.startSize {
+		return ""
+	}
+	from := c.startSize
+	cut := false
+	if fi.Size()-from > int64(c.maxBytes) {
+		from, cut = fi.Size()-int64(c.maxBytes), true
+	}
+	b := make([]byte, fi.Size()-from)
+	n, err := f.ReadAt(b, from)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return ""
+	}
+	return LastLines(b[:n], c.maxLines, cut)
+}

@@ -1,0 +1,77 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+)
+
+// Lazy returns an Exporter that calls open on its first Export, from the
+// pipeline's worker goroutine, so nothing upstream (the child process, the
+// launcher) waits for the destination to open. When open fails every Export
+// returns that error, wrapped with name (the pipeline reports it once).
+// Close closes the opened exporter when it implements io.Closer, and is a
+// no-op when it was never opened. The returned Exporter has Name() == name.
+func Lazy(name string, open func(ctx context.Context) (Exporter, error)) Exporter {
+	return &lazy{name: name, open: open}
+}
+
+type lazy struct {
+	name string
+	open func(ctx context.Context) (Exporter, error)
+
+	mu     sync.Mutex
+	tried  bool
+	exp    Exporter
+	err    error
+	closed bool
+}
+
+func (l *lazy) Name() string { return l.name }
+
+func (l *lazy) target(ctx context.Context) (Exporter, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, fmt.Errorf("%s: %w", l.name, errClosed)
+	}
+	if !l.tried {
+		l.tried = true
+		e, err := l.open(ctx)
+		switch {
+		case err != nil:
+			l.err = fmt.Errorf("open %s: %w", l.name, err)
+		case e == nil:
+			l.err = fmt.Errorf("open %s: no exporter", l.name)
+		default:
+			l.exp = e
+		}
+	}
+	return l.exp, l.err
+}
+
+// Export opens the target if needed and exports b to it.
+func (l *lazy) Export(ctx context.Context, b telemetry.Batch) error {
+	e, err := l.target(ctx)
+	if err != nil {
+		return err
+	}
+	return e.Export(ctx, b)
+}
+
+// Close closes the target if it was opened and is an io.Closer.
+func (l *lazy) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	if c, ok := l.exp.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}

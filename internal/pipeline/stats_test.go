@@ -1,0 +1,47 @@
+package pipeline
+
+import (
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+)
+
+func TestStatsMetrics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bad := &recorder{name: "bad", fail: errors.New("no")}
+		good := &recorder{name: "good"}
+		p := New(Config{QueueSize: 4, RunSpanReserve: 1, Interval: time.Hour}, bad, good)
+		p.Enqueue(telemetry.Batch{Spans: []telemetry.Span{span("s", false)}, Logs: make([]telemetry.Log, 4)})
+		if err := p.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		trace := telemetry.NewTraceID()
+		now := time.Now()
+		got := map[string]float64{}
+		for _, m := range p.Stats().Metrics(trace, now) {
+			if m.TraceID != trace || !m.Time.Equal(now) || m.Kind != telemetry.Counter || m.Unit != telemetry.UnitCount {
+				t.Errorf("metric %+v: wrong trace, time, kind or unit", m)
+			}
+			got[m.Name+"/"+m.Tags["kind"]+"/"+m.Tags["exporter"]] += m.Value
+		}
+		want := map[string]float64{
+			"graphsignal.pipeline.enqueued/spans/": 1, "graphsignal.pipeline.enqueued/logs/": 2,
+			"graphsignal.pipeline.dropped/logs/":       2,
+			"graphsignal.pipeline.exported/spans/good": 1, "graphsignal.pipeline.exported/logs/good": 2,
+			"graphsignal.pipeline.failed/spans/bad": 1, "graphsignal.pipeline.failed/logs/bad": 2,
+		}
+		for k, v := range got {
+			if v == 0 {
+				delete(got, k)
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("metrics (-want +got):\n%s", diff)
+		}
+	})
+}

@@ -1,0 +1,310 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/graphsignal/graphsignal/internal/store"
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+)
+
+// The JSON documents. Field names, types and the null/empty conventions are
+// the contract of docs/json.md: every field is always present; absent
+// scalars are null, absent lists [] and absent maps {}.
+type (
+	sessionsJSON struct {
+		SchemaVersion int           `json:"schema_version"`
+		Sessions      []sessionJSON `json:"sessions"`
+	}
+
+	sessionJSON struct {
+		SessionID       string    `json:"session_id"`
+		FirstStart      *jsonTime `json:"first_start"`
+		LastEnd         *jsonTime `json:"last_end"`
+		DurationSeconds float64   `json:"duration_seconds"`
+		Runs            int       `json:"runs"`
+		Failures        int       `json:"failures"`
+		InProgress      int       `json:"in_progress"`
+		Deployments     []string  `json:"deployments"`
+		Users           []string  `json:"users"`
+	}
+
+	showJSON struct {
+		SchemaVersion int                `json:"schema_version"`
+		Session       sessionJSON        `json:"session"`
+		Runs          []runJSON          `json:"runs"`
+		Scores        []scoreJSON        `json:"scores"`
+		Intake        map[string]jsonNum `json:"intake"`
+		Logs          map[string]jsonNum `json:"logs"`
+	}
+
+	runJSON struct {
+		Name            string             `json:"name"`
+		TraceID         string             `json:"trace_id"`
+		SpanID          string             `json:"span_id"`
+		ParentSpanID    *string            `json:"parent_span_id"`
+		Start           *jsonTime          `json:"start"`
+		End             *jsonTime          `json:"end"`
+		DurationSeconds float64            `json:"duration_seconds"`
+		LastSeen        *jsonTime          `json:"last_seen"`
+		Status          string             `json:"status"`
+		Outcome         string             `json:"outcome"`
+		ExitCode        *int64             `json:"exit_code"`
+		Signal          *string            `json:"signal"`
+		CoreDumped      bool               `json:"core_dumped"`
+		ErrorKind       *string            `json:"error_kind"`
+		ErrorMessage    *string            `json:"error_message"`
+		StderrTail      *string            `json:"stderr_tail"`
+		Resources       *resourcesJSON     `json:"resources"`
+		Tags            map[string]string  `json:"tags"`
+		CI              map[string]string  `json:"ci"`
+		Attributes      map[string]any     `json:"attributes"`
+		Metrics         []metricJSON       `json:"metrics"`
+		Spans           []spanStatsJSON    `json:"spans"`
+		Intake          map[string]jsonNum `json:"intake"`
+	}
+
+	resourcesJSON struct {
+		CPUUserSeconds   float64 `json:"cpu_user_seconds"`
+		CPUSystemSeconds float64 `json:"cpu_system_seconds"`
+		PeakRSSBytes     int64   `json:"peak_rss_bytes"`
+		ReadBytes        int64   `json:"read_bytes"`
+		WriteBytes       int64   `json:"write_bytes"`
+		PeakThreads      int64   `json:"peak_threads"`
+		PeakProcesses    int64   `json:"peak_processes"`
+	}
+
+	metricJSON struct {
+		Name   string            `json:"name"`
+		Unit   string            `json:"unit"`
+		Kind   string            `json:"kind"`
+		Tags   map[string]string `json:"tags"`
+		Count  int               `json:"count"`
+		Min    jsonNum           `json:"min"`
+		Avg    jsonNum           `json:"avg"`
+		Max    jsonNum           `json:"max"`
+		Last   jsonNum           `json:"last"`
+		Points []pointJSON       `json:"points"`
+	}
+
+	pointJSON struct {
+		Time  *jsonTime `json:"time"`
+		Value jsonNum   `json:"value"`
+	}
+
+	spanStatsJSON struct {
+		Name       string  `json:"name"`
+		Count      int     `json:"count"`
+		Errors     int     `json:"errors"`
+		InProgress int     `json:"in_progress"`
+		P50Seconds float64 `json:"p50_seconds"`
+		P95Seconds float64 `json:"p95_seconds"`
+		P99Seconds float64 `json:"p99_seconds"`
+		MaxSeconds float64 `json:"max_seconds"`
+	}
+
+	scoreJSON struct {
+		Name     string            `json:"name"`
+		Value    jsonNum           `json:"value"`
+		Unit     string            `json:"unit"`
+		Comment  string            `json:"comment"`
+		Severity int               `json:"severity"`
+		TraceID  *string           `json:"trace_id"`
+		SpanID   *string           `json:"span_id"`
+		Tags     map[string]string `json:"tags"`
+		Time     *jsonTime         `json:"time"`
+	}
+)
+
+// timeLayout is RFC 3339 with a fixed nine-digit fraction, so that times sort
+// as strings.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// jsonTime is an instant in UTC in timeLayout.
+type jsonTime time.Time
+
+func (t jsonTime) MarshalJSON() ([]byte, error) {
+	return strconv.AppendQuote(nil, time.Time(t).UTC().Format(timeLayout)), nil
+}
+
+// tp is t for JSON: nil (null) for the zero time.
+func tp(t time.Time) *jsonTime {
+	if t.IsZero() {
+		return nil
+	}
+	j := jsonTime(t)
+	return &j
+}
+
+// jsonNum is a float64 that is null when NaN or infinite, which JSON cannot
+// represent.
+type jsonNum float64
+
+func (n jsonNum) MarshalJSON() ([]byte, error) {
+	f := float64(n)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(f) // encoding/json's shortest form: 1048576, 0.25, 1e-07
+}
+
+func sp(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode json: %w", err)
+	}
+	b = append(b, '\n')
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+func sessionsDoc(sessions []store.SessionSummary) sessionsJSON {
+	doc := sessionsJSON{SchemaVersion: SchemaVersion, Sessions: make([]sessionJSON, 0, len(sessions))}
+	for _, s := range sessions {
+		doc.Sessions = append(doc.Sessions, sessionDoc(s))
+	}
+	return doc
+}
+
+func sessionDoc(s store.SessionSummary) sessionJSON {
+	return sessionJSON{
+		SessionID:       s.ID,
+		FirstStart:      tp(s.FirstStart),
+		LastEnd:         tp(s.LastEnd),
+		DurationSeconds: s.Duration.Seconds(),
+		Runs:            s.Runs,
+		Failures:        s.Failures,
+		InProgress:      s.InProgress,
+		Deployments:     orEmpty(s.Deployments),
+		Users:           orEmpty(s.Users),
+	}
+}
+
+func showDoc(d *store.SessionDetail) showJSON {
+	doc := showJSON{
+		SchemaVersion: SchemaVersion,
+		Session:       sessionDoc(d.Summary),
+		Runs:          make([]runJSON, 0, len(d.Runs)),
+		Scores:        make([]scoreJSON, 0, len(d.Scores)),
+		Intake:        countsDoc(d.Intake),
+		Logs:          countsDoc(d.Logs),
+	}
+	for i := range d.Runs {
+		doc.Runs = append(doc.Runs, runDoc(&d.Runs[i]))
+	}
+	for _, s := range d.Scores {
+		doc.Scores = append(doc.Scores, scoreJSON{
+			Name: s.Name, Value: jsonNum(s.Value), Unit: s.Unit, Comment: s.Comment, Severity: s.Severity,
+			TraceID: sp(s.TraceID.String()), SpanID: sp(s.SpanID.String()), Tags: tagsDoc(s.Tags), Time: tp(s.Time),
+		})
+	}
+	return doc
+}
+
+func runDoc(r *store.Run) runJSON {
+	j := runJSON{
+		Name:            r.Name,
+		TraceID:         r.TraceID.String(),
+		SpanID:          r.SpanID.String(),
+		ParentSpanID:    sp(r.ParentSpanID.String()),
+		Start:           tp(r.Start),
+		End:             tp(r.End),
+		DurationSeconds: r.Duration.Seconds(),
+		LastSeen:        tp(r.LastSeen),
+		Status:          runStatus(r),
+		Outcome:         Outcome(r),
+		Signal:          sp(r.Signal),
+		CoreDumped:      r.CoreDumped,
+		ErrorKind:       sp(r.ErrorKind),
+		ErrorMessage:    sp(r.ErrorMessage),
+		StderrTail:      sp(r.StderrTail),
+		Tags:            tagsDoc(r.Tags),
+		CI:              orEmptyMap(r.CI),
+		Attributes:      r.Attributes,
+		Metrics:         make([]metricJSON, 0, len(r.Metrics)),
+		Spans:           make([]spanStatsJSON, 0, len(r.Spans)),
+		Intake:          countsDoc(r.Intake),
+	}
+	if j.Attributes == nil {
+		j.Attributes = map[string]any{}
+	}
+	if r.HasExitCode {
+		code := r.ExitCode
+		j.ExitCode = &code
+	}
+	if res := r.Resources; res.Known {
+		j.Resources = &resourcesJSON{
+			CPUUserSeconds: res.CPUUser.Seconds(), CPUSystemSeconds: res.CPUSystem.Seconds(),
+			PeakRSSBytes: res.PeakRSS, ReadBytes: res.ReadBytes, WriteBytes: res.WriteBytes,
+			PeakThreads: res.PeakThreads, PeakProcesses: res.PeakProcs,
+		}
+	}
+	for _, m := range r.Metrics {
+		mj := metricJSON{Name: m.Name, Unit: m.Unit, Kind: m.Kind.String(), Tags: tagsDoc(m.Tags), Count: m.Count,
+			Min: jsonNum(m.Min), Avg: jsonNum(m.Avg), Max: jsonNum(m.Max), Last: jsonNum(m.Last),
+			Points: make([]pointJSON, 0, len(m.Points))}
+		for _, p := range m.Points {
+			mj.Points = append(mj.Points, pointJSON{Time: tp(p.Time), Value: jsonNum(p.Value)})
+		}
+		j.Metrics = append(j.Metrics, mj)
+	}
+	for _, s := range r.Spans {
+		j.Spans = append(j.Spans, spanStatsJSON{Name: s.Name, Count: s.Count, Errors: s.Errors, InProgress: s.InProgress,
+			P50Seconds: s.P50.Seconds(), P95Seconds: s.P95.Seconds(), P99Seconds: s.P99.Seconds(), MaxSeconds: s.Max.Seconds()})
+	}
+	return j
+}
+
+// runStatus is the JSON "status": in_progress, ok or error.
+func runStatus(r *store.Run) string {
+	switch {
+	case r.InProgress():
+		return "in_progress"
+	case failed(r):
+		return "error"
+	}
+	return "ok"
+}
+
+func failed(r *store.Run) bool {
+	return r.Status == telemetry.StatusError || r.ErrorKind != "" || (r.HasExitCode && r.ExitCode != 0)
+}
+
+func countsDoc(cs []store.Count) map[string]jsonNum {
+	m := make(map[string]jsonNum, len(cs))
+	for _, c := range cs {
+		m[c.Name] = jsonNum(c.Value)
+	}
+	return m
+}
+
+func tagsDoc(t telemetry.Tags) map[string]string {
+	return orEmptyMap(map[string]string(t))
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func orEmptyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}

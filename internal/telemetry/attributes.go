@@ -1,0 +1,40 @@
+package telemetry
+
+// Attribute keys of the run span (SPEC §4). Names follow OpenTelemetry's
+// semantic conventions where one exists.
+const (
+	// AttrSpanKind marks graphsignal's own spans; its value for a run span is
+	// SpanKindRun. Consumers find runs by this attribute.
+	AttrSpanKind = "graphsignal.span.kind"
+	SpanKindRun  = "run"
+
+	AttrExecutableName = "process.executable.name"  // string
+	AttrCommandArgs    = "process.command_args"     // []string, secrets redacted
+	AttrPID            = "process.pid"              // int64
+	AttrExitCode       = "process.exit.code"        // int64; 128+N when killed by signal N
+	AttrExitSignal     = "process.exit.signal"      // string, "SIGKILL"; absent when not signalled
+	AttrCoreDumped     = "process.exit.core_dumped" // bool
+	AttrErrorKind      = "graphsignal.error.kind"   // string, one of the ErrorKind constants
+	AttrStderrTail     = "graphsignal.stderr.tail"  // string, last lines of the child's stderr
+	AttrHostName       = "host.name"                // string
+	AttrWorkingDir     = "process.working_directory"
+
+	// Resource summary of the whole process tree over the run.
+	AttrCPUUserTime = "process.cpu.user_time"   // float64 seconds
+	AttrCPUSysTime  = "process.cpu.system_time" // float64 seconds
+	AttrPeakRSS     = "process.memory.peak_rss" // int64 bytes
+	AttrReadBytes   = "process.io.read_bytes"   // int64 bytes
+	AttrWriteBytes  = "process.io.write_bytes"  // int64 bytes
+	AttrPeakThreads = "process.threads.peak"    // int64
+	AttrPeakProcs   = "process.count.peak"      // int64
+)
+
+// Error kinds of a failed run, the value of AttrErrorKind and the Type of the
+// run span's exception.
+const (
+	ErrorKindExitCode    = "exit_code"    // exited with a non-zero code
+	ErrorKindSignal      = "signal"       // killed by a signal
+	ErrorKindOOMKill     = "oom_kill"     // killed by the kernel's OOM killer
+	ErrorKindExecFailure = "exec_failure" // could not be started
+	ErrorKindCoreDump    = "core_dump"    // killed by a signal and dumped core
+)

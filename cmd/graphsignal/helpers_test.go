@@ -92,6 +92,34 @@ func fakeChildMain() {
 			time.Sleep(100 * time.Millisecond)
 		}
 		fmt.Print("done\r\n")
+	case "hog": // allocate and touch memory until killed
+		var keep [][]byte
+		for i := 0; i < 4096; i++ {
+			b := make([]byte, 1<<20)
+			for j := range b {
+				b[j] = byte(j)
+			}
+			keep = append(keep, b)
+		}
+		fmt.Println(len(keep))
+	case "burn": // burn N: N children each burning ~10ms of CPU, one after another
+		n, _ := strconv.Atoi(args[0])
+		for i := 0; i < n; i++ {
+			cmd := exec.Command(os.Args[0], "spin", "10ms")
+			if err := cmd.Run(); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+		}
+	case "spin": // busy loop for the given CPU time
+		d, _ := time.ParseDuration(args[0])
+		var ru unix.Rusage
+		for {
+			_ = unix.Getrusage(unix.RUSAGE_SELF, &ru)
+			if time.Duration(ru.Utime.Nano()+ru.Stime.Nano()) >= d {
+				return
+			}
+		}
 	case "winsize":
 		ws, err := unix.IoctlGetWinsize(1, unix.TIOCGWINSZ)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -20,6 +21,7 @@ func TestMain(m *testing.M) {
 		"fakechild":   fakeChildMain,
 		"waitstatus":  waitStatusMain,
 		"waitfile":    waitFileMain,
+		"jsonq":       jsonqMain,
 	})
 }
 
@@ -53,10 +55,25 @@ func setupScript(e *testscript.Env) error {
 	return nil
 }
 
-// scriptCondition answers [unshare]: whether this machine lets the test
-// create a PID namespace.
+// memcgCheck prints "available" if a memory cgroup with a limit can be
+// created here (the logic of testdata/script/oom.txtar's incgroup.sh).
+const memcgCheck = `
+v1=$(awk -F: '$2 ~ /(^|,)memory(,|$)/{print $3}' /proc/self/cgroup)
+self=$(awk -F: '$1=="0"{print $3}' /proc/self/cgroup)
+if [ -n "$v1" ] && [ -d /sys/fs/cgroup/memory ]; then d=/sys/fs/cgroup/memory$v1/gs-check-$$; f=memory.limit_in_bytes
+elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then d=/sys/fs/cgroup$self/gs-check-$$; f=memory.max
+else exit 0; fi
+mkdir "$d" 2>/dev/null || exit 0
+echo 67108864 > "$d/$f" 2>/dev/null && echo available
+rmdir "$d"`
+
+// scriptCondition answers [unshare] (this machine lets the test create a
+// PID namespace) and [memcg] (a memory cgroup with a limit can be made).
 func scriptCondition(cond string) (bool, error) {
 	switch cond {
+	case "memcg":
+		out, err := exec.Command("bash", "-c", memcgCheck).Output()
+		return err == nil && strings.TrimSpace(string(out)) == "available", nil
 	case "unshare":
 		err := exec.Command("unshare", "--pid", "--fork", "--mount-proc", "true").Run()
 		return err == nil, nil

@@ -62,6 +62,8 @@ SDKs in the child report. See "graphsignal run --help".`,
 
 	root.AddCommand(
 		NewCmdRun(streams, environ, nil),
+		NewCmdSessions(streams, environ),
+		NewCmdShow(streams, environ),
 		NewCmdVersion(streams),
 	)
 	return root

@@ -2,16 +2,22 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/graphsignal/graphsignal/internal/env"
 	"github.com/graphsignal/graphsignal/internal/launcher"
+	"github.com/graphsignal/graphsignal/internal/pipeline"
+	"github.com/graphsignal/graphsignal/internal/recorder"
+	"github.com/graphsignal/graphsignal/internal/redact"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
+	"golang.org/x/term"
 )
 
 const runLong = `Run PROGRAM with ARGS exactly as if it were run directly, and record the run.
@@ -140,8 +146,9 @@ func runTags(cfg *Config, environ []string, program string) telemetry.Tags {
 
 func runRun(ctx context.Context, opts *runOptions) error {
 	cfg := opts.config
+	stderr := opts.streams.ErrOut
 	if cfg.Debug {
-		printConfig(opts.streams.ErrOut, opts.sources)
+		printConfig(stderr, opts.sources)
 	}
 	id := newRunIdentity(opts.environ)
 	tags := runTags(cfg, opts.environ, opts.args[0])
@@ -151,23 +158,85 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		env.VarTraceparent:  env.Traceparent(id.traceID, id.spanID),
 		env.VarTags:         env.FormatTags(tags),
 	})
+	oom := watchOOM()
+
+	pipe := pipeline.New(pipeline.Config{OnError: warnOnce(stderr, cfg.APIKey)},
+		pipeline.Lazy("local store "+cfg.DataDir, openStoreExporter(cfg.DataDir)))
+	recCfg := recorder.Config{
+		TraceID:      id.traceID,
+		SpanID:       id.spanID,
+		ParentSpanID: id.parent,
+		Name:         filepath.Base(opts.args[0]),
+		Args:         redact.Args(opts.args),
+		Tags:         tags,
+		Attributes:   runAttributes(opts.environ),
+		Interval:     cfg.SampleInterval,
+		Out:          pipe,
+	}
+	var rec *recorder.Recorder
 	child, err := launcher.Start(launcher.Config{
-		Args:   opts.args,
-		Env:    childEnv,
-		Stdin:  opts.streams.In,
-		Stdout: opts.streams.Out,
-		Stderr: opts.streams.ErrOut,
-		PTY:    cfg.PTY,
-		Reaper: os.Getpid() == 1,
+		Args:            opts.args,
+		Env:             childEnv,
+		Stdin:           opts.streams.In,
+		Stdout:          opts.streams.Out,
+		Stderr:          stderr,
+		PTY:             cfg.PTY,
+		Reaper:          os.Getpid() == 1,
+		StderrTailBytes: stderrTailBytes,
+		StderrTailLines: stderrTailLines,
+		BeforeReap:      func(int) { rec.StopSampling() },
 	})
 	if err != nil {
+		var execErr *launcher.ExecError
+		if errors.As(err, &execErr) {
+			outcome := recorder.RecordExecFailure(recCfg, execErr, time.Now())
+			finishRun(opts, pipe, outcome, nil)
+			return err
+		}
+		shutdown(pipe, cfg.FlushTimeout)
 		return startError(err)
 	}
+	rec = recorder.Start(recCfg, child.Pid, child.Started)
 	exit, err := child.Wait()
 	if err != nil {
+		rec.StopSampling()
+		shutdown(pipe, cfg.FlushTimeout)
 		return fmt.Errorf("wait: %w", err)
 	}
+	oomKilled := exit.Signal == syscall.SIGKILL && oom.rose()
+	outcome := rec.Finish(exit, child.StderrTail(), oomKilled)
+	finishRun(opts, pipe, outcome, exit)
 	return &ChildExit{Exit: exit}
+}
+
+// runAttributes are the host and CI facts of the run span.
+func runAttributes(environ []string) map[string]any {
+	attrs := env.Host().Attributes()
+	attrs[telemetry.AttrHostName] = env.Host().Name
+	for k, v := range env.DetectCI(environ).Attributes() {
+		attrs[k] = v
+	}
+	if wd, err := os.Getwd(); err == nil {
+		attrs[telemetry.AttrWorkingDir] = wd
+	}
+	return attrs
+}
+
+// finishRun flushes the run's records within the flush timeout and prints
+// the end-of-run summary when asked to.
+func finishRun(opts *runOptions, pipe *pipeline.Pipeline, outcome recorder.Outcome, exit *launcher.Exit) {
+	cfg := opts.config
+	flushErr := shutdown(pipe, cfg.FlushTimeout)
+	if cfg.Summary == "always" || (cfg.Summary == "auto" && term.IsTerminal(int(opts.streams.ErrOut.Fd()))) {
+		printSummary(opts.streams.ErrOut, cfg, outcome, exit, pipe.Stats(), flushErr)
+	}
+}
+
+// shutdown flushes the pipeline, waiting at most timeout.
+func shutdown(pipe *pipeline.Pipeline, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return pipe.Shutdown(ctx)
 }
 
 // startError keeps exec failures (126/127) as they are and makes any other

@@ -8,15 +8,16 @@ const (
 	AttrSpanKind = "graphsignal.span.kind"
 	SpanKindRun  = "run"
 
-	AttrExecutableName = "process.executable.name"  // string
-	AttrCommandArgs    = "process.command_args"     // []string, secrets redacted
-	AttrPID            = "process.pid"              // int64
-	AttrExitCode       = "process.exit.code"        // int64; 128+N when killed by signal N
-	AttrExitSignal     = "process.exit.signal"      // string, "SIGKILL"; absent when not signalled
-	AttrCoreDumped     = "process.exit.core_dumped" // bool
-	AttrErrorKind      = "graphsignal.error.kind"   // string, one of the ErrorKind constants
-	AttrStderrTail     = "graphsignal.stderr.tail"  // string, last lines of the child's stderr
-	AttrHostName       = "host.name"                // string
+	AttrExecutableName = "process.executable.name"    // string
+	AttrCommandArgs    = "process.command_args"       // []string, secrets redacted
+	AttrPID            = "process.pid"                // int64
+	AttrExitCode       = "process.exit.code"          // int64; 128+N when killed by signal N
+	AttrExitSignal     = "process.exit.signal"        // string, "SIGKILL"; absent when not signalled
+	AttrCoreDumped     = "process.exit.core_dumped"   // bool
+	AttrErrorKind      = "graphsignal.error.kind"     // string, one of the ErrorKind constants
+	AttrStderrTail     = "graphsignal.stderr.tail"    // string, last lines of the child's stderr
+	AttrStderrCapture  = "graphsignal.stderr.capture" // string: file, pipe, pty, terminal or none
+	AttrHostName       = "host.name"                  // string
 	AttrWorkingDir     = "process.working_directory"
 
 	// Resource summary of the whole process tree over the run.

@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/graphsignal/graphsignal/internal/report"
+	"github.com/graphsignal/graphsignal/internal/store"
+)
+
+// queryFlags are the flags shared by the commands that read the store.
+func addQueryFlags(cmd *cobra.Command) {
+	cmd.Flags().String("data-dir", "", "local data directory (default $XDG_DATA_HOME/graphsignal)")
+	cmd.Flags().Bool("json", false, "print JSON (stable; see docs/json.md)")
+}
+
+// openStoreForQuery resolves the configuration and opens the store for
+// reading. A data dir without a database is reported, not created.
+func openStoreForQuery(ctx context.Context, cmd *cobra.Command, environ []string) (*store.Store, error) {
+	configFlag, _ := cmd.Flags().GetString("config")
+	debug, _ := cmd.Flags().GetBool("debug")
+	cfg, _, err := resolveConfig(cmd.Flags(), environ, configFlag, debug)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, store.FileName)); errors.Is(err, os.ErrNotExist) {
+		return nil, &NoDataError{Dir: cfg.DataDir}
+	}
+	st, err := store.Open(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("%w (data dir %s; remove the file to start afresh)", err, cfg.DataDir)
+	}
+	return st, nil
+}
+
+// NoDataError reports that nothing has been recorded in the data dir yet.
+type NoDataError struct{ Dir string }
+
+func (e *NoDataError) Error() string {
+	return fmt.Sprintf("no runs recorded yet in %s (run a program with \"graphsignal run -- PROGRAM\" first)", e.Dir)
+}
+
+func reportOptions(cmd *cobra.Command, streams *IOStreams) report.Options {
+	opts := report.Options{Format: report.Text, Terminal: term.IsTerminal(int(streams.Out.Fd())), Location: time.Local}
+	if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
+		opts.Format = report.JSON
+	}
+	return opts
+}
+
+// NewCmdSessions builds `graphsignal sessions`.
+func NewCmdSessions(streams *IOStreams, environ []string) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sessions [--since 24h] [--json]",
+		Short: "List recorded sessions from the local store",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			since, _ := cmd.Flags().GetDuration("since")
+			st, err := openStoreForQuery(cmd.Context(), cmd, environ)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			var from time.Time
+			if since > 0 {
+				from = time.Now().Add(-since)
+			}
+			sessions, err := st.Sessions(cmd.Context(), from)
+			if err != nil {
+				return fmt.Errorf("list sessions: %w", err)
+			}
+			return report.Sessions(streams.Out, sessions, reportOptions(cmd, streams))
+		},
+	}
+	addQueryFlags(cmd)
+	cmd.Flags().Duration("since", 7*24*time.Hour, "only sessions active within this duration (0: all)")
+	return cmd
+}
+
+// NewCmdShow builds `graphsignal show`.
+func NewCmdShow(streams *IOStreams, environ []string) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "show [SESSION|last] [--json]",
+		Short: "Show one session: runs, exit errors, resources, spans",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := "last"
+			if len(args) == 1 {
+				id = strings.TrimSpace(args[0])
+			}
+			st, err := openStoreForQuery(cmd.Context(), cmd, environ)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if id == "last" {
+				if id, err = st.LastSessionID(cmd.Context()); err != nil {
+					return fmt.Errorf("find the last session: %w", err)
+				}
+			}
+			detail, err := st.Session(cmd.Context(), id)
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("session %q not found (list them with \"graphsignal sessions\")", id)
+			}
+			if err != nil {
+				return fmt.Errorf("show session %q: %w", id, err)
+			}
+			return report.Show(streams.Out, detail, reportOptions(cmd, streams))
+		},
+	}
+	addQueryFlags(cmd)
+	return cmd
+}

@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/graphsignal/graphsignal/internal/pipeline"
+	"github.com/graphsignal/graphsignal/internal/procmon"
+	"github.com/graphsignal/graphsignal/internal/redact"
+	"github.com/graphsignal/graphsignal/internal/store"
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+)
+
+// Stderr tail bounds (SPEC §4).
+const (
+	stderrTailBytes = 16 << 10
+	stderrTailLines = 50
+)
+
+// pruneEvery is how often a run applies the store's retention.
+const pruneEvery = 24 * time.Hour
+
+// storeExporter writes pipeline batches into the embedded store.
+type storeExporter struct{ st *store.Store }
+
+func (e storeExporter) Export(ctx context.Context, b telemetry.Batch) error {
+	return e.st.Write(ctx, b)
+}
+func (e storeExporter) Close() error { return e.st.Close() }
+
+// openStoreExporter returns the pipeline's lazy opener for the store in dir:
+// it runs in the pipeline's goroutine, after the child has started. Once a
+// day a run also applies retention (30 days, 1 GiB).
+func openStoreExporter(dir string) func(context.Context) (pipeline.Exporter, error) {
+	return func(ctx context.Context) (pipeline.Exporter, error) {
+		st, err := store.Open(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		marker := filepath.Join(dir, "last-prune")
+		if fi, err := os.Stat(marker); err != nil || time.Since(fi.ModTime()) > pruneEvery {
+			if err := st.Prune(ctx, store.DefaultMaxAge, store.DefaultMaxBytes); err == nil {
+				_ = os.WriteFile(marker, nil, 0o600)
+			}
+		}
+		return storeExporter{st: st}, nil
+	}
+}
+
+// warnOnce prints each exporter's first error as a one-line warning on
+// stderr; the run and its exit status are not affected.
+func warnOnce(w io.Writer, secrets ...string) func(string, error) {
+	var mu sync.Mutex
+	return func(name string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, "graphsignal: warning: %s: %s (the program is not affected)\n", name, redact.String(err.Error(), secrets...))
+	}
+}
+
+// oomWatch reads the cgroup's OOM-kill counter before the child starts, to
+// tell an OOM kill from a plain SIGKILL afterwards.
+type oomWatch struct {
+	counter procmon.OOMCounter
+	before  uint64
+	ok      bool
+}
+
+func watchOOM() oomWatch {
+	c, err := procmon.Cgroups{}.OOMCounter(os.Getpid())
+	if err != nil {
+		return oomWatch{}
+	}
+	n, err := c.Read()
+	return oomWatch{counter: c, before: n, ok: err == nil}
+}
+
+// rose reports whether the OOM killer acted in the cgroup since watchOOM.
+func (w oomWatch) rose() bool {
+	if !w.ok {
+		return false
+	}
+	n, err := w.counter.Read()
+	return err == nil && n > w.before
+}

@@ -1,0 +1,68 @@
+package httpintake
+
+import (
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/graphsignal/graphsignal/internal/signalspb"
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+)
+
+// fuzzServer is a Server that converts without listening.
+func fuzzServer() *Server {
+	s := &Server{
+		cfg: Config{TraceID: testTrace, RunSpanID: testRunSpan, Tags: testTags, MaxSeries: 100,
+			Consumer: ConsumerFunc(func(telemetry.Batch) {})},
+		cum: newCumulator(100),
+	}
+	s.runTagsPtr.Store(&s.cfg.Tags)
+	return s
+}
+
+// FuzzDecode feeds arbitrary bytes to every decoder and converter: nothing
+// may panic or hang.
+func FuzzDecode(f *testing.F) {
+	if b, err := ptraceotlp.NewExportRequestFromTraces(testTraces()).MarshalProto(); err == nil {
+		f.Add(b)
+	}
+	if b, err := ptraceotlp.NewExportRequestFromTraces(testTraces()).MarshalJSON(); err == nil {
+		f.Add(b)
+	}
+	if b, err := proto.Marshal(sdkUpload(1)); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"x","sum":{"dataPoints":[{"asInt":"1"}],"isMonotonic":true,"aggregationTemporality":1}}]}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := fuzzServer()
+		for _, isJSON := range []bool{false, true} {
+			tr := &tracesCodec{req: ptraceotlp.NewExportRequest()}
+			if tr.unmarshal(data, isJSON) == nil {
+				s.convertTraces(tr.req.Traces(), t0)
+			}
+			mc := &metricsCodec{req: pmetricotlp.NewExportRequest()}
+			if mc.unmarshal(data, isJSON) == nil {
+				s.convertMetrics(mc.req.Metrics(), t0)
+			}
+			lc := &logsCodec{req: plogotlp.NewExportRequest()}
+			if lc.unmarshal(data, isJSON) == nil {
+				s.convertLogs(lc.req.Logs(), t0)
+			}
+		}
+		var req signalspb.UploadRequest
+		if proto.Unmarshal(data, &req) == nil {
+			for _, sp := range req.GetSpans() {
+				s.sdkSpan(sp, t0)
+			}
+			for _, m := range req.GetMetrics() {
+				s.sdkMetric(nil, m, t0)
+			}
+			for _, lb := range req.GetLogBatches() {
+				s.sdkLogs(nil, lb, t0)
+			}
+		}
+	})
+}

@@ -22,6 +22,7 @@ func TestMain(m *testing.M) {
 		"waitstatus":  waitStatusMain,
 		"waitfile":    waitFileMain,
 		"jsonq":       jsonqMain,
+		"otelchild":   otelChildMain,
 	})
 }
 

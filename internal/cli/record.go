@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/graphsignal/graphsignal/internal/env"
+	"github.com/graphsignal/graphsignal/internal/forward"
 	"github.com/graphsignal/graphsignal/internal/pipeline"
 	"github.com/graphsignal/graphsignal/internal/procmon"
 	"github.com/graphsignal/graphsignal/internal/redact"
@@ -50,6 +52,23 @@ func openStoreExporter(dir string) func(context.Context) (pipeline.Exporter, err
 		}
 		return storeExporter{st: st}, nil
 	}
+}
+
+// destination is where the run's records go: the enclosing run's socket
+// for a nested run (falling back to the store if it cannot be reached),
+// else the local store.
+func destination(cfg *Config, environ []string) pipeline.Exporter {
+	openStore := openStoreExporter(cfg.DataDir)
+	outer, nested := env.Lookup(environ, env.VarSocket)
+	if !nested || outer == "" {
+		return pipeline.Lazy("local store "+cfg.DataDir, openStore)
+	}
+	return pipeline.Lazy("enclosing run", func(ctx context.Context) (pipeline.Exporter, error) {
+		if f, err := forward.Dial(ctx, outer); err == nil {
+			return f, nil
+		}
+		return openStore(ctx)
+	})
 }
 
 // warnOnce prints each exporter's first error as a one-line warning on

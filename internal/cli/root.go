@@ -52,7 +52,7 @@ SDKs in the child report. See "graphsignal run --help".`,
 			return cmd.Help()
 		},
 	}
-	root.SetOut(streams.ErrOut)
+	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return &UsageError{Err: fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())}
@@ -62,6 +62,7 @@ SDKs in the child report. See "graphsignal run --help".`,
 
 	root.AddCommand(
 		NewCmdRun(streams, environ, nil),
+		NewCmdScore(streams, environ),
 		NewCmdSessions(streams, environ),
 		NewCmdShow(streams, environ),
 		NewCmdVersion(streams),

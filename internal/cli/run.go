@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -152,16 +153,16 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	id := newRunIdentity(opts.environ)
 	tags := runTags(cfg, opts.environ, opts.args[0])
-	childEnv := env.ChildEnviron(opts.environ, map[string]string{
-		env.VarTraceID:      id.traceID.String(),
-		env.VarParentSpanID: id.spanID.String(),
-		env.VarTraceparent:  env.Traceparent(id.traceID, id.spanID),
-		env.VarTags:         env.FormatTags(tags),
-	})
 	oom := watchOOM()
 
-	pipe := pipeline.New(pipeline.Config{OnError: warnOnce(stderr, cfg.APIKey)},
-		pipeline.Lazy("local store "+cfg.DataDir, openStoreExporter(cfg.DataDir)))
+	pipe := pipeline.New(pipeline.Config{OnError: warnOnce(stderr, cfg.APIKey)}, destination(cfg, opts.environ))
+	in := startIntakes(ctx, cfg, id, tags, pipe, stderr)
+	add := in.childEnv(opts.environ)
+	add[env.VarTraceID] = id.traceID.String()
+	add[env.VarParentSpanID] = id.spanID.String()
+	add[env.VarTraceparent] = env.Traceparent(id.traceID, id.spanID)
+	add[env.VarTags] = env.FormatTags(tags)
+	childEnv := env.ChildEnviron(opts.environ, add)
 	recCfg := recorder.Config{
 		TraceID:      id.traceID,
 		SpanID:       id.spanID,
@@ -188,6 +189,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	})
 	if err != nil {
 		var execErr *launcher.ExecError
+		pipe.Enqueue(telemetry.Batch{Metrics: in.shutdown(time.Now())})
 		if errors.As(err, &execErr) {
 			outcome := recorder.RecordExecFailure(recCfg, execErr, time.Now())
 			finishRun(opts, pipe, outcome, nil)
@@ -197,7 +199,13 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		return startError(err)
 	}
 	rec = recorder.Start(recCfg, child.Pid, child.Started)
+	// Open the store and write the in-progress run span while the child
+	// runs, so that exit only has the final records left to write.
+	var early sync.WaitGroup
+	early.Go(func() { _ = pipe.Flush(ctx) })
 	exit, err := child.Wait()
+	early.Wait()
+	pipe.Enqueue(telemetry.Batch{Metrics: in.shutdown(time.Now())})
 	if err != nil {
 		rec.StopSampling()
 		shutdown(pipe, cfg.FlushTimeout)

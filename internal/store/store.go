@@ -138,9 +138,13 @@ func dsn(path string, busy time.Duration) string {
 	// give freed pages back to the file system.
 	q.Set("_auto_vacuum", "INCREMENTAL")
 	q.Set("_journal_mode", "WAL")
-	// NORMAL in WAL mode survives the process being killed (SIGKILL); only a
-	// power loss can drop the last transactions.
-	q.Set("_synchronous", "NORMAL")
+	// No fsync: every committed transaction is in the operating system's
+	// page cache, so it survives graphsignal or the child being killed
+	// (SIGKILL, OOM); only an operating-system crash or power loss can drop
+	// the last seconds. Telemetry does not justify making every run wait for
+	// the disk (an fsync costs milliseconds on network volumes), see
+	// docs/store.md.
+	q.Set("_synchronous", "OFF")
 	// Take the write lock at BEGIN so that the busy timeout applies; a
 	// deferred transaction upgrading to a writer fails at once with
 	// SQLITE_BUSY when another process is writing.

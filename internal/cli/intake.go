@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/graphsignal/graphsignal/internal/env"
+	"github.com/graphsignal/graphsignal/internal/httpintake"
+	"github.com/graphsignal/graphsignal/internal/ipc"
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+)
+
+// intakeDrain bounds how long the intakes keep reading after the child has
+// exited, for data its SDKs wrote just before.
+const intakeDrain = 500 * time.Millisecond
+
+// enqueuer takes records without blocking (the pipeline).
+type enqueuer interface {
+	Enqueue(b telemetry.Batch) bool
+}
+
+// intakes are the run's local socket and loopback HTTP intake (SPEC §5).
+// Either may be nil when it could not be started; the run goes on without.
+type intakes struct {
+	sock  *ipc.Server
+	http  *httpintake.Server
+	token string // the per-run local API key, "" when the user has a key
+}
+
+// startIntakes starts both intakes, delivering into out. A failure to start
+// one is warned about on stderr and never stops the run.
+func startIntakes(ctx context.Context, cfg *Config, id runIdentity, tags telemetry.Tags, out enqueuer, stderr io.Writer) *intakes {
+	in := &intakes{}
+	consume := func(b telemetry.Batch) { out.Enqueue(b) }
+	sock, err := ipc.Listen(ctx, ipc.Config{
+		TraceID: id.traceID, SpanID: id.spanID, Tags: tags,
+		RecordPayloads: cfg.RecordPayloads, Consumer: ipc.ConsumerFunc(consume),
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "graphsignal: warning: local socket intake: %v (SDKs in the program cannot report)\n", err)
+	} else {
+		in.sock = sock
+	}
+	apiKey := cfg.APIKey
+	if apiKey == "" {
+		in.token = newLocalToken()
+		apiKey = in.token
+	}
+	srv, err := httpintake.Start(ctx, httpintake.Config{
+		TraceID: id.traceID, RunSpanID: id.spanID, Tags: tags, APIKey: apiKey,
+		RecordPayloads: cfg.RecordPayloads, Consumer: httpintake.ConsumerFunc(consume),
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "graphsignal: warning: HTTP intake: %v (OpenTelemetry SDKs in the program cannot report)\n", err)
+	} else {
+		in.http = srv
+	}
+	return in
+}
+
+// newLocalToken returns the per-run key the official Graphsignal SDK in the
+// child uses against the loopback intake in local mode.
+func newLocalToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "gs-local-" + hex.EncodeToString(b[:])
+}
+
+// childEnv returns the variables the intakes add to the child's environment.
+func (in *intakes) childEnv(environ []string) map[string]string {
+	add := map[string]string{}
+	if in.sock != nil {
+		add[env.VarSocket] = in.sock.Addr()
+	}
+	if in.http != nil {
+		add[env.VarAPIBase] = in.http.Endpoint()
+		if v, ok := env.Lookup(environ, env.VarOTLPEndpoint); !ok || v == "" {
+			add[env.VarOTLPEndpoint] = in.http.Endpoint()
+		}
+	}
+	if in.token != "" {
+		add[env.VarAPIKey] = in.token
+	}
+	return add
+}
+
+// shutdown stops both intakes after letting them drain what the child sent,
+// and returns their counters as metrics of the run.
+func (in *intakes) shutdown(now time.Time) []telemetry.Metric {
+	ctx, cancel := context.WithTimeout(context.Background(), intakeDrain)
+	defer cancel()
+	var metrics []telemetry.Metric
+	if in.sock != nil {
+		_ = in.sock.Shutdown(ctx)
+		metrics = append(metrics, in.sock.Metrics(now)...)
+	}
+	if in.http != nil {
+		_ = in.http.Close(ctx)
+		metrics = append(metrics, in.http.Metrics(now)...)
+	}
+	return metrics
+}

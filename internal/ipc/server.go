@@ -1,0 +1,483 @@
+// Package ipc is the local socket intake of a run (SPEC §5): a Unix stream
+// socket in a private directory whose path the child gets as
+// GRAPHSIGNAL_SOCKET, speaking newline-delimited JSON (docs/protocol.md).
+//
+// A Server owns one accept goroutine, one goroutine per connection and one
+// delivery goroutine, the only caller of Config.Consumer. Connections decode
+// lines into batches and hand them to a bounded queue; when the queue is full
+// the batch is dropped and counted, so a client is never slowed down by the
+// consumer. Bad lines are counted by reason and skipped; nothing a client
+// sends stops the server.
+//
+// Memory is bounded by
+//
+//	MaxConns × ReadBufferBytes            (per-connection read buffers)
+//	+ MaxConns × 64 KiB                   (per-connection batches being filled)
+//	+ LongLineBudget                      (lines longer than a read buffer, shared)
+//	+ QueueBytes                          (queued records, estimated: line bytes
+//	                                       + 512 B + 64 B per tag each)
+//	+ MaxContextTags × MaxContextTagBytes (context tags: 64 × 64 KiB)
+//	+ 2 × ~32 × MaxLineBytes              (long lines are decoded two at a
+//	                                       time; parsing expands them)
+//
+// which with the defaults is 16 + 64 + 64 + 64 + 4 + 64 MiB, plus the garbage
+// collector's slack, independent of what clients send
+// (BenchmarkIntakeFlood measures the peak heap).
+package ipc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+)
+
+// Consumer receives the records of the intake. Consume is called from one
+// goroutine at a time, owned by the Server; it owns the batch it is given.
+// A slow Consume does not block clients: batches that do not fit in the
+// queue meanwhile are dropped and counted.
+type Consumer interface {
+	Consume(telemetry.Batch)
+}
+
+// ConsumerFunc adapts a function to Consumer.
+type ConsumerFunc func(telemetry.Batch)
+
+// Consume calls f(b).
+func (f ConsumerFunc) Consume(b telemetry.Batch) { f(b) }
+
+// Defaults of Config's limits.
+const (
+	DefaultMaxConns        = 1024
+	DefaultReadBufferBytes = 16 << 10
+	DefaultLongLineBudget  = 64 << 20
+	DefaultQueueBatches    = 4096
+	DefaultQueueBytes      = 64 << 20
+	// MaxContextTags bounds the context tags of a run, set by "tag"
+	// messages; a tag beyond it is a bad line (ReasonBadValue), as is one
+	// whose key and value exceed MaxContextTagBytes.
+	MaxContextTags     = 64
+	MaxContextTagBytes = 64 << 10
+	maxBatchRecords    = 512
+	// backlogGrace is how long Shutdown keeps accepting connections
+	// already queued by the kernel before it closes the listener.
+	backlogGrace = 20 * time.Millisecond
+)
+
+// Config configures a Server. Zero limits take the defaults above.
+type Config struct {
+	TraceID        telemetry.TraceID // the run's trace
+	SpanID         telemetry.SpanID  // the run span: default parent
+	Tags           telemetry.Tags    // the run's merged tags, session_id included
+	RecordPayloads bool              // keep span payloads
+	Consumer       Consumer          // required
+	// Now returns the time of receipt; nil means time.Now.
+	Now func() time.Time
+	// Dir is where the private directory is created; "" means os.TempDir(),
+	// or /tmp when that path would make the socket path too long.
+	Dir string
+	// AllowUID reports whether a peer of the given uid may connect; nil
+	// allows only this process's uid. Refusals are counted.
+	AllowUID func(uid int) bool
+	// MaxConns is the number of connections served at once; more are
+	// accepted and closed at once, and counted in RefusedOverload.
+	MaxConns int
+	// ReadBufferBytes is each connection's read buffer.
+	ReadBufferBytes int
+	// LongLineBudget bounds the memory, shared by all connections, held for
+	// lines longer than ReadBufferBytes (up to MaxLineBytes each). A long
+	// line that does not fit is skipped with ReasonOverload.
+	LongLineBudget int64
+	// QueueBatches and QueueBytes bound the delivery queue, in batches and
+	// in the estimated memory of the queued records (line bytes plus a
+	// per-record and per-tag overhead). A batch that does not fit is
+	// dropped and its records counted in Dropped (drop newest).
+	QueueBatches int
+	QueueBytes   int64
+	// IdleTimeout closes a connection that sends nothing for this long;
+	// zero (the default) never does, since an SDK may keep a quiet
+	// connection open for the whole run.
+	IdleTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.AllowUID == nil {
+		self := os.Getuid()
+		c.AllowUID = func(uid int) bool { return uid == self }
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.ReadBufferBytes <= 0 {
+		c.ReadBufferBytes = DefaultReadBufferBytes
+	}
+	if c.LongLineBudget <= 0 {
+		c.LongLineBudget = DefaultLongLineBudget
+	}
+	if c.QueueBatches <= 0 {
+		c.QueueBatches = DefaultQueueBatches
+	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = DefaultQueueBytes
+	}
+}
+
+// ErrNoConsumer is returned by Listen when Config.Consumer is nil.
+var ErrNoConsumer = errors.New("ipc: no consumer")
+
+// Server is a running socket intake. Its methods are safe for concurrent use.
+type Server struct {
+	cfg   Config
+	dir   string
+	path  string
+	ln    *net.UnixListener
+	stats counters
+
+	rc    atomic.Pointer[RunContext] // current context, replaced on "tag"
+	tagMu sync.Mutex                 // serialises context tag updates
+	ctx   telemetry.Tags             // context tags, guarded by tagMu
+
+	queue       chan queued
+	queuedBytes atomic.Int64
+	longDecode  chan struct{} // semaphore: concurrent decodes of long lines
+	discard     atomic.Bool   // Shutdown ran out of time: drop the rest of the queue
+	longBytes   atomic.Int64
+
+	mu      sync.Mutex
+	conns   map[*net.UnixConn]struct{}
+	closing bool
+	connWG  sync.WaitGroup
+
+	stop      chan struct{} // closed when shutdown starts
+	acceptCut atomic.Bool   // stop accepting now, backlog or not
+	acceptWG  sync.WaitGroup
+	drainDone chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+type queued struct {
+	batch telemetry.Batch
+	bytes int64
+}
+
+// Listen creates the private directory (0700) and the socket in it (0600)
+// and starts serving. The context only bounds setup; the server runs until
+// Shutdown or Close.
+func Listen(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Consumer == nil {
+		return nil, ErrNoConsumer
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	cfg.setDefaults()
+	dir, path, err := makeSocketDir(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("listen on socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		_ = ln.Close()
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("chmod socket: %w", err)
+	}
+	s := &Server{
+		cfg: cfg, dir: dir, path: path, ln: ln,
+		queue:      make(chan queued, cfg.QueueBatches),
+		longDecode: make(chan struct{}, 2),
+		conns:      make(map[*net.UnixConn]struct{}),
+		stop:       make(chan struct{}),
+		drainDone:  make(chan struct{}),
+	}
+	s.rc.Store(&RunContext{TraceID: cfg.TraceID, SpanID: cfg.SpanID, Tags: cfg.Tags.Clone(), RecordPayloads: cfg.RecordPayloads})
+	s.acceptWG.Add(1)
+	go s.acceptLoop()
+	go s.drain()
+	return s, nil
+}
+
+// sunPathMax is the usable length of a Unix socket path on Linux and macOS.
+const sunPathMax = 103
+
+func makeSocketDir(parent string) (dir, path string, err error) {
+	if parent == "" {
+		parent = os.TempDir()
+		if len(filepath.Join(parent, "graphsignal-0123456789", "intake.sock")) > sunPathMax {
+			parent = "/tmp"
+		}
+	}
+	dir, err = os.MkdirTemp(parent, "graphsignal-")
+	if err != nil {
+		return "", "", fmt.Errorf("create socket directory: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		_ = os.RemoveAll(dir)
+		return "", "", fmt.Errorf("chmod socket directory: %w", err)
+	}
+	path = filepath.Join(dir, "intake.sock")
+	if len(path) > sunPathMax {
+		_ = os.RemoveAll(dir)
+		return "", "", fmt.Errorf("socket path %q longer than %d bytes", path, sunPathMax)
+	}
+	return dir, path, nil
+}
+
+// Addr returns the socket's path, the value of GRAPHSIGNAL_SOCKET. The path
+// no longer exists after Close.
+func (s *Server) Addr() string { return s.path }
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats { return s.stats.snapshot() }
+
+// Metrics returns the counters as cumulative metrics named
+// graphsignal.intake.*, in the run's trace and with the run's tags, so
+// they can be stored like any other series.
+func (s *Server) Metrics(now time.Time) []telemetry.Metric {
+	return s.Stats().metrics(s.cfg.TraceID, s.cfg.Tags, now)
+}
+
+// errTooManyTags rejects a "tag" message over the context tag limits.
+var errTooManyTags = &DecodeError{Reason: ReasonBadValue,
+	Err: fmt.Errorf("context tags: at most %d, of %d bytes each", MaxContextTags, MaxContextTagBytes)}
+
+// setContextTag applies a "tag" message to every record decoded after it.
+func (s *Server) setContextTag(key, value string, remove bool) error {
+	s.tagMu.Lock()
+	defer s.tagMu.Unlock()
+	if remove {
+		delete(s.ctx, key)
+	} else {
+		if _, ok := s.ctx[key]; (!ok && len(s.ctx) >= MaxContextTags) || len(key)+len(value) > MaxContextTagBytes {
+			return errTooManyTags
+		}
+		if s.ctx == nil {
+			s.ctx = telemetry.Tags{}
+		}
+		s.ctx[key] = value
+	}
+	old := s.rc.Load()
+	rc := *old
+	rc.Tags = s.cfg.Tags.Merge(s.ctx)
+	s.rc.Store(&rc)
+	return nil
+}
+
+// enqueue hands a batch to the delivery goroutine, or drops and counts it
+// when the queue is full in batches or bytes. It never blocks.
+func (s *Server) enqueue(b telemetry.Batch, costBytes int64) {
+	n := b.Len()
+	if n == 0 {
+		return
+	}
+	if s.queuedBytes.Add(costBytes) > s.cfg.QueueBytes {
+		s.queuedBytes.Add(-costBytes)
+		s.stats.dropped.Add(uint64(n))
+		return
+	}
+	select {
+	case s.queue <- queued{batch: b, bytes: costBytes}:
+	default:
+		s.queuedBytes.Add(-costBytes)
+		s.stats.dropped.Add(uint64(n))
+	}
+}
+
+func (s *Server) drain() {
+	defer close(s.drainDone)
+	for q := range s.queue {
+		s.queuedBytes.Add(-q.bytes)
+		if s.discard.Load() {
+			s.stats.dropped.Add(uint64(q.batch.Len()))
+			continue
+		}
+		s.cfg.Consumer.Consume(q.batch)
+	}
+}
+
+func (s *Server) acceptLoop() {
+	defer s.acceptWG.Done()
+	var backoff time.Duration
+	for {
+		c, err := s.ln.AcceptUnix()
+		if err != nil {
+			select {
+			case <-s.stop:
+				return
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: back off, as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-s.stop:
+				t.Stop()
+				return
+			}
+			continue
+		}
+		backoff = 0
+		s.admit(c)
+		select {
+		case <-s.stop:
+			s.extendAccept()
+		default:
+		}
+	}
+}
+
+// extendAccept sets the listener's deadline while shutting down: another
+// backlogGrace, or the past once acceptCut is set. It is called by the
+// accept goroutine after each connection and by shutdown; acceptCut is
+// stored before the deadline, so the last call always sees it.
+func (s *Server) extendAccept() {
+	if s.acceptCut.Load() {
+		_ = s.ln.SetDeadline(time.Unix(1, 0))
+		return
+	}
+	_ = s.ln.SetDeadline(time.Now().Add(backlogGrace))
+	if s.acceptCut.Load() {
+		_ = s.ln.SetDeadline(time.Unix(1, 0))
+	}
+}
+
+func (s *Server) admit(c *net.UnixConn) {
+	uid, err := peerUID(c)
+	if err != nil || !s.cfg.AllowUID(uid) {
+		s.stats.refusedPeers.Add(1)
+		_ = c.Close()
+		return
+	}
+	s.mu.Lock()
+	if s.closing || len(s.conns) >= s.cfg.MaxConns {
+		closing := s.closing
+		s.mu.Unlock()
+		if !closing {
+			s.stats.refusedOverload.Add(1)
+		}
+		_ = c.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.connWG.Add(1)
+	s.mu.Unlock()
+	s.stats.connections.Add(1)
+	s.stats.active.Add(1)
+	go func() {
+		defer s.connWG.Done()
+		defer s.stats.active.Add(-1)
+		defer s.forget(c)
+		s.serve(c)
+	}()
+}
+
+func (s *Server) forget(c *net.UnixConn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	_ = c.Close()
+}
+
+// Shutdown stops accepting, lets open connections finish (a client's data
+// already written is read to its end, and connections already queued by
+// the kernel are accepted) until ctx is done, then cuts those that remain,
+// hands what was queued to the consumer (dropping and counting what is
+// left when ctx ends), and removes the socket and its directory. It
+// returns ctx's error if it had to cut, or an error removing the
+// directory. Calling it again (or Close) returns the first result.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closeErr = s.shutdown(ctx, ctx) })
+	return s.closeErr
+}
+
+// Close cuts open connections at once, which is not an error, hands what
+// was already queued to the consumer, and removes the socket and its
+// directory. It is idempotent.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s.closeOnce.Do(func() { s.closeErr = s.shutdown(ctx, context.Background()) })
+	if s.closeErr != nil && !errors.Is(s.closeErr, context.Canceled) {
+		return s.closeErr
+	}
+	return nil
+}
+
+// shutdown gives connections until ctx is done, and the delivery of the
+// queue until drainCtx is done.
+func (s *Server) shutdown(ctx, drainCtx context.Context) error {
+	// Accept what is already in the backlog, until no connection has come
+	// for backlogGrace or ctx ends: a child may have connected, written and
+	// exited just before the end of the run.
+	if ctx.Err() != nil {
+		s.acceptCut.Store(true)
+	}
+	close(s.stop)
+	s.extendAccept()
+	accepted := make(chan struct{})
+	go func() { s.acceptWG.Wait(); close(accepted) }()
+	select {
+	case <-accepted:
+	case <-ctx.Done():
+		s.acceptCut.Store(true)
+		s.extendAccept()
+		<-accepted
+	}
+	err := s.ln.Close()
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() { s.connWG.Wait(); close(done) }()
+	var cut error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		cut = ctx.Err()
+		s.mu.Lock()
+		for c := range s.conns {
+			_ = c.Close()
+		}
+		s.mu.Unlock()
+		<-done
+	}
+	close(s.queue)
+	select {
+	case <-s.drainDone:
+	case <-drainCtx.Done():
+		s.discard.Store(true)
+		<-s.drainDone
+		if cut == nil {
+			cut = drainCtx.Err()
+		}
+	}
+	if rmErr := os.RemoveAll(s.dir); rmErr != nil && err == nil {
+		err = fmt.Errorf("remove socket directory: %w", rmErr)
+	}
+	if err != nil {
+		return fmt.Errorf("close intake: %w", err)
+	}
+	if cut != nil {
+		return fmt.Errorf("close intake: connections cut: %w", cut)
+	}
+	return nil
+}

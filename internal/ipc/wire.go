@@ -1,0 +1,394 @@
+package ipc
+
+import (
+	"math"
+	"sync"
+
+	"github.com/valyala/fastjson"
+)
+
+// wire is the union of the fields of every message type, read from the
+// parsed line by fill. Fields unknown to this version are ignored. Values
+// kept as *fastjson.Value point into the parser and are only valid until
+// DecodeLine returns.
+type wire struct {
+	Type          []byte // these four point into the parser, not copied
+	TraceID       []byte
+	SpanID        []byte
+	ParentSpanID  []byte
+	Name          string
+	StartNs       int64
+	EndNs         int64
+	TsNs          int64
+	Tags          *fastjson.Object // checked to hold only strings
+	Attributes    *fastjson.Object
+	Payloads      []wirePayload
+	Usage         []wireUsage
+	Exceptions    []wireException
+	Scores        []wireScore
+	Status        string
+	StatusMessage string
+	Score         float64
+	Unit          string
+	Comment       string
+	Severity      int
+	Key           string
+	Value         *fastjson.Value // tag: string or null; metric: number
+	Level         string
+	Message       string
+	Exception     string
+	Kind          string
+	Buckets       []float64
+	Counts        []uint64
+	Count         uint64
+	Sum           float64
+}
+
+type wirePayload struct {
+	Name        string
+	ContentType string
+	Data        *fastjson.Value
+}
+
+type wireUsage struct {
+	PayloadName string
+	Name        string
+	Value       float64
+}
+
+type wireException struct {
+	Type       string
+	Message    string
+	StackTrace string
+}
+
+type wireScore struct {
+	Name     string
+	Score    float64
+	Unit     string
+	Comment  string
+	Severity int
+}
+
+var parsers sync.Pool // of *fastjson.Parser
+
+// pooledLineBytes is the longest line parsed with a pooled parser: a
+// parser keeps memory in proportion to the largest line it parsed, so
+// long lines get a parser of their own that is then dropped.
+const pooledLineBytes = 64 << 10
+
+// putParser returns p to the pool after parsing line.
+func putParser(p *fastjson.Parser, line []byte) {
+	if len(line) <= pooledLineBytes {
+		parsers.Put(p)
+	}
+}
+
+// parseLine validates line strictly (RFC 8259) and parses it, with a pooled
+// parser for lines up to pooledLineBytes. The caller calls putParser once v
+// is no longer used.
+func parseLine(line []byte) (v *fastjson.Value, p *fastjson.Parser, err error) {
+	if err := fastjson.ValidateBytes(line); err != nil {
+		return nil, nil, &DecodeError{Reason: ReasonInvalidJSON, Err: err}
+	}
+	if len(line) <= pooledLineBytes {
+		p, _ = parsers.Get().(*fastjson.Parser)
+	}
+	if p == nil {
+		p = new(fastjson.Parser)
+	}
+	v, err = p.ParseBytes(line)
+	if err != nil {
+		putParser(p, line)
+		return nil, nil, &DecodeError{Reason: ReasonInvalidJSON, Err: err}
+	}
+	return v, p, nil
+}
+
+// typeError is the error for a field of the wrong JSON type.
+func typeError(field, want string) error {
+	return badLine(ReasonWrongType, "field %q: want %s", field, want)
+}
+
+// fields decodes JSON values into Go values, remembering the first error.
+type fields struct{ err error }
+
+func (f *fields) fail(field, want string) {
+	if f.err == nil {
+		f.err = typeError(field, want)
+	}
+}
+
+func isNull(v *fastjson.Value) bool { return v.Type() == fastjson.TypeNull }
+
+// raw reads a string without copying it.
+func (f *fields) raw(field string, v *fastjson.Value, dst *[]byte) {
+	if isNull(v) {
+		return
+	}
+	b, err := v.StringBytes()
+	if err != nil {
+		f.fail(field, "string")
+		return
+	}
+	*dst = b
+}
+
+func (f *fields) str(field string, v *fastjson.Value, dst *string) {
+	if isNull(v) {
+		return
+	}
+	b, err := v.StringBytes()
+	if err != nil {
+		f.fail(field, "string")
+		return
+	}
+	*dst = string(b)
+}
+
+func (f *fields) int64(field string, v *fastjson.Value, dst *int64) {
+	if isNull(v) {
+		return
+	}
+	n, err := v.Int64()
+	if err != nil {
+		f.fail(field, "integer")
+		return
+	}
+	*dst = n
+}
+
+func (f *fields) int(field string, v *fastjson.Value, dst *int) {
+	if isNull(v) {
+		return
+	}
+	n, err := v.Int()
+	if err != nil {
+		f.fail(field, "integer")
+		return
+	}
+	*dst = n
+}
+
+func (f *fields) uint64(field string, v *fastjson.Value, dst *uint64) {
+	if isNull(v) {
+		return
+	}
+	n, err := v.Uint64()
+	if err != nil {
+		f.fail(field, "non-negative integer")
+		return
+	}
+	*dst = n
+}
+
+func (f *fields) float(field string, v *fastjson.Value, dst *float64) {
+	if isNull(v) {
+		return
+	}
+	n, err := v.Float64()
+	if err != nil || math.IsInf(n, 0) {
+		f.fail(field, "finite number")
+		return
+	}
+	*dst = n
+}
+
+func (f *fields) tags(field string, v *fastjson.Value, dst **fastjson.Object) {
+	if isNull(v) {
+		return
+	}
+	o, err := v.Object()
+	if err != nil {
+		f.fail(field, "object of strings")
+		return
+	}
+	o.Visit(func(_ []byte, tv *fastjson.Value) {
+		if tv.Type() != fastjson.TypeString {
+			f.fail(field, "object of strings")
+		}
+	})
+	*dst = o
+}
+
+// array returns the elements of an array field (nil for null).
+func (f *fields) array(field string, v *fastjson.Value) []*fastjson.Value {
+	if isNull(v) {
+		return nil
+	}
+	a, err := v.Array()
+	if err != nil {
+		f.fail(field, "array")
+	}
+	return a
+}
+
+// member returns the member key of an element of an array of objects, or
+// nil (also for null) when absent.
+func (f *fields) member(field string, e *fastjson.Value, key string) *fastjson.Value {
+	if e.Type() != fastjson.TypeObject {
+		f.fail(field, "array of objects")
+		return nil
+	}
+	v := e.Get(key)
+	if v == nil || isNull(v) {
+		return nil
+	}
+	return v
+}
+
+// fill reads the top-level object into w.
+func fill(w *wire, top *fastjson.Value) error {
+	o, err := top.Object()
+	if err != nil {
+		return badLine(ReasonWrongType, "line is a JSON %s, want an object", top.Type())
+	}
+	var f fields
+	o.Visit(func(kb []byte, v *fastjson.Value) {
+		switch string(kb) { // no allocation: the switch compares bytes
+		case "type":
+			f.raw("type", v, &w.Type)
+		case "name":
+			f.str("name", v, &w.Name)
+		case "trace_id":
+			f.raw("trace_id", v, &w.TraceID)
+		case "span_id":
+			f.raw("span_id", v, &w.SpanID)
+		case "parent_span_id":
+			f.raw("parent_span_id", v, &w.ParentSpanID)
+		case "start_ns":
+			f.int64("start_ns", v, &w.StartNs)
+		case "end_ns":
+			f.int64("end_ns", v, &w.EndNs)
+		case "ts_ns":
+			f.int64("ts_ns", v, &w.TsNs)
+		case "tags":
+			f.tags("tags", v, &w.Tags)
+		case "attributes":
+			if !isNull(v) {
+				a, err := v.Object()
+				if err != nil {
+					f.fail("attributes", "object")
+				}
+				w.Attributes = a
+			}
+		case "payloads":
+			for _, e := range f.array("payloads", v) {
+				w.Payloads = append(w.Payloads, f.payload(e))
+			}
+		case "usage":
+			for _, e := range f.array("usage", v) {
+				w.Usage = append(w.Usage, f.usage(e))
+			}
+		case "exceptions":
+			for _, e := range f.array("exceptions", v) {
+				w.Exceptions = append(w.Exceptions, f.exception(e))
+			}
+		case "scores":
+			for _, e := range f.array("scores", v) {
+				w.Scores = append(w.Scores, f.score(e))
+			}
+		case "status":
+			f.str("status", v, &w.Status)
+		case "status_message":
+			f.str("status_message", v, &w.StatusMessage)
+		case "score":
+			f.float("score", v, &w.Score)
+		case "unit":
+			f.str("unit", v, &w.Unit)
+		case "comment":
+			f.str("comment", v, &w.Comment)
+		case "severity":
+			f.int("severity", v, &w.Severity)
+		case "key":
+			f.str("key", v, &w.Key)
+		case "value":
+			w.Value = v
+		case "level":
+			f.str("level", v, &w.Level)
+		case "message":
+			f.str("message", v, &w.Message)
+		case "exception":
+			f.str("exception", v, &w.Exception)
+		case "kind":
+			f.str("kind", v, &w.Kind)
+		case "buckets":
+			for _, e := range f.array("buckets", v) {
+				var x float64
+				f.float("buckets", e, &x)
+				w.Buckets = append(w.Buckets, x)
+			}
+		case "counts":
+			for _, e := range f.array("counts", v) {
+				var x uint64
+				f.uint64("counts", e, &x)
+				w.Counts = append(w.Counts, x)
+			}
+		case "count":
+			f.uint64("count", v, &w.Count)
+		case "sum":
+			f.float("sum", v, &w.Sum)
+		}
+	})
+	return f.err
+}
+
+func (f *fields) payload(e *fastjson.Value) wirePayload {
+	var p wirePayload
+	if v := f.member("payloads", e, "name"); v != nil {
+		f.str("payloads.name", v, &p.Name)
+	}
+	if v := f.member("payloads", e, "content_type"); v != nil {
+		f.str("payloads.content_type", v, &p.ContentType)
+	}
+	p.Data = f.member("payloads", e, "data")
+	return p
+}
+
+func (f *fields) usage(e *fastjson.Value) wireUsage {
+	var u wireUsage
+	if v := f.member("usage", e, "payload_name"); v != nil {
+		f.str("usage.payload_name", v, &u.PayloadName)
+	}
+	if v := f.member("usage", e, "name"); v != nil {
+		f.str("usage.name", v, &u.Name)
+	}
+	if v := f.member("usage", e, "value"); v != nil {
+		f.float("usage.value", v, &u.Value)
+	}
+	return u
+}
+
+func (f *fields) exception(e *fastjson.Value) wireException {
+	var x wireException
+	if v := f.member("exceptions", e, "type"); v != nil {
+		f.str("exceptions.type", v, &x.Type)
+	}
+	if v := f.member("exceptions", e, "message"); v != nil {
+		f.str("exceptions.message", v, &x.Message)
+	}
+	if v := f.member("exceptions", e, "stack_trace"); v != nil {
+		f.str("exceptions.stack_trace", v, &x.StackTrace)
+	}
+	return x
+}
+
+func (f *fields) score(e *fastjson.Value) wireScore {
+	var s wireScore
+	if v := f.member("scores", e, "name"); v != nil {
+		f.str("scores.name", v, &s.Name)
+	}
+	if v := f.member("scores", e, "score"); v != nil {
+		f.float("scores.score", v, &s.Score)
+	}
+	if v := f.member("scores", e, "unit"); v != nil {
+		f.str("scores.unit", v, &s.Unit)
+	}
+	if v := f.member("scores", e, "comment"); v != nil {
+		f.str("scores.comment", v, &s.Comment)
+	}
+	if v := f.member("scores", e, "severity"); v != nil {
+		f.int("scores.severity", v, &s.Severity)
+	}
+	return s
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/graphsignal/graphsignal/internal/env"
@@ -103,4 +104,29 @@ func (in *intakes) shutdown(now time.Time) []telemetry.Metric {
 		metrics = append(metrics, in.http.Metrics(now)...)
 	}
 	return metrics
+}
+
+// printIntake writes the intakes' non-zero counters (messages, bad lines by
+// reason, drops) for --debug.
+func printIntake(w io.Writer, metrics []telemetry.Metric) {
+	for _, m := range metrics {
+		if m.Value == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "graphsignal: intake: %s%s = %v\n", m.Name, formatLabels(m.Tags), m.Value)
+	}
+}
+
+// formatLabels renders a metric's own labels (not the run's tags) as {k=v}.
+func formatLabels(tags telemetry.Tags) string {
+	var parts []string
+	for _, k := range []string{"reason", "type", "kind", "route"} {
+		if v, ok := tags[k]; ok {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "{" + strings.Join(parts, ",") + "}"
 }

@@ -205,7 +205,11 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	early.Go(func() { _ = pipe.Flush(ctx) })
 	exit, err := child.Wait()
 	early.Wait()
-	pipe.Enqueue(telemetry.Batch{Metrics: in.shutdown(time.Now())})
+	intakeMetrics := in.shutdown(time.Now())
+	pipe.Enqueue(telemetry.Batch{Metrics: intakeMetrics})
+	if cfg.Debug {
+		printIntake(stderr, intakeMetrics)
+	}
 	if err != nil {
 		rec.StopSampling()
 		shutdown(pipe, cfg.FlushTimeout)

@@ -76,8 +76,8 @@ func showText(w io.Writer, d *store.SessionDetail, opts Options) error {
 		if len(d.Logs) > 0 {
 			tail.add("Logs", counts(d.Logs, " "))
 		}
-		if len(d.Intake) > 0 {
-			tail.add("Intake", counts(d.Intake, "="))
+		if in := nonZero(d.Intake); len(in) > 0 {
+			tail.add("Intake", counts(in, "="))
 		}
 		ew.table(&tail)
 	}
@@ -114,8 +114,8 @@ func runText(ew *errWriter, r *store.Run, n, of int, opts Options) {
 	if len(r.CI) > 0 {
 		kv.add("CI", pairs(r.CI))
 	}
-	if len(r.Intake) > 0 {
-		kv.add("Intake", counts(r.Intake, "="))
+	if in := nonZero(r.Intake); len(in) > 0 {
+		kv.add("Intake", counts(in, "="))
 	}
 	ew.table(&kv)
 	stderrText(ew, r.StderrTail, opts.stderrLines())
@@ -236,6 +236,18 @@ func pairs[M ~map[string]string](m M) string {
 		parts[i] = k + "=" + m[k]
 	}
 	return clean(strings.Join(parts, " "))
+}
+
+// nonZero drops zero counters: text output shows what happened, while the
+// JSON keeps every counter.
+func nonZero(cs []store.Count) []store.Count {
+	var out []store.Count
+	for _, c := range cs {
+		if c.Value != 0 {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func counts(cs []store.Count, sep string) string {

@@ -48,10 +48,14 @@ Environment variables read (precedence: flag > environment > config file > defau
                                its trace as a child span
 
 Environment variables added to the child (they replace inherited ones):
+  GRAPHSIGNAL_SOCKET           the run's local socket (newline-delimited JSON, docs/protocol.md)
   GRAPHSIGNAL_TRACE_ID         the run's trace id (32 hex digits)
   GRAPHSIGNAL_PARENT_SPAN_ID   the run span's id (16 hex digits)
   TRACEPARENT                  W3C trace context, so OpenTelemetry SDKs join the trace
   GRAPHSIGNAL_TAGS             the merged tags, including session_id and deployment
+  GRAPHSIGNAL_API_BASE         the loopback intake for the official Graphsignal SDK
+  OTEL_EXPORTER_OTLP_ENDPOINT  the loopback OTLP/HTTP intake (only when not set already)
+  GRAPHSIGNAL_API_KEY          local mode only: a per-run key for the official SDK
 
 Exit status:
   the child's exit code; if the child is killed by signal N, graphsignal kills

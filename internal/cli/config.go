@@ -86,6 +86,10 @@ func addConfigFlags(fs *pflag.FlagSet) {
 	fs.String("summary", "auto", "end-of-run summary on stderr: auto (when stderr is a terminal), always or never")
 }
 
+// minDuration is the smallest sample interval and flush timeout accepted: a
+// shorter interval would turn sampling into a busy loop.
+const minDuration = 10 * time.Millisecond
+
 // configSource tells where a setting's value came from, for --debug.
 type configSource struct {
 	value, from string
@@ -169,8 +173,8 @@ func resolveConfig(fs *pflag.FlagSet, environ []string, configFlag string, debug
 	}{{"sample_interval", &cfg.SampleInterval}, {"flush_timeout", &cfg.FlushTimeout}}
 	for _, d := range durs {
 		*d.dst, err = time.ParseDuration(vals[d.key])
-		if err != nil || *d.dst <= 0 {
-			return nil, nil, usageErrorf("%s %q from %s: want a positive duration such as 2s", d.key, vals[d.key], sources[d.key].from)
+		if err != nil || *d.dst < minDuration {
+			return nil, nil, usageErrorf("%s %q from %s: want a duration of at least %v, such as 2s", d.key, vals[d.key], sources[d.key].from, minDuration)
 		}
 	}
 	switch cfg.Summary {
@@ -192,9 +196,22 @@ func resolveConfig(fs *pflag.FlagSet, environ []string, configFlag string, debug
 // (GRAPHSIGNAL_TAGS, then GRAPHSIGNAL_TAG_<KEY>), then --tag flags.
 func resolveTags(fs *pflag.FlagSet, v *viper.Viper, file string, environ []string) (telemetry.Tags, error) {
 	tags := telemetry.Tags{}
-	if file != "" {
-		for k, val := range v.GetStringMapString("tags") {
-			tags[strings.ToLower(k)] = val
+	if file != "" && v.IsSet("tags") {
+		m, ok := v.Get("tags").(map[string]any)
+		if !ok {
+			return nil, usageErrorf("config file %s: tags: want a map of key: value", file)
+		}
+		for k, val := range m {
+			key := strings.ToLower(strings.TrimSpace(k))
+			switch val.(type) {
+			case string, bool, int, int64, float64:
+			default:
+				return nil, usageErrorf("config file %s: tag %q: want a single value", file, k)
+			}
+			if key == "" {
+				return nil, usageErrorf("config file %s: tags: empty key", file)
+			}
+			tags[key] = strings.TrimSpace(fmt.Sprint(val))
 		}
 	}
 	envTags, err := env.TagsFromEnviron(environ)

@@ -16,7 +16,7 @@ import (
 )
 
 // intakeDrain bounds how long the intakes keep reading after the child has
-// exited, for data its SDKs wrote just before.
+// exited, for data its SDKs wrote just before (within the flush timeout).
 const intakeDrain = 500 * time.Millisecond
 
 // enqueuer takes records without blocking (the pipeline).
@@ -91,8 +91,8 @@ func (in *intakes) childEnv(environ []string) map[string]string {
 
 // shutdown stops both intakes after letting them drain what the child sent,
 // and returns their counters as metrics of the run.
-func (in *intakes) shutdown(now time.Time) []telemetry.Metric {
-	ctx, cancel := context.WithTimeout(context.Background(), intakeDrain)
+func (in *intakes) shutdown(ctx context.Context, now time.Time) []telemetry.Metric {
+	ctx, cancel := context.WithTimeout(ctx, intakeDrain)
 	defer cancel()
 	var metrics []telemetry.Metric
 	if in.sock != nil {
@@ -129,4 +129,15 @@ func formatLabels(tags telemetry.Tags) string {
 		return ""
 	}
 	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// spansReceived counts the spans the child reported through both intakes.
+func spansReceived(metrics []telemetry.Metric) int {
+	n := 0
+	for _, m := range metrics {
+		if (m.Name == ipc.MetricMessages && m.Tags["type"] == "span") || m.Name == httpintake.MetricSpans {
+			n += int(m.Value)
+		}
+	}
+	return n
 }

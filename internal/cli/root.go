@@ -66,6 +66,7 @@ SDKs in the child report. See "graphsignal run --help".`,
 		NewCmdSessions(streams, environ),
 		NewCmdShow(streams, environ),
 		NewCmdVersion(streams),
+		NewCmdCopy(streams),
 	)
 	return root
 }

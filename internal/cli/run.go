@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -21,7 +22,7 @@ import (
 	"golang.org/x/term"
 )
 
-const runLong = `Run PROGRAM with ARGS exactly as if it were run directly, and record the run.
+const runIntro = `Run PROGRAM with ARGS exactly as if it were run directly, and record the run.
 
 Flag parsing stops at PROGRAM ("--" is optional): "graphsignal run python -v x.py"
 passes -v to python. PROGRAM is looked up in PATH like execvp does.
@@ -29,41 +30,35 @@ passes -v to python. PROGRAM is looked up in PATH like execvp does.
 The child gets graphsignal's own stdin, stdout and stderr file descriptors,
 its environment, working directory, umask, rlimits, process group and session.
 graphsignal never reads stdin and never writes stdout (except with --pty, where
-it copies between them and the child's terminal).
+it copies between them and the child's terminal).`
 
-Environment variables read (precedence: flag > environment > config file > default):
-  GRAPHSIGNAL_API_KEY          Graphsignal API key (none: local mode)
-  GRAPHSIGNAL_DEPLOYMENT       deployment name (default: the program name)
-  GRAPHSIGNAL_TAGS             tags "k=v,k2=v2" (session_id, user_id, run_id, any key)
-  GRAPHSIGNAL_TAG_<KEY>        one tag; KEY is lower-cased
-  GRAPHSIGNAL_API_BASE         API base URL (also GRAPHSIGNAL_API_URL)
-  OTEL_EXPORTER_OTLP_ENDPOINT  OTLP/HTTP export (also _TRACES_ENDPOINT, _HEADERS, _PROTOCOL)
-  GRAPHSIGNAL_DATA_DIR         local data directory (default $XDG_DATA_HOME/graphsignal)
-  GRAPHSIGNAL_RECORD_PAYLOADS  record payloads sent by SDKs (default true)
-  GRAPHSIGNAL_SAMPLE_INTERVAL  sampling interval (default 1s)
-  GRAPHSIGNAL_FLUSH_TIMEOUT    how long exit may wait for data to be sent (default 2s)
-  GRAPHSIGNAL_DEBUG_MODE       debug output on stderr
-  GRAPHSIGNAL_TRACE_ID, GRAPHSIGNAL_PARENT_SPAN_ID
-                               set by an enclosing graphsignal run: this run joins
-                               its trace as a child span
-
-Environment variables added to the child (they replace inherited ones):
-  GRAPHSIGNAL_SOCKET           the run's local socket (newline-delimited JSON, docs/protocol.md)
-  GRAPHSIGNAL_TRACE_ID         the run's trace id (32 hex digits)
-  GRAPHSIGNAL_PARENT_SPAN_ID   the run span's id (16 hex digits)
-  TRACEPARENT                  W3C trace context, so OpenTelemetry SDKs join the trace
-  GRAPHSIGNAL_TAGS             the merged tags, including session_id and deployment
-  GRAPHSIGNAL_API_BASE         the loopback intake for the official Graphsignal SDK
-  OTEL_EXPORTER_OTLP_ENDPOINT  the loopback OTLP/HTTP intake (only when not set already)
-  GRAPHSIGNAL_API_KEY          local mode only: a per-run key for the official SDK
-
-Exit status:
+const runExitStatus = `Exit status:
   the child's exit code; if the child is killed by signal N, graphsignal kills
   itself with signal N (as PID 1 it exits 128+N instead)
   125  graphsignal's own usage or configuration error; the child did not start
   126  PROGRAM was found but cannot be executed (permission, directory)
   127  PROGRAM was not found (or its #! interpreter was not found)
 Telemetry failures never change the exit status.`
+
+// runLong is the help text of `graphsignal run`: the variables come from
+// package env, the one list of what graphsignal reads and adds.
+func runLong() string {
+	var b strings.Builder
+	b.WriteString(runIntro)
+	b.WriteString("\n\nEnvironment variables read (precedence: flag > environment > config file > default):\n")
+	for _, v := range env.ReadVars() {
+		fmt.Fprintf(&b, "  %-28s %s\n", v.Name, v.Description)
+	}
+	fmt.Fprintf(&b, "  %-28s %s\n", env.VarSocket+", "+env.VarTraceID+", "+env.VarParentSpanID, "")
+	fmt.Fprintf(&b, "  %-28s %s\n", "", "set by an enclosing graphsignal run: this run joins its trace as a child span")
+	b.WriteString("\nEnvironment variables added to the child (they replace inherited ones):\n")
+	for _, v := range env.ChildVars() {
+		fmt.Fprintf(&b, "  %-28s %s\n", v.Name, v.Description)
+	}
+	b.WriteString("\n")
+	b.WriteString(runExitStatus)
+	return b.String()
+}
 
 // runOptions are the inputs of `graphsignal run`.
 type runOptions struct {
@@ -80,7 +75,7 @@ func NewCmdRun(streams *IOStreams, environ []string, runF func(context.Context, 
 	cmd := &cobra.Command{
 		Use:   "run [flags] [--] PROGRAM [ARGS...]",
 		Short: "Run a program and record it",
-		Long:  runLong,
+		Long:  runLong(),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageErrorf("run: missing PROGRAM (usage: graphsignal run [flags] [--] PROGRAM [ARGS...])")
@@ -131,8 +126,10 @@ func newRunIdentity(environ []string) runIdentity {
 }
 
 // runTags returns the run's tags: the user's, plus session_id (user's, CI
-// run, or new) and deployment (configured, or the program name).
-func runTags(cfg *Config, environ []string, program string) telemetry.Tags {
+// run, or new), deployment (configured, or the program name) and run_id
+// (user's or inherited from an enclosing run, else the run span's id), so
+// that `graphsignal score --tag run_id=...` can score it.
+func runTags(cfg *Config, environ []string, program string, id runIdentity) telemetry.Tags {
 	tags := cfg.Tags.Clone()
 	if tags == nil {
 		tags = telemetry.Tags{}
@@ -146,6 +143,9 @@ func runTags(cfg *Config, environ []string, program string) telemetry.Tags {
 		deployment = filepath.Base(program)
 	}
 	tags[telemetry.TagDeployment] = deployment
+	if tags[telemetry.TagRunID] == "" {
+		tags[telemetry.TagRunID] = id.spanID.String()
+	}
 	return tags
 }
 
@@ -156,7 +156,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		printConfig(stderr, opts.sources)
 	}
 	id := newRunIdentity(opts.environ)
-	tags := runTags(cfg, opts.environ, opts.args[0])
+	tags := runTags(cfg, opts.environ, opts.args[0], id)
 	oom := watchOOM()
 
 	pipe := pipeline.New(pipeline.Config{OnError: warnOnce(stderr, cfg.APIKey)}, destination(cfg, opts.environ))
@@ -177,6 +177,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		Attributes:   runAttributes(opts.environ),
 		Interval:     cfg.SampleInterval,
 		Out:          pipe,
+		Secrets:      secrets(cfg, opts.environ, in.token),
 	}
 	var rec *recorder.Recorder
 	child, err := launcher.Start(launcher.Config{
@@ -189,40 +190,83 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		Reaper:          os.Getpid() == 1,
 		StderrTailBytes: stderrTailBytes,
 		StderrTailLines: stderrTailLines,
+		StderrHandoff:   handOffStderr(stderr),
 		BeforeReap:      func(int) { rec.StopSampling() },
 	})
 	if err != nil {
+		flushCtx, cancel := context.WithTimeout(ctx, cfg.FlushTimeout)
+		defer cancel()
+		pipe.Enqueue(telemetry.Batch{Metrics: in.shutdown(flushCtx, time.Now())})
 		var execErr *launcher.ExecError
-		pipe.Enqueue(telemetry.Batch{Metrics: in.shutdown(time.Now())})
 		if errors.As(err, &execErr) {
 			outcome := recorder.RecordExecFailure(recCfg, execErr, time.Now())
-			finishRun(opts, pipe, outcome, nil)
+			finishRun(flushCtx, opts, pipe, outcome, nil, 0)
 			return err
 		}
-		shutdown(pipe, cfg.FlushTimeout)
+		_ = pipe.Shutdown(flushCtx)
 		return startError(err)
 	}
 	rec = recorder.Start(recCfg, child.Pid, child.Started)
 	// Open the store and write the in-progress run span while the child
 	// runs, so that exit only has the final records left to write.
+	earlyCtx, stopEarly := context.WithCancel(ctx)
 	var early sync.WaitGroup
-	early.Go(func() { _ = pipe.Flush(ctx) })
+	early.Go(func() { _ = pipe.Flush(earlyCtx) })
 	exit, err := child.Wait()
+	stopEarly()
 	early.Wait()
-	intakeMetrics := in.shutdown(time.Now())
+
+	// From here on graphsignal only finishes its own work, within the flush
+	// timeout; a signal now (the child is gone) cuts that short, and the exit
+	// status stays the child's.
+	defer child.Release()
+	flushCtx, cancel := context.WithTimeout(ctx, cfg.FlushTimeout)
+	defer cancel()
+	var watch sync.WaitGroup
+	watch.Go(func() {
+		select {
+		case <-child.Signals():
+			cancel()
+		case <-flushCtx.Done():
+		}
+	})
+	defer watch.Wait()
+	defer cancel()
+
+	intakeMetrics := in.shutdown(flushCtx, time.Now())
 	pipe.Enqueue(telemetry.Batch{Metrics: intakeMetrics})
 	if cfg.Debug {
 		printIntake(stderr, intakeMetrics)
 	}
 	if err != nil {
 		rec.StopSampling()
-		shutdown(pipe, cfg.FlushTimeout)
+		_ = pipe.Shutdown(flushCtx)
 		return fmt.Errorf("wait: %w", err)
 	}
 	oomKilled := exit.Signal == syscall.SIGKILL && oom.rose()
 	outcome := rec.Finish(exit, child.StderrTail(), oomKilled)
-	finishRun(opts, pipe, outcome, exit)
+	finishRun(flushCtx, opts, pipe, outcome, exit, spansReceived(intakeMetrics))
 	return &ChildExit{Exit: exit}
+}
+
+// secrets are the values that must never be stored or printed: the API
+// key, the per-run local key and the OTLP header values.
+func secrets(cfg *Config, environ []string, token string) []string {
+	out := []string{cfg.APIKey, token}
+	if h, ok := env.Lookup(environ, env.VarOTLPHeaders); ok {
+		for _, kv := range strings.Split(h, ",") {
+			if _, v, ok := strings.Cut(kv, "="); ok {
+				out = append(out, strings.TrimSpace(v))
+			}
+		}
+	}
+	var nonEmpty []string
+	for _, s := range out {
+		if len(s) >= 4 {
+			nonEmpty = append(nonEmpty, s)
+		}
+	}
+	return nonEmpty
 }
 
 // runAttributes are the host and CI facts of the run span.
@@ -238,21 +282,20 @@ func runAttributes(environ []string) map[string]any {
 	return attrs
 }
 
-// finishRun flushes the run's records within the flush timeout and prints
-// the end-of-run summary when asked to.
-func finishRun(opts *runOptions, pipe *pipeline.Pipeline, outcome recorder.Outcome, exit *launcher.Exit) {
+// finishRun flushes the run's records within ctx (the flush timeout) and
+// prints the end-of-run summary when asked to.
+func finishRun(ctx context.Context, opts *runOptions, pipe *pipeline.Pipeline, outcome recorder.Outcome, exit *launcher.Exit, childSpans int) {
 	cfg := opts.config
-	flushErr := shutdown(pipe, cfg.FlushTimeout)
+	flushErr := pipe.Shutdown(ctx)
+	stats := pipe.Stats()
 	if cfg.Summary == "always" || (cfg.Summary == "auto" && term.IsTerminal(int(opts.streams.ErrOut.Fd()))) {
-		printSummary(opts.streams.ErrOut, cfg, outcome, exit, pipe.Stats(), flushErr)
+		printSummary(opts.streams.ErrOut, cfg, outcome, exit, stats, flushErr, childSpans)
+		return
 	}
-}
-
-// shutdown flushes the pipeline, waiting at most timeout.
-func shutdown(pipe *pipeline.Pipeline, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	return pipe.Shutdown(ctx)
+	if lost := stats.Dropped.Total() + stats.Failed.Total(); lost > 0 {
+		fmt.Fprintf(opts.streams.ErrOut, "graphsignal: warning: %d records of this run were not recorded (%d dropped under load, %d not delivered within the flush timeout of %v)\n",
+			lost, stats.Dropped.Total(), stats.Failed.Total(), cfg.FlushTimeout)
+	}
 }
 
 // startError keeps exec failures (126/127) as they are and makes any other

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -36,6 +37,9 @@ Use --tag run_id=..., session_id=... or user_id=... to say what it scores, or
 			}
 			if !cmd.Flags().Changed("value") {
 				return usageErrorf("score: --value is required")
+			}
+			if math.IsNaN(value) || math.IsInf(value, 0) {
+				return usageErrorf("score: --value must be a finite number")
 			}
 			return nil
 		},
@@ -85,7 +89,7 @@ func sendScore(ctx context.Context, cfg *Config, environ []string, sc telemetry.
 			return f.Export(ctx, batch)
 		}
 	}
-	if sc.Tags[telemetry.TagSessionID] == "" {
+	if sc.Tags[telemetry.TagSessionID] == "" && sc.Tags[telemetry.TagRunID] == "" && sc.Tags[telemetry.TagUserID] == "" && sc.TraceID.IsZero() {
 		return usageErrorf("score: outside a run, say what is scored with --tag session_id=..., run_id=... or user_id=..., or --trace-id")
 	}
 	st, err := store.Open(ctx, cfg.DataDir)

@@ -14,7 +14,7 @@ import (
 )
 
 // printSummary writes the end-of-run summary: at most four lines on stderr.
-func printSummary(w io.Writer, cfg *Config, o recorder.Outcome, exit *launcher.Exit, stats pipeline.Stats, flushErr error) {
+func printSummary(w io.Writer, cfg *Config, o recorder.Outcome, exit *launcher.Exit, stats pipeline.Stats, flushErr error, childSpans int) {
 	span := o.Span
 	status := "ok"
 	switch {
@@ -32,5 +32,5 @@ func printSummary(w io.Writer, cfg *Config, o recorder.Outcome, exit *launcher.E
 	if lost := stats.Dropped.Total() + stats.Failed.Total(); lost > 0 || flushErr != nil {
 		where = fmt.Sprintf("%d records not recorded to %s", lost, cfg.DataDir)
 	}
-	fmt.Fprintf(w, "graphsignal: %d spans, %d metric points · %s\n", stats.Exported.Spans, stats.Exported.Metrics, strings.TrimSpace(where))
+	fmt.Fprintf(w, "graphsignal: %d spans from the program · %s\n", childSpans, strings.TrimSpace(where))
 }

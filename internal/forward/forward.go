@@ -3,16 +3,19 @@
 // `graphsignal run` inside another run's child becomes a span of the same
 // trace, recorded once, by the outer run.
 //
-// Only ended spans, scores and logs are forwarded: an unended span would be
-// taken as ending when it arrives, and process metrics are already sampled
-// by the outer run, whose process tree contains the nested one.
+// Ended spans (with payloads and usage), scores, logs and metrics are
+// forwarded, except: an unended span, which would be taken as ending when it
+// arrives, and the process and host samples, which the outer run already
+// takes over a process tree that contains the nested one.
 package forward
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,6 +59,16 @@ func (f *Forwarder) Export(ctx context.Context, b telemetry.Batch) error {
 		}
 		buf = append(append(buf, line...), '\n')
 	}
+	for i := range b.Metrics {
+		if sampledByOuter(b.Metrics[i].Name) {
+			continue
+		}
+		line, err := json.Marshal(metricMessage(&b.Metrics[i]))
+		if err != nil {
+			return fmt.Errorf("encode metric: %w", err)
+		}
+		buf = append(append(buf, line...), '\n')
+	}
 	for i := range b.Logs {
 		line, err := json.Marshal(logMessage(&b.Logs[i]))
 		if err != nil {
@@ -82,6 +95,20 @@ func (f *Forwarder) Export(ctx context.Context, b telemetry.Batch) error {
 // Close closes the connection.
 func (f *Forwarder) Close() error { return f.conn.Close() }
 
+// sampledByOuter reports whether the enclosing run samples this series
+// itself.
+func sampledByOuter(name string) bool {
+	return strings.HasPrefix(name, "process.") || strings.HasPrefix(name, "host.")
+}
+
+// finite replaces NaN and infinities, which JSON cannot carry, by nil.
+func finite(v any) any {
+	if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+		return nil
+	}
+	return v
+}
+
 func ns(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -94,7 +121,7 @@ func spanMessage(s *telemetry.Span) map[string]any {
 		"type": "span", "name": s.Name,
 		"trace_id": s.TraceID.String(), "span_id": s.SpanID.String(),
 		"start_ns": ns(s.Start), "end_ns": ns(s.End),
-		"tags": s.Tags, "attributes": s.Attributes,
+		"tags": s.Tags, "attributes": attributes(s.Attributes),
 		"status": s.Status.String(), "status_message": s.StatusMessage,
 	}
 	if !s.ParentSpanID.IsZero() {
@@ -107,6 +134,19 @@ func spanMessage(s *telemetry.Span) map[string]any {
 		}
 		m["exceptions"] = exc
 	}
+	if len(s.Payloads) > 0 {
+		var payloads []map[string]any
+		for _, p := range s.Payloads {
+			payload := map[string]any{"name": p.Name, "content_type": p.ContentType}
+			if json.Valid(p.Data) && p.ContentType == "application/json" {
+				payload["data"] = json.RawMessage(p.Data)
+			} else {
+				payload["data"] = string(p.Data)
+			}
+			payloads = append(payloads, payload)
+		}
+		m["payloads"] = payloads
+	}
 	if len(s.Usage) > 0 {
 		var usage []map[string]any
 		for _, u := range s.Usage {
@@ -117,9 +157,28 @@ func spanMessage(s *telemetry.Span) map[string]any {
 	return m
 }
 
+func attributes(a map[string]any) map[string]any {
+	out := make(map[string]any, len(a))
+	for k, v := range a {
+		out[k] = finite(v)
+	}
+	return out
+}
+
+func metricMessage(m *telemetry.Metric) map[string]any {
+	msg := map[string]any{
+		"type": "metric", "name": m.Name, "kind": m.Kind.String(), "value": finite(m.Value),
+		"unit": m.Unit, "tags": m.Tags, "ts_ns": ns(m.Time),
+	}
+	if m.Kind == telemetry.Histogram {
+		msg["buckets"], msg["counts"], msg["count"], msg["sum"] = m.Buckets, m.Counts, m.Count, finite(m.Sum)
+	}
+	return msg
+}
+
 func scoreMessage(s *telemetry.Score) map[string]any {
 	m := map[string]any{
-		"type": "score", "name": s.Name, "score": s.Value, "unit": s.Unit, "comment": s.Comment,
+		"type": "score", "name": s.Name, "score": finite(s.Value), "unit": s.Unit, "comment": s.Comment,
 		"severity": s.Severity, "tags": s.Tags, "ts_ns": ns(s.Time),
 	}
 	if !s.SpanID.IsZero() {

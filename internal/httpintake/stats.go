@@ -67,6 +67,10 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
+// MetricSpans is the counter of spans received over HTTP (OTLP and the
+// Graphsignal SDK API).
+const MetricSpans = "graphsignal.intake.http.spans"
+
 // Metrics returns the counters as cumulative telemetry counters at time now,
 // named graphsignal.intake.http.* (requests carry a "route" tag), tagged with
 // the run's tags and trace.

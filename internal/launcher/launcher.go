@@ -47,6 +47,11 @@ type Config struct {
 	// stderr that Child.StderrTail returns; 0 bytes turns capture off.
 	StderrTailBytes int
 	StderrTailLines int
+	// StderrHandoff, if set, is given the read end of the stderr tee when
+	// processes the child left behind still hold its write end: it must
+	// start something that copies the rest to the real stderr (graphsignal
+	// exits without waiting). Without it, their later writes get EPIPE.
+	StderrHandoff func(r *os.File) error
 	// BeforeReap, if set, is called once the child has exited but before it
 	// is reaped, while /proc/<pid> still describes it (a zombie).
 	BeforeReap func(pid int)

@@ -2,7 +2,10 @@
 
 package launcher
 
-import "syscall"
+import (
+	"os"
+	"syscall"
+)
 
 // Child is a started program; on this platform none can be started.
 type Child struct {
@@ -18,3 +21,9 @@ func (c *Child) Wait() (*Exit, error) { return nil, ErrUnsupported }
 
 // DieBySignal returns at once: the caller exits with 128+sig.
 func DieBySignal(syscall.Signal) {}
+
+// Signals returns nil: no signal is ever caught here.
+func (c *Child) Signals() <-chan os.Signal { return nil }
+
+// Release does nothing here.
+func (c *Child) Release() {}

@@ -64,7 +64,7 @@ func Start(cfg Config) (*Child, error) {
 	}
 	signal.Notify(c.sigchld, unix.SIGCHLD)
 
-	c.stderr, err = newStderrCapture(cfg.Stderr, cfg.Stdout, cfg.StderrTailBytes, cfg.StderrTailLines, cfg.PTY)
+	c.stderr, err = newStderrCapture(cfg.Stderr, cfg.Stdout, cfg.StderrTailBytes, cfg.StderrTailLines, cfg.PTY, cfg.StderrHandoff)
 	if err != nil {
 		c.stopSignals()
 		return nil, err

@@ -41,19 +41,22 @@ type stderrCapture struct {
 	srcFd     int
 
 	// pipe mode and pty mode
-	tail *Tail
-	r, w *os.File
-	dst  int
-	done chan struct{}
+	tail    *Tail
+	r, w    *os.File
+	dst     int
+	done    chan struct{}
+	handoff func(*os.File) error
 
 	mu       sync.Mutex
 	draining bool
+	eof      bool // every writer has closed the tee
+	broken   bool // the real stderr's reader went away
 }
 
 // newStderrCapture decides how to capture stderr. maxBytes 0 turns capture
 // off.
-func newStderrCapture(stderr, stdout *os.File, maxBytes, maxLines int, pty bool) (*stderrCapture, error) {
-	c := &stderrCapture{mode: StderrNone, maxBytes: maxBytes, maxLines: maxLines}
+func newStderrCapture(stderr, stdout *os.File, maxBytes, maxLines int, pty bool, handoff func(*os.File) error) (*stderrCapture, error) {
+	c := &stderrCapture{mode: StderrNone, maxBytes: maxBytes, maxLines: maxLines, handoff: handoff}
 	if maxBytes <= 0 {
 		return c, nil
 	}
@@ -70,12 +73,18 @@ func newStderrCapture(stderr, stdout *os.File, maxBytes, maxLines int, pty bool)
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
+		if stdout != nil && sameFile(stdout, &st) {
+			// >log 2>&1: the file's tail is not the child's stderr alone.
+			return c, nil
+		}
 		c.mode, c.startSize, c.srcFd = StderrFile, st.Size, int(stderr.Fd())
 	case unix.S_IFCHR:
 		if isTerminal(int(stderr.Fd())) {
 			c.mode = StderrTerminal
 		}
-	case unix.S_IFIFO, unix.S_IFSOCK:
+	case unix.S_IFIFO:
+		// Sockets (the systemd journal, for one) are not teed: programs
+		// compare their identity (JOURNAL_STREAM).
 		if stdout != nil && sameFile(stdout, &st) {
 			// 2>&1 into one pipe: a tee would change the interleaving.
 			return c, nil
@@ -130,13 +139,16 @@ func (c *stderrCapture) abort() {
 // next write fails with EPIPE/SIGPIPE as it would have directly.
 func (c *stderrCapture) copy() {
 	defer close(c.done)
-	defer c.r.Close()
 	buf := make([]byte, 32*1024)
 	for {
 		n, err := c.r.Read(buf)
 		if n > 0 {
 			_, _ = c.tail.Write(buf[:n])
 			if writeAll(c.dst, buf[:n]) != nil {
+				c.mu.Lock()
+				c.broken = true
+				c.mu.Unlock()
+				c.r.Close()
 				return
 			}
 			c.mu.Lock()
@@ -146,6 +158,11 @@ func (c *stderrCapture) copy() {
 			c.mu.Unlock()
 		}
 		if err != nil {
+			if errors.Is(err, io.EOF) {
+				c.mu.Lock()
+				c.eof = true
+				c.mu.Unlock()
+			}
 			return
 		}
 	}
@@ -162,6 +179,7 @@ func (c *stderrCapture) finish() StderrTail {
 		_ = c.r.SetReadDeadline(time.Now().Add(ptyIdle))
 		c.mu.Unlock()
 		<-c.done
+		c.release()
 		return StderrTail{Mode: c.mode, Text: c.text(c.tail)}
 	case StderrPTY:
 		return StderrTail{Mode: c.mode, Text: c.text(c.tail)}
@@ -169,6 +187,26 @@ func (c *stderrCapture) finish() StderrTail {
 		return StderrTail{Mode: c.mode, Text: c.fileTail()}
 	}
 	return StderrTail{Mode: c.mode}
+}
+
+// release lets go of the tee once the child has exited. When processes
+// the child left behind still hold it (a background job), closing it would
+// make their next write fail with SIGPIPE, which it would not directly: the
+// rest of the copying is handed off to a process that outlives graphsignal.
+func (c *stderrCapture) release() {
+	c.mu.Lock()
+	open := !c.eof && !c.broken
+	c.mu.Unlock()
+	if !open {
+		c.r.Close()
+		return
+	}
+	_ = c.r.SetReadDeadline(time.Time{})
+	if c.handoff == nil || c.handoff(c.r) != nil {
+		c.r.Close()
+		return
+	}
+	c.r.Close()
 }
 
 func (c *stderrCapture) text(t *Tail) string {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"syscall"
 	"time"
 	"unsafe"
@@ -14,8 +15,12 @@ import (
 // Wait forwards signals to the child until it ends, then reaps it and
 // returns how it ended. With Config.Reaper it also reaps every other process
 // that exits while it waits. Wait must be called exactly once.
+//
+// The forwarded signals stay caught after Wait returns, so that a signal
+// arriving while graphsignal finishes its work does not end it with another
+// status than the child's: read them from Signals, and call Release when
+// done.
 func (c *Child) Wait() (*Exit, error) {
-	defer c.stopSignals()
 	defer c.closeTTY()
 	if c.pty != nil {
 		defer c.pty.close()
@@ -162,6 +167,14 @@ func (c *Child) inForeground() bool {
 	fg, err := unix.IoctlGetInt(int(c.tty.Fd()), unix.TIOCGPGRP)
 	return err == nil && fg == unix.Getpgrp()
 }
+
+// Signals delivers the forwarded signals that graphsignal receives after
+// the child has exited (there is no child to forward them to any more).
+func (c *Child) Signals() <-chan os.Signal { return c.signals }
+
+// Release stops catching signals; a signal received after it has its
+// default effect on graphsignal.
+func (c *Child) Release() { c.stopSignals() }
 
 func (c *Child) closeTTY() {
 	if c.tty != nil {

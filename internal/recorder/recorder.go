@@ -20,6 +20,7 @@ import (
 
 	"github.com/graphsignal/graphsignal/internal/launcher"
 	"github.com/graphsignal/graphsignal/internal/procmon"
+	"github.com/graphsignal/graphsignal/internal/redact"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
@@ -46,6 +47,9 @@ type Config struct {
 	Interval time.Duration
 	// Out receives every record.
 	Out Enqueuer
+	// Secrets are removed from the stderr tail and messages before they are
+	// recorded (API keys, header values).
+	Secrets []string
 }
 
 // Recorder records one started child. See the package doc.
@@ -155,13 +159,15 @@ func (r *Recorder) Finish(exit *launcher.Exit, tail launcher.StderrTail, oomKill
 	a[telemetry.AttrExitCode] = int64(exit.Code)
 	a[telemetry.AttrCPUUserTime] = out.CPUUser.Seconds()
 	a[telemetry.AttrCPUSysTime] = out.CPUSystem.Seconds()
-	out.PeakRSS = uint64(exit.Rusage.Maxrss) * 1024 // kilobytes on Linux
+	// Not wait4's ru_maxrss: the child is started with CLONE_VM, so the
+	// kernel counts graphsignal's own resident set in the child's peak.
+	// The peak is the sampled sum over the process tree.
 	r.mu.Lock()
 	last, have := r.last, r.have
 	r.mu.Unlock()
 	if r.sampler != nil {
 		sum := r.sampler.Summary()
-		out.PeakRSS = max(out.PeakRSS, sum.PeakRSS)
+		out.PeakRSS = sum.PeakRSS
 		a[telemetry.AttrPeakThreads] = int64(sum.PeakThreads)
 		a[telemetry.AttrPeakProcs] = int64(sum.PeakProcesses)
 	}
@@ -193,7 +199,7 @@ func (r *Recorder) Finish(exit *launcher.Exit, tail launcher.StderrTail, oomKill
 		a[telemetry.AttrCoreDumped] = exit.CoreDumped
 	}
 	if out.Kind != "" {
-		fail(&span, out.Kind, message, tail.Text, exit.Time)
+		fail(&span, out.Kind, message, redact.String(tail.Text, r.cfg.Secrets...), exit.Time)
 	} else {
 		span.Status = telemetry.StatusOK
 	}
@@ -222,7 +228,7 @@ func RecordExecFailure(cfg Config, err *launcher.ExecError, at time.Time) Outcom
 	span := r.span()
 	span.End = at
 	span.Attributes[telemetry.AttrExitCode] = int64(err.Code)
-	fail(&span, telemetry.ErrorKindExecFailure, err.Error(), "", at)
+	fail(&span, telemetry.ErrorKindExecFailure, redact.String(err.Error(), cfg.Secrets...), "", at)
 	cfg.Out.Enqueue(telemetry.Batch{Spans: []telemetry.Span{span}})
 	return Outcome{Span: span, Kind: telemetry.ErrorKindExecFailure}
 }

@@ -58,3 +58,38 @@ func BenchmarkWriteMetrics(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "points/s")
 }
+
+// BenchmarkRunLifecycle measures what a short `graphsignal run` costs the
+// store: open an existing database, write the run span and one pass of
+// metrics, rewrite the run span at exit, close.
+func BenchmarkRunLifecycle(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	s, err := Open(ctx, dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Close()
+	for i := 0; b.Loop(); i++ {
+		s, err := Open(ctx, dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		run := runSpan("bench", time.Duration(i)*time.Second, 0)
+		if err := s.Write(ctx, telemetry.Batch{Spans: []telemetry.Span{run}}); err != nil {
+			b.Fatal(err)
+		}
+		ended := runSpan("bench", time.Duration(i)*time.Second, time.Millisecond)
+		ended.TraceID, ended.SpanID = run.TraceID, run.SpanID
+		ms := make([]telemetry.Metric, 12)
+		for j := range ms {
+			ms[j] = telemetry.Metric{TraceID: run.TraceID, Name: "process.memory.usage", Kind: telemetry.Gauge, Time: run.Start, Value: 1}
+		}
+		if err := s.Write(ctx, telemetry.Batch{Spans: []telemetry.Span{ended}, Metrics: ms}); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

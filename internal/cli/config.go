@@ -203,15 +203,23 @@ func resolveTags(fs *pflag.FlagSet, v *viper.Viper, file string, environ []strin
 		}
 		for k, val := range m {
 			key := strings.ToLower(strings.TrimSpace(k))
-			switch val.(type) {
+			var text string
+			switch v := val.(type) {
+			case nil: // "key:" with no value
 			case string, bool, int, int64, float64:
+				text = fmt.Sprint(v)
+			case time.Time: // YAML reads 2024-01-02 as a date
+				text = v.Format(time.DateOnly)
+				if v.Hour() != 0 || v.Minute() != 0 || v.Second() != 0 || v.Nanosecond() != 0 {
+					text = v.Format(time.RFC3339Nano)
+				}
 			default:
 				return nil, usageErrorf("config file %s: tag %q: want a single value", file, k)
 			}
 			if key == "" {
 				return nil, usageErrorf("config file %s: tags: empty key", file)
 			}
-			tags[key] = strings.TrimSpace(fmt.Sprint(val))
+			tags[key] = strings.TrimSpace(text)
 		}
 	}
 	envTags, err := env.TagsFromEnviron(environ)

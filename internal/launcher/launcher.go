@@ -92,3 +92,21 @@ func (e *Exit) Signaled() bool { return e.Signal != 0 }
 
 // ErrUnsupported is returned by Start on platforms without a launcher.
 var ErrUnsupported = errors.New("launcher: unsupported platform")
+
+// How the tail of the child's stderr is obtained (SPEC §4). The child's view
+// of its stderr never changes, except that a pipe becomes another pipe.
+const (
+	StderrFile     = "file"     // a regular file: its end is read at exit
+	StderrPipe     = "pipe"     // a pipe or socket: a transparent tee
+	StderrPTY      = "pty"      // --pty: the terminal output
+	StderrTerminal = "terminal" // a terminal: not captured
+	StderrNone     = "none"     // closed, /dev/null, shared with stdout, or capture off
+)
+
+// StderrTail is what was captured of the child's stderr.
+type StderrTail struct {
+	// Mode is one of the Stderr* constants.
+	Mode string
+	// Text is the last lines (at most the configured lines and bytes).
+	Text string
+}

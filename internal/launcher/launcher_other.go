@@ -5,12 +5,14 @@ package launcher
 import (
 	"os"
 	"syscall"
+	"time"
 )
 
 // Child is a started program; on this platform none can be started.
 type Child struct {
-	Pid  int
-	Path string
+	Pid     int
+	Path    string
+	Started time.Time
 }
 
 // Start reports ErrUnsupported: the launcher needs Linux.
@@ -27,3 +29,6 @@ func (c *Child) Signals() <-chan os.Signal { return nil }
 
 // Release does nothing here.
 func (c *Child) Release() {}
+
+// StderrTail returns nothing here.
+func (c *Child) StderrTail() StderrTail { return StderrTail{Mode: StderrNone} }

@@ -11,24 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// How the tail of the child's stderr is obtained (SPEC §4). The child's view
-// of its stderr never changes, except that a pipe becomes another pipe.
-const (
-	StderrFile     = "file"     // a regular file: its end is read at exit
-	StderrPipe     = "pipe"     // a pipe or socket: a transparent tee
-	StderrPTY      = "pty"      // --pty: the terminal output
-	StderrTerminal = "terminal" // a terminal: not captured
-	StderrNone     = "none"     // closed, /dev/null, shared with stdout, or capture off
-)
-
-// StderrTail is what was captured of the child's stderr.
-type StderrTail struct {
-	// Mode is one of the Stderr* constants.
-	Mode string
-	// Text is the last lines (at most the configured lines and bytes).
-	Text string
-}
-
 // stderrCapture obtains the tail of the child's stderr for one of the
 // modes above. The pipe mode owns one goroutine, joined by finish.
 type stderrCapture struct {

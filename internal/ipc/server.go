@@ -36,6 +36,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
@@ -348,6 +350,22 @@ func (s *Server) acceptLoop() {
 // backlogGrace, or the past once acceptCut is set. It is called by the
 // accept goroutine after each connection and by shutdown; acceptCut is
 // stored before the deadline, so the last call always sees it.
+// backlogPending reports whether a connection is waiting in the listener's
+// backlog, so that Shutdown waits for the backlog only when there is one.
+func (s *Server) backlogPending() bool {
+	raw, err := s.ln.SyscallConn()
+	if err != nil {
+		return true
+	}
+	pending := true
+	_ = raw.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, 0)
+		pending = err != nil || n > 0
+	})
+	return pending
+}
+
 func (s *Server) extendAccept() {
 	if s.acceptCut.Load() {
 		_ = s.ln.SetDeadline(time.Unix(1, 0))
@@ -427,7 +445,7 @@ func (s *Server) shutdown(ctx, drainCtx context.Context) error {
 	// Accept what is already in the backlog, until no connection has come
 	// for backlogGrace or ctx ends: a child may have connected, written and
 	// exited just before the end of the run.
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || !s.backlogPending() {
 		s.acceptCut.Store(true)
 	}
 	close(s.stop)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/graphsignal/graphsignal/internal/env"
@@ -37,9 +38,16 @@ type intakes struct {
 func startIntakes(ctx context.Context, cfg *Config, id runIdentity, tags telemetry.Tags, out enqueuer, stderr io.Writer) *intakes {
 	in := &intakes{}
 	consume := func(b telemetry.Batch) { out.Enqueue(b) }
+	var httpSrv atomic.Pointer[httpintake.Server]
 	sock, err := ipc.Listen(ctx, ipc.Config{
 		TraceID: id.traceID, SpanID: id.spanID, Tags: tags,
 		RecordPayloads: cfg.RecordPayloads, Consumer: ipc.ConsumerFunc(consume),
+		// Context tags set on the socket apply to what arrives over HTTP too.
+		OnTags: func(t telemetry.Tags) {
+			if srv := httpSrv.Load(); srv != nil {
+				srv.SetTags(t)
+			}
+		},
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "graphsignal: warning: local socket intake: %v (SDKs in the program cannot report)\n", err)
@@ -59,6 +67,7 @@ func startIntakes(ctx context.Context, cfg *Config, id runIdentity, tags telemet
 		fmt.Fprintf(stderr, "graphsignal: warning: HTTP intake: %v (OpenTelemetry SDKs in the program cannot report)\n", err)
 	} else {
 		in.http = srv
+		httpSrv.Store(srv)
 	}
 	return in
 }

@@ -103,6 +103,11 @@ type Config struct {
 	// dropped and its records counted in Dropped (drop newest).
 	QueueBatches int
 	QueueBytes   int64
+	// OnTags, if set, is called with the run's tags merged with the context
+	// tags each time a "tag" message changes them, so that other intakes of
+	// the run can apply them too. It is called with the tag lock held, in
+	// the order of the changes, and must not block.
+	OnTags func(telemetry.Tags)
 	// IdleTimeout closes a connection that sends nothing for this long;
 	// zero (the default) never does, since an SDK may keep a quiet
 	// connection open for the whole run.
@@ -276,6 +281,9 @@ func (s *Server) setContextTag(key, value string, remove bool) error {
 	rc := *old
 	rc.Tags = s.cfg.Tags.Merge(s.ctx)
 	s.rc.Store(&rc)
+	if s.cfg.OnTags != nil {
+		s.cfg.OnTags(rc.Tags.Clone())
+	}
 	return nil
 }
 

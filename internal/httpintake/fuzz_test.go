@@ -3,8 +3,6 @@ package httpintake
 import (
 	"testing"
 
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
-	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/protobuf/proto"
 
@@ -39,17 +37,9 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := fuzzServer()
 		for _, isJSON := range []bool{false, true} {
-			tr := &tracesCodec{req: ptraceotlp.NewExportRequest()}
-			if tr.unmarshal(data, isJSON) == nil {
-				s.convertTraces(tr.req.Traces(), t0)
-			}
-			mc := &metricsCodec{req: pmetricotlp.NewExportRequest()}
-			if mc.unmarshal(data, isJSON) == nil {
-				s.convertMetrics(mc.req.Metrics(), t0)
-			}
-			lc := &logsCodec{req: plogotlp.NewExportRequest()}
-			if lc.unmarshal(data, isJSON) == nil {
-				s.convertLogs(lc.req.Logs(), t0)
+			for _, sig := range []otlpSignal{otlpTraces, otlpMetrics, otlpLogs} {
+				var b telemetry.Batch
+				_ = s.decodeOTLP(sig, data, isJSON, t0, &b)
 			}
 		}
 		var req signalspb.UploadRequest

@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"time"
 
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
-	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/graphsignal/graphsignal/internal/telemetry"
@@ -29,59 +30,54 @@ const (
 	ctJSON     = "application/json"
 )
 
-// otlpCodec decodes one signal's export request into a batch and encodes the
-// matching (empty, fully successful) export response.
-type otlpCodec interface {
-	unmarshal(body []byte, isJSON bool) error
-	marshalResponse(isJSON bool) ([]byte, error)
-}
+// The OTLP export requests (ExportTraceServiceRequest and its siblings) have
+// the same wire form as pdata's TracesData, MetricsData and LogsData (field 1,
+// the repeated resource records), so pdata's plain unmarshalers decode them,
+// in protobuf and in OTLP JSON (hex ids), without pulling in the gRPC
+// service packages. A fully successful export response is the empty message:
+// no bytes in protobuf, {} in JSON.
 
-type tracesCodec struct{ req ptraceotlp.ExportRequest }
-
-func (c *tracesCodec) unmarshal(b []byte, isJSON bool) error {
-	if isJSON {
-		return c.req.UnmarshalJSON(b)
+// decodeOTLP decodes the body of one signal's export request into b.
+func (s *Server) decodeOTLP(sig otlpSignal, body []byte, isJSON bool, now time.Time, b *telemetry.Batch) error {
+	switch sig {
+	case otlpTraces:
+		var t ptrace.Traces
+		var err error
+		if isJSON {
+			t, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(body)
+		} else {
+			t, err = (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(body)
+		}
+		if err != nil {
+			return err
+		}
+		b.Spans = s.convertTraces(t, now)
+	case otlpMetrics:
+		var m pmetric.Metrics
+		var err error
+		if isJSON {
+			m, err = (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics(body)
+		} else {
+			m, err = (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics(body)
+		}
+		if err != nil {
+			return err
+		}
+		b.Metrics = s.convertMetrics(m, now)
+	default:
+		var l plog.Logs
+		var err error
+		if isJSON {
+			l, err = (&plog.JSONUnmarshaler{}).UnmarshalLogs(body)
+		} else {
+			l, err = (&plog.ProtoUnmarshaler{}).UnmarshalLogs(body)
+		}
+		if err != nil {
+			return err
+		}
+		b.Logs = s.convertLogs(l, now)
 	}
-	return c.req.UnmarshalProto(b)
-}
-
-func (c *tracesCodec) marshalResponse(isJSON bool) ([]byte, error) {
-	if isJSON {
-		return ptraceotlp.NewExportResponse().MarshalJSON()
-	}
-	return ptraceotlp.NewExportResponse().MarshalProto()
-}
-
-type metricsCodec struct{ req pmetricotlp.ExportRequest }
-
-func (c *metricsCodec) unmarshal(b []byte, isJSON bool) error {
-	if isJSON {
-		return c.req.UnmarshalJSON(b)
-	}
-	return c.req.UnmarshalProto(b)
-}
-
-func (c *metricsCodec) marshalResponse(isJSON bool) ([]byte, error) {
-	if isJSON {
-		return pmetricotlp.NewExportResponse().MarshalJSON()
-	}
-	return pmetricotlp.NewExportResponse().MarshalProto()
-}
-
-type logsCodec struct{ req plogotlp.ExportRequest }
-
-func (c *logsCodec) unmarshal(b []byte, isJSON bool) error {
-	if isJSON {
-		return c.req.UnmarshalJSON(b)
-	}
-	return c.req.UnmarshalProto(b)
-}
-
-func (c *logsCodec) marshalResponse(isJSON bool) ([]byte, error) {
-	if isJSON {
-		return plogotlp.NewExportResponse().MarshalJSON()
-	}
-	return plogotlp.NewExportResponse().MarshalProto()
+	return nil
 }
 
 // handleOTLP serves POST /v1/{traces,metrics,logs}.
@@ -101,39 +97,18 @@ func (s *Server) handleOTLP(w http.ResponseWriter, r *http.Request, sig otlpSign
 		s.otlpError(w, isJSON, statusFor(err), err)
 		return
 	}
-	var codec otlpCodec
-	switch sig {
-	case otlpTraces:
-		codec = &tracesCodec{req: ptraceotlp.NewExportRequest()}
-	case otlpMetrics:
-		codec = &metricsCodec{req: pmetricotlp.NewExportRequest()}
-	default:
-		codec = &logsCodec{req: plogotlp.NewExportRequest()}
-	}
-	if err := codec.unmarshal(body, isJSON); err != nil {
+	var b telemetry.Batch
+	if err := s.decodeOTLP(sig, body, isJSON, s.cfg.Now(), &b); err != nil {
 		s.otlpError(w, isJSON, http.StatusBadRequest, fmt.Errorf("decode otlp request: %w", err))
 		return
-	}
-	now := s.cfg.Now()
-	var b telemetry.Batch
-	switch c := codec.(type) {
-	case *tracesCodec:
-		b.Spans = s.convertTraces(c.req.Traces(), now)
-	case *metricsCodec:
-		b.Metrics = s.convertMetrics(c.req.Metrics(), now)
-	case *logsCodec:
-		b.Logs = s.convertLogs(c.req.Logs(), now)
 	}
 	s.stats.batch(&b)
 	s.consume(b)
 
-	resp, err := codec.marshalResponse(isJSON)
-	if err != nil {
-		s.otlpError(w, isJSON, http.StatusInternalServerError, fmt.Errorf("encode otlp response: %w", err))
-		return
-	}
+	var resp []byte // the empty export response
 	if isJSON {
 		w.Header().Set("Content-Type", ctJSON)
+		resp = []byte("{}")
 	} else {
 		w.Header().Set("Content-Type", ctProtobuf)
 	}

@@ -49,6 +49,10 @@ type osSampler struct {
 
 	host   cpuTimes // the previous pass's host CPU ticks
 	hostOK bool
+
+	// rootOnly makes the next pass read only the root instead of listing
+	// /proc (see Sampler.SampleRoot).
+	rootOnly bool
 }
 
 var _ liveness = (*osSampler)(nil)
@@ -95,6 +99,9 @@ func (o *osSampler) openProc() (int, error) {
 	}
 	return fd, nil
 }
+
+// setRootOnly makes the next pass read only the root.
+func (o *osSampler) setRootOnly() { o.rootOnly = true }
 
 // pass fills x with everything but Time, Interval and CPUPercent.
 func (o *osSampler) pass(x *Sample) error {
@@ -144,6 +151,18 @@ func (o *osSampler) pass(x *Sample) error {
 func (o *osSampler) scan(dir int) error {
 	o.procs, o.ino = o.procs[:0], o.ino[:0]
 	o.nextOuts = o.nextOuts[:0]
+	if o.rootOnly {
+		o.rootOnly = false
+		o.procs = append(o.procs, procStat{})
+		if o.readStat(dir, o.root, &o.procs[0]) != nil {
+			o.procs = o.procs[:0] // reaped meanwhile
+		} else {
+			o.ino = append(o.ino, 0) // unknown: never remembered as outside
+		}
+		o.state = slices.Grow(o.state[:0], len(o.procs))[:len(o.procs)]
+		clear(o.state)
+		return nil
+	}
 	k := 0 // cursor in o.outs; /proc lists pids in increasing order
 	for {
 		n, err := syscall.Getdents(dir, o.dents)

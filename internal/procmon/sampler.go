@@ -31,9 +31,10 @@ func (systemClock) NewTicker(d time.Duration) (<-chan time.Time, func()) {
 }
 
 type config struct {
-	clock   Clock
-	procDir string
-	adopter int
+	clock     Clock
+	procDir   string
+	adopter   int
+	freshRoot bool
 }
 
 // Option configures a Sampler.
@@ -51,15 +52,22 @@ func WithProcDir(dir string) Option { return func(cfg *config) { cfg.procDir = d
 // itself is never a member.
 func WithAdopter(pid int) Option { return func(cfg *config) { cfg.adopter = pid } }
 
+// WithFreshRoot says that the root has just been started and cannot have
+// descendants yet: Run's first sample reads only the root (SampleRoot)
+// instead of the whole of /proc, so that a very short child does not wait
+// for a full scan before it is reaped.
+func WithFreshRoot() Option { return func(cfg *config) { cfg.freshRoot = true } }
+
 // Sampler samples the process tree rooted at one process. It is safe for
 // concurrent use; passes are serialized. It holds no file descriptors and
 // no goroutines between calls, so it needs no Close.
 type Sampler struct {
-	mu    sync.Mutex
-	clock Clock
-	os    *osSampler
-	prev  Sample // the previous pass; Time is zero before the first
-	sum   Summary
+	mu        sync.Mutex
+	clock     Clock
+	freshRoot bool
+	os        *osSampler
+	prev      Sample // the previous pass; Time is zero before the first
+	sum       Summary
 }
 
 // New returns a Sampler for the tree rooted at pid. The root must exist (a
@@ -78,15 +86,28 @@ func New(pid int, opts ...Option) (*Sampler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("process tree of pid %d: %w", pid, err)
 	}
-	return &Sampler{clock: cfg.clock, os: o}, nil
+	return &Sampler{clock: cfg.clock, freshRoot: cfg.freshRoot, os: o}, nil
 }
 
 // Sample takes one pass over the tree. The root having exited and been
 // reaped is not an error: the sample then has no processes and the last
 // cumulative totals. Errors come from /proc itself being unreadable.
-func (s *Sampler) Sample() (Sample, error) {
+func (s *Sampler) Sample() (Sample, error) { return s.sample(false) }
+
+// SampleRoot is Sample reading only the root process instead of listing the
+// whole of /proc. It is exact when the root's tree can hold nothing else:
+// right after the root was started, and once it has exited (the kernel
+// re-parents a process's children away when it exits, and the exited root
+// still reports the CPU time of every child it reaped). Totals carried from
+// earlier passes are kept, as with Sample.
+func (s *Sampler) SampleRoot() (Sample, error) { return s.sample(true) }
+
+func (s *Sampler) sample(rootOnly bool) (Sample, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if rootOnly {
+		s.os.setRootOnly()
+	}
 	var x Sample
 	if err := s.os.pass(&x); err != nil {
 		return Sample{}, err
@@ -125,11 +146,13 @@ func (s *Sampler) Run(ctx context.Context, interval time.Duration, emit func(Sam
 	}
 	ticks, stop := s.clock.NewTicker(interval)
 	defer stop()
+	first := s.freshRoot
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
-		x, err := s.Sample()
+		x, err := s.sample(first)
+		first = false
 		if err != nil {
 			return err
 		}

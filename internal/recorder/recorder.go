@@ -74,7 +74,7 @@ func Start(cfg Config, pid int, started time.Time) *Recorder {
 	span := r.span()
 	cfg.Out.Enqueue(telemetry.Batch{Spans: []telemetry.Span{span}})
 
-	sampler, err := procmon.New(pid)
+	sampler, err := procmon.New(pid, procmon.WithFreshRoot())
 	if err != nil {
 		close(r.done)
 		return r
@@ -107,7 +107,9 @@ func (r *Recorder) StopSampling() {
 	if r.sampler == nil {
 		return
 	}
-	if s, err := r.sampler.Sample(); err == nil {
+	// The exited child's children were re-parented away when it exited:
+	// reading the child alone is exact, and much cheaper than a full scan.
+	if s, err := r.sampler.SampleRoot(); err == nil {
 		r.emit(s)
 	}
 }

@@ -109,9 +109,23 @@ func (r *Recorder) StopSampling() {
 	}
 	// The exited child's children were re-parented away when it exited:
 	// reading the child alone is exact, and much cheaper than a full scan.
-	if s, err := r.sampler.SampleRoot(); err == nil {
-		r.emit(s)
+	// Only its cumulative counters (CPU time, I/O) are kept: the gauges of
+	// an exited process (memory 0, no descriptors) would only drag the
+	// run's minimum and average down.
+	s, err := r.sampler.SampleRoot()
+	if err != nil {
+		return
 	}
+	r.mu.Lock()
+	r.last, r.have = s, true
+	r.mu.Unlock()
+	var counters []telemetry.Metric
+	for _, m := range s.Metrics(r.cfg.TraceID) {
+		if m.Kind == telemetry.Counter {
+			counters = append(counters, m)
+		}
+	}
+	r.cfg.Out.Enqueue(telemetry.Batch{Metrics: counters})
 }
 
 // span returns the run span as known so far.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/graphsignal/graphsignal/internal/store"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
@@ -89,7 +90,7 @@ func runText(ew *errWriter, r *store.Run, n, of int, opts Options) {
 	kv := table{indent: "  "}
 	kv.add("Status", clean(Outcome(r)))
 	if args, ok := r.Attributes[telemetry.AttrCommandArgs].([]string); ok && len(args) > 0 {
-		kv.add("Command", clean(strings.Join(args, " ")))
+		kv.add("Command", clean(shellJoin(args)))
 	}
 	kv.add("Trace", r.TraceID.String()+"  span "+r.SpanID.String())
 	kv.add("Started", when(r.Start, opts))
@@ -293,4 +294,26 @@ func (e *errWriter) table(t *table) {
 	if e.err == nil {
 		e.err = t.write(e.w)
 	}
+}
+
+// shellJoin renders a command line as a shell would read it back:
+// arguments with spaces or metacharacters in single quotes, arguments with
+// control characters or invalid UTF-8 in ANSI-C quotes ($'a\nb').
+func shellJoin(args []string) string {
+	parts := make([]string, len(args))
+	for i, a := range args {
+		switch {
+		case a == "":
+			parts[i] = "''"
+		case !utf8.ValidString(a) || strings.ContainsFunc(a, isControl):
+			q := strconv.Quote(a)
+			q = strings.ReplaceAll(q[1:len(q)-1], `\"`, `"`)
+			parts[i] = "$'" + strings.ReplaceAll(q, "'", `\'`) + "'"
+		case strings.ContainsAny(a, " \t'\"\\$`!*?[](){}<>|&;#~"):
+			parts[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		default:
+			parts[i] = a
+		}
+	}
+	return strings.Join(parts, " ")
 }

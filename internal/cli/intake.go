@@ -99,7 +99,8 @@ func (in *intakes) childEnv(environ []string) map[string]string {
 }
 
 // shutdown stops both intakes after letting them drain what the child sent,
-// and returns their counters as metrics of the run.
+// and returns their non-zero counters as metrics of the run (a counter that
+// is absent is zero; storing the zeros would only slow the run's exit).
 func (in *intakes) shutdown(ctx context.Context, now time.Time) []telemetry.Metric {
 	ctx, cancel := context.WithTimeout(ctx, intakeDrain)
 	defer cancel()
@@ -112,7 +113,13 @@ func (in *intakes) shutdown(ctx context.Context, now time.Time) []telemetry.Metr
 		_ = in.http.Close(ctx)
 		metrics = append(metrics, in.http.Metrics(now)...)
 	}
-	return metrics
+	nonZero := metrics[:0]
+	for _, m := range metrics {
+		if m.Value != 0 {
+			nonZero = append(nonZero, m)
+		}
+	}
+	return nonZero
 }
 
 // printIntake writes the intakes' non-zero counters (messages, bad lines by

@@ -50,6 +50,9 @@ func setupScript(e *testscript.Env) error {
 	e.Setenv("HOME", home)
 	e.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "config"))
 	e.Setenv("XDG_DATA_HOME", filepath.Join(home, "data"))
+	if dir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "node-otel")); err == nil {
+		e.Setenv("NODE_OTEL_DIR", dir)
+	}
 	for _, k := range []string{"CI", "GITHUB_ACTIONS", "GITHUB_RUN_ID", "GITLAB_CI", "CIRCLECI", "BUILDKITE", "JENKINS_URL",
 		"TF_BUILD", "TRAVIS", "BITBUCKET_BUILD_NUMBER", "BUILD_ID", "GRAPHSIGNAL_API_KEY", "GRAPHSIGNAL_TAGS",
 		"GRAPHSIGNAL_TRACE_ID", "GRAPHSIGNAL_PARENT_SPAN_ID", "TRACEPARENT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
@@ -71,12 +74,18 @@ echo 67108864 > "$d/$f" 2>/dev/null && echo available
 rmdir "$d"`
 
 // scriptCondition answers [unshare] (this machine lets the test create a
-// PID namespace) and [memcg] (a memory cgroup with a limit can be made).
+// PID namespace), [memcg] (a memory cgroup with a limit can be made) and
+// [nodeotel] (node and the OpenTelemetry JS packages of
+// testdata/node-otel are installed, as .ci/run does).
 func scriptCondition(cond string) (bool, error) {
 	switch cond {
 	case "memcg":
 		out, err := exec.Command("bash", "-c", memcgCheck).Output()
 		return err == nil && strings.TrimSpace(string(out)) == "available", nil
+	case "nodeotel":
+		_, errNode := exec.LookPath("node")
+		_, errMods := os.Stat(filepath.Join("..", "..", "testdata", "node-otel", "node_modules"))
+		return errNode == nil && errMods == nil, nil
 	case "unshare":
 		err := exec.Command("unshare", "--pid", "--fork", "--mount-proc", "true").Run()
 		return err == nil, nil

@@ -195,6 +195,8 @@ func procFacts() {
 		_ = unix.Getrlimit(r.res, &l)
 		fmt.Printf("rlimit %s %d %d\n", r.name, l.Cur, l.Max)
 	}
+	adj, _ := os.ReadFile("/proc/self/oom_score_adj")
+	fmt.Printf("oom_score_adj %s", adj)
 	status, _ := os.ReadFile("/proc/self/status")
 	for _, line := range strings.Split(string(status), "\n") {
 		if strings.HasPrefix(line, "SigIgn:") || strings.HasPrefix(line, "SigBlk:") {

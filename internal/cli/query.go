@@ -65,6 +65,12 @@ func NewCmdSessions(streams *IOStreams, environ []string) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			since, _ := cmd.Flags().GetDuration("since")
 			st, err := openStoreForQuery(cmd.Context(), cmd, environ)
+			var none *NoDataError
+			if errors.As(err, &none) {
+				// Nothing recorded yet is an empty list, not an error, so
+				// that scripts work on a fresh machine.
+				return report.Sessions(streams.Out, nil, reportOptions(cmd, streams))
+			}
 			if err != nil {
 				return err
 			}

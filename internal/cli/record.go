@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,15 +73,53 @@ func destination(cfg *Config, environ []string) pipeline.Exporter {
 	})
 }
 
-// warnOnce prints each exporter's first error as a one-line warning on
-// stderr; the run and its exit status are not affected.
-func warnOnce(w io.Writer, secrets ...string) func(string, error) {
-	var mu sync.Mutex
-	return func(name string, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(w, "graphsignal: warning: %s: %s (the program is not affected)\n", name, redact.String(err.Error(), secrets...))
+// warnings prints graphsignal's own problems on stderr, one line each; the
+// run and its exit status are not affected. The pipeline reports each
+// exporter's first error through exporterError.
+type warnings struct {
+	w       io.Writer
+	secrets []string
+
+	mu      sync.Mutex
+	printed bool
+}
+
+func (ws *warnings) exporterError(name string, err error) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	ws.printed = true
+	fmt.Fprintf(ws.w, "graphsignal: warning: %s: %s (the program is not affected)\n", name, redact.String(err.Error(), ws.secrets...))
+}
+
+// lost reports records that could not be recorded, unless an exporter
+// error already explained why.
+func (ws *warnings) lost(dropped, failed uint64, flushTimeout time.Duration) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.printed || dropped+failed == 0 {
+		return
 	}
+	ws.printed = true
+	fmt.Fprintf(ws.w, "graphsignal: warning: %d records of this run were not recorded (%d dropped under load, %d not delivered within the flush timeout of %v)\n",
+		dropped+failed, dropped, failed, flushTimeout)
+}
+
+// shieldFromOOM lowers graphsignal's own OOM score once the child has been
+// started (the child keeps the score it inherited), so that under memory
+// pressure the kernel kills the child, as it would without graphsignal,
+// rather than the much smaller wrapper that records why it died. Lowering
+// needs CAP_SYS_RESOURCE (root in most containers); without it nothing
+// changes.
+func shieldFromOOM() {
+	const path, target = "/proc/self/oom_score_adj", -500
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	if cur, err := strconv.Atoi(strings.TrimSpace(string(b))); err != nil || cur <= target {
+		return
+	}
+	_ = os.WriteFile(path, []byte(strconv.Itoa(target)), 0)
 }
 
 // oomWatch reads the cgroup's OOM-kill counter before the child starts, to

@@ -159,7 +159,8 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	tags := runTags(cfg, opts.environ, opts.args[0], id)
 	oom := watchOOM()
 
-	pipe := pipeline.New(pipeline.Config{OnError: warnOnce(stderr, cfg.APIKey)}, destination(cfg, opts.environ))
+	warn := &warnings{w: stderr, secrets: []string{cfg.APIKey}}
+	pipe := pipeline.New(pipeline.Config{OnError: warn.exporterError}, destination(cfg, opts.environ))
 	in := startIntakes(ctx, cfg, id, tags, pipe, stderr)
 	add := in.childEnv(opts.environ)
 	add[env.VarTraceID] = id.traceID.String()
@@ -200,12 +201,13 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		var execErr *launcher.ExecError
 		if errors.As(err, &execErr) {
 			outcome := recorder.RecordExecFailure(recCfg, execErr, time.Now())
-			finishRun(flushCtx, opts, pipe, outcome, nil, 0)
+			finishRun(flushCtx, opts, pipe, warn, outcome, nil, 0)
 			return err
 		}
 		_ = pipe.Shutdown(flushCtx)
 		return startError(err)
 	}
+	shieldFromOOM()
 	rec = recorder.Start(recCfg, child.Pid, child.Started)
 	// Open the store and write the in-progress run span while the child
 	// runs, so that exit only has the final records left to write.
@@ -245,7 +247,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	oomKilled := exit.Signal == syscall.SIGKILL && oom.rose()
 	outcome := rec.Finish(exit, child.StderrTail(), oomKilled)
-	finishRun(flushCtx, opts, pipe, outcome, exit, spansReceived(intakeMetrics))
+	finishRun(flushCtx, opts, pipe, warn, outcome, exit, spansReceived(intakeMetrics))
 	return &ChildExit{Exit: exit}
 }
 
@@ -284,7 +286,7 @@ func runAttributes(environ []string) map[string]any {
 
 // finishRun flushes the run's records within ctx (the flush timeout) and
 // prints the end-of-run summary when asked to.
-func finishRun(ctx context.Context, opts *runOptions, pipe *pipeline.Pipeline, outcome recorder.Outcome, exit *launcher.Exit, childSpans int) {
+func finishRun(ctx context.Context, opts *runOptions, pipe *pipeline.Pipeline, warn *warnings, outcome recorder.Outcome, exit *launcher.Exit, childSpans int) {
 	cfg := opts.config
 	flushErr := pipe.Shutdown(ctx)
 	stats := pipe.Stats()
@@ -292,10 +294,7 @@ func finishRun(ctx context.Context, opts *runOptions, pipe *pipeline.Pipeline, o
 		printSummary(opts.streams.ErrOut, cfg, outcome, exit, stats, flushErr, childSpans)
 		return
 	}
-	if lost := stats.Dropped.Total() + stats.Failed.Total(); lost > 0 {
-		fmt.Fprintf(opts.streams.ErrOut, "graphsignal: warning: %d records of this run were not recorded (%d dropped under load, %d not delivered within the flush timeout of %v)\n",
-			lost, stats.Dropped.Total(), stats.Failed.Total(), cfg.FlushTimeout)
-	}
+	warn.lost(stats.Dropped.Total(), stats.Failed.Total(), cfg.FlushTimeout)
 }
 
 // startError keeps exec failures (126/127) as they are and makes any other

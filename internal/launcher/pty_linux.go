@@ -162,6 +162,7 @@ func (p *ptySession) copyIn() {
 		return
 	}
 	buf := make([]byte, 32*1024)
+	var last byte // the last byte copied
 	fd := int(p.in.Fd())
 	if term.IsTerminal(fd) && !foreground(fd) {
 		// A background job must not read the terminal (SIGTTIN).
@@ -187,10 +188,18 @@ func (p *ptySession) copyIn() {
 		}
 		if r <= 0 || err != nil {
 			if !term.IsTerminal(fd) {
-				_, _ = p.master.Write([]byte{4}) // VEOF
+				// End of piped input: the terminal's EOF character. On a
+				// partial line the first one only passes the line on, so a
+				// second one is needed for the reader to see the end.
+				eof := []byte{4}
+				if last != '\n' && last != 0 {
+					eof = []byte{4, 4}
+				}
+				_, _ = p.master.Write(eof)
 			}
 			return
 		}
+		last = buf[r-1]
 		if p.writeInput(buf[:r]) != nil {
 			return
 		}

@@ -11,6 +11,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// teeDrain is how long the tee keeps reading, after the child has exited,
+// once nothing more arrives. Everything the child wrote is already in the
+// pipe when it exits, so a short wait suffices; what comes later is from
+// processes it left behind, and goes to the hand-off.
+const teeDrain = 10 * time.Millisecond
+
 // stderrCapture obtains the tail of the child's stderr for one of the
 // modes above. The pipe mode owns one goroutine, joined by finish.
 type stderrCapture struct {
@@ -135,7 +141,7 @@ func (c *stderrCapture) copy() {
 			}
 			c.mu.Lock()
 			if c.draining {
-				_ = c.r.SetReadDeadline(time.Now().Add(ptyIdle))
+				_ = c.r.SetReadDeadline(time.Now().Add(teeDrain))
 			}
 			c.mu.Unlock()
 		}
@@ -158,7 +164,7 @@ func (c *stderrCapture) finish() StderrTail {
 	case StderrPipe:
 		c.mu.Lock()
 		c.draining = true
-		_ = c.r.SetReadDeadline(time.Now().Add(ptyIdle))
+		_ = c.r.SetReadDeadline(time.Now().Add(teeDrain))
 		c.mu.Unlock()
 		<-c.done
 		c.release()

@@ -52,10 +52,14 @@ func WithProcDir(dir string) Option { return func(cfg *config) { cfg.procDir = d
 // itself is never a member.
 func WithAdopter(pid int) Option { return func(cfg *config) { cfg.adopter = pid } }
 
+// quickPass is when Run takes its second sample after a root-only first one.
+const quickPass = 100 * time.Millisecond
+
 // WithFreshRoot says that the root has just been started and cannot have
 // descendants yet: Run's first sample reads only the root (SampleRoot)
 // instead of the whole of /proc, so that a very short child does not wait
-// for a full scan before it is reaped.
+// for a full scan before it is reaped; the second, full sample follows
+// after 100 ms (or the interval, if shorter) rather than a whole interval.
 func WithFreshRoot() Option { return func(cfg *config) { cfg.freshRoot = true } }
 
 // Sampler samples the process tree rooted at one process. It is safe for
@@ -144,19 +148,29 @@ func (s *Sampler) Run(ctx context.Context, interval time.Duration, emit func(Sam
 	if interval <= 0 {
 		return fmt.Errorf("sample interval %v: must be positive", interval)
 	}
-	ticks, stop := s.clock.NewTicker(interval)
-	defer stop()
-	first := s.freshRoot
+	// With a fresh root the first sample reads only the root, so the second
+	// comes soon after (quickPass), when a short-lived run's children exist.
+	wait, rootOnly := interval, s.freshRoot
+	if rootOnly && interval > quickPass {
+		wait = quickPass
+	}
+	ticks, stop := s.clock.NewTicker(wait)
+	defer func() { stop() }()
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
-		x, err := s.sample(first)
-		first = false
+		x, err := s.sample(rootOnly)
 		if err != nil {
 			return err
 		}
 		emit(x)
+		if !rootOnly && wait != interval {
+			stop()
+			wait = interval
+			ticks, stop = s.clock.NewTicker(wait)
+		}
+		rootOnly = false
 		select {
 		case <-ctx.Done():
 			return nil

@@ -215,7 +215,7 @@ func (r *Recorder) Finish(exit *launcher.Exit, tail launcher.StderrTail, oomKill
 		a[telemetry.AttrCoreDumped] = exit.CoreDumped
 	}
 	if out.Kind != "" {
-		fail(&span, out.Kind, message, redact.String(tail.Text, r.cfg.Secrets...), exit.Time)
+		fail(&span, out.Kind, message, redact.Output(tail.Text, r.cfg.Secrets...), exit.Time)
 	} else {
 		span.Status = telemetry.StatusOK
 	}

@@ -209,3 +209,18 @@ func TestStringNeverLeaks(t *testing.T) {
 		}
 	}
 }
+
+func TestOutput(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain line\n  indented  stays\n", "plain line\n  indented  stays\n"},
+		{"AWS_SECRET_ACCESS_KEY=abc123 rest", "AWS_SECRET_ACCESS_KEY=REDACTED rest"},
+		{"login --password hunter2 ok", "login --password REDACTED ok"},
+		{"key sk-known-1234 here", "key REDACTED here"},
+		{"see https://user:pw@example.com/x", "see https://user:REDACTED@example.com/x"},
+	}
+	for _, tt := range tests {
+		if got := Output(tt.in, "sk-known-1234"); got != tt.want {
+			t.Errorf("Output(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

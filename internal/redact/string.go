@@ -42,3 +42,24 @@ func String(s string, secrets ...string) string {
 	}
 	return Text(s)
 }
+
+// Output redacts a program's output (the stored tail of its stderr): the
+// known secret values and URL credentials as String does, and, line by
+// line, what Args would redact on a command line (`--password X`,
+// `API_KEY=...`). A line is rebuilt with single spaces only when one of its
+// words changed; other lines keep their exact bytes.
+func Output(s string, secrets ...string) string {
+	s = String(s, secrets...)
+	lines := strings.Split(s, "\n")
+	for i, line := range lines {
+		words := strings.Fields(line)
+		if len(words) == 0 {
+			continue
+		}
+		red := Args(append([]string{""}, words...))[1:]
+		if !slices.Equal(red, words) {
+			lines[i] = strings.Join(red, " ")
+		}
+	}
+	return strings.Join(lines, "\n")
+}

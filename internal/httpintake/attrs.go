@@ -105,14 +105,18 @@ func stringTags(dst telemetry.Tags, m pcommon.Map) {
 	})
 }
 
-// runTags applies the run's tags on top of t (the run wins) and returns t.
+// runTags adds the run's tags to t where t has no value of its own (a tag
+// the SDK set on the record is more specific, as on the socket), except the
+// session: everything received belongs to the run's session. It returns t.
 func (s *Server) runTags(t telemetry.Tags) telemetry.Tags {
 	run := s.tags()
 	if t == nil {
 		t = make(telemetry.Tags, len(run))
 	}
 	for k, v := range run {
-		t[k] = v
+		if _, ok := t[k]; !ok || k == telemetry.TagSessionID {
+			t[k] = v
+		}
 	}
 	return t
 }

@@ -195,8 +195,8 @@ func TestSetTags(t *testing.T) {
 	newTags := telemetry.Tags{"session_id": "s-2", "user_id": "run-user"}
 	s.SetTags(newTags)
 	newTags["session_id"] = "mutated by caller"
-	if got, want := post().Tags, (telemetry.Tags{"session_id": "s-2", "user_id": "run-user"}); !cmp.Equal(got, want) {
-		t.Errorf("tags after SetTags = %v, want %v (the run wins)", got, want)
+	if got, want := post().Tags, (telemetry.Tags{"session_id": "s-2", "user_id": "sdk"}); !cmp.Equal(got, want) {
+		t.Errorf("tags after SetTags = %v, want %v (the record's own tag wins)", got, want)
 	}
 }
 

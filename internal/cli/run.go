@@ -157,7 +157,11 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	id := newRunIdentity(opts.environ)
 	tags := runTags(cfg, opts.environ, opts.args[0], id)
-	oom := watchOOM()
+	// The cgroup lookup (mountinfo) runs while the intakes start; it is
+	// joined before the child starts, so the counter is read before.
+	var oom oomWatch
+	var oomRead sync.WaitGroup
+	oomRead.Go(func() { oom = watchOOM() })
 
 	warn := &warnings{w: stderr, secrets: []string{cfg.APIKey}}
 	pipe := pipeline.New(pipeline.Config{OnError: warn.exporterError}, destination(cfg, opts.environ))
@@ -181,6 +185,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		Secrets:      secrets(cfg, opts.environ, in.token),
 	}
 	var rec *recorder.Recorder
+	oomRead.Wait()
 	child, err := launcher.Start(launcher.Config{
 		Args:            opts.args,
 		Env:             childEnv,

@@ -365,7 +365,10 @@ func TestStartSamplesChild(t *testing.T) {
 	for out.metricBatches() == 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	r.StopSampling() // the child may still be running: sampling stops anyway
+	// Let the child run a moment so that its pages are resident: the first
+	// sample may be taken before it has run at all (RSS 0).
+	time.Sleep(50 * time.Millisecond)
+	r.StopSampling() // the child is still running: sampling stops anyway
 	before := out.metricBatches()
 	if before < 2 {
 		t.Errorf("enqueued %d metric batches, want the first sample and the one taken by StopSampling", before)

@@ -200,17 +200,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		BeforeReap:      func(int) { rec.StopSampling() },
 	})
 	if err != nil {
-		flushCtx, cancel := context.WithTimeout(ctx, cfg.FlushTimeout)
-		defer cancel()
-		pipe.Enqueue(telemetry.Batch{Metrics: in.shutdown(flushCtx, time.Now())})
-		var execErr *launcher.ExecError
-		if errors.As(err, &execErr) {
-			outcome := recorder.RecordExecFailure(recCfg, execErr, time.Now())
-			finishRun(flushCtx, opts, pipe, warn, outcome, nil, 0)
-			return err
-		}
-		_ = pipe.Shutdown(flushCtx)
-		return startError(err)
+		return failedStart(ctx, opts, pipe, warn, in, recCfg, err)
 	}
 	shieldFromOOM()
 	rec = recorder.Start(recCfg, child.Pid, child.Started)
@@ -222,12 +212,34 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	exit, err := child.Wait()
 	stopEarly()
 	early.Wait()
+	return afterExit(ctx, opts, child, exit, err, rec, pipe, warn, in, oom)
+}
 
-	// From here on graphsignal only finishes its own work, within the flush
-	// timeout; a signal now (the child is gone) cuts that short, and the exit
-	// status stays the child's.
+// failedStart records a run whose child could not be started and returns
+// the error that sets the exit status (126/127, or 125).
+func failedStart(ctx context.Context, opts *runOptions, pipe *pipeline.Pipeline, warn *warnings, in *intakes, recCfg recorder.Config, err error) error {
+	flushCtx, cancel := context.WithTimeout(ctx, opts.config.FlushTimeout)
+	defer cancel()
+	pipe.Enqueue(telemetry.Batch{Metrics: in.shutdown(flushCtx, time.Now())})
+	var execErr *launcher.ExecError
+	if errors.As(err, &execErr) {
+		outcome := recorder.RecordExecFailure(recCfg, execErr, time.Now())
+		finishRun(flushCtx, opts, pipe, warn, outcome, nil, 0)
+		return err
+	}
+	_ = pipe.Shutdown(flushCtx)
+	return startError(err)
+}
+
+// afterExit finishes the run once the child has exited: the intakes drain,
+// the run span gets its outcome, and everything is flushed. From here on
+// graphsignal only finishes its own work, within the flush timeout; a
+// signal now (the child is gone) cuts that short, and the exit status stays
+// the child's.
+func afterExit(ctx context.Context, opts *runOptions, child *launcher.Child, exit *launcher.Exit, waitErr error,
+	rec *recorder.Recorder, pipe *pipeline.Pipeline, warn *warnings, in *intakes, oom oomWatch) error {
 	defer child.Release()
-	flushCtx, cancel := context.WithTimeout(ctx, cfg.FlushTimeout)
+	flushCtx, cancel := context.WithTimeout(ctx, opts.config.FlushTimeout)
 	defer cancel()
 	var watch sync.WaitGroup
 	watch.Go(func() {
@@ -242,13 +254,13 @@ func runRun(ctx context.Context, opts *runOptions) error {
 
 	intakeMetrics := in.shutdown(flushCtx, time.Now())
 	pipe.Enqueue(telemetry.Batch{Metrics: intakeMetrics})
-	if cfg.Debug {
-		printIntake(stderr, intakeMetrics)
+	if opts.config.Debug {
+		printIntake(opts.streams.ErrOut, intakeMetrics)
 	}
-	if err != nil {
+	if waitErr != nil {
 		rec.StopSampling()
 		_ = pipe.Shutdown(flushCtx)
-		return fmt.Errorf("wait: %w", err)
+		return fmt.Errorf("wait: %w", waitErr)
 	}
 	oomKilled := exit.Signal == syscall.SIGKILL && oom.rose()
 	outcome := rec.Finish(exit, child.StderrTail(), oomKilled)

@@ -290,8 +290,9 @@ func secrets(cfg *Config, environ []string, token string) []string {
 
 // runAttributes are the host and CI facts of the run span.
 func runAttributes(environ []string) map[string]any {
-	attrs := env.Host().Attributes()
-	attrs[telemetry.AttrHostName] = env.Host().Name
+	host := env.Host()
+	attrs := host.Attributes()
+	attrs[telemetry.AttrHostName] = host.Name
 	for k, v := range env.DetectCI(environ).Attributes() {
 		attrs[k] = v
 	}

@@ -172,8 +172,10 @@ func openControllingTTY() *os.File {
 	return f
 }
 
+// lookupEnv finds key in the child's environment; the first occurrence
+// wins, as for getenv(3), which is what execvp would have used.
 func lookupEnv(env []string, key string) (string, bool) {
-	for i := len(env) - 1; i >= 0; i-- {
+	for i := range env {
 		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
 			return v, true
 		}

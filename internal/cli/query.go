@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"strings"
 	"time"
 
@@ -23,22 +22,15 @@ func addQueryFlags(cmd *cobra.Command) {
 }
 
 // openStoreForQuery resolves the configuration and opens the store for
-// reading. A data dir without a database is reported, not created.
-func openStoreForQuery(ctx context.Context, cmd *cobra.Command, environ []string) (*store.Store, error) {
+// reading, with every recorded run imported (openStoreForRead).
+func openStoreForQuery(ctx context.Context, cmd *cobra.Command, environ []string, stderr io.Writer) (*store.Store, error) {
 	configFlag, _ := cmd.Flags().GetString("config")
 	debug, _ := cmd.Flags().GetBool("debug")
 	cfg, _, err := resolveConfig(cmd.Flags(), environ, configFlag, debug)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(filepath.Join(cfg.DataDir, store.FileName)); errors.Is(err, os.ErrNotExist) {
-		return nil, &NoDataError{Dir: cfg.DataDir}
-	}
-	st, err := store.Open(ctx, cfg.DataDir)
-	if err != nil {
-		return nil, fmt.Errorf("%w (data dir %s; remove the file to start afresh)", err, cfg.DataDir)
-	}
-	return st, nil
+	return openStoreForRead(ctx, cfg.DataDir, stderr)
 }
 
 // NoDataError reports that nothing has been recorded in the data dir yet.
@@ -64,7 +56,7 @@ func NewCmdSessions(streams *IOStreams, environ []string) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			since, _ := cmd.Flags().GetDuration("since")
-			st, err := openStoreForQuery(cmd.Context(), cmd, environ)
+			st, err := openStoreForQuery(cmd.Context(), cmd, environ, streams.ErrOut)
 			var none *NoDataError
 			if errors.As(err, &none) {
 				// Nothing recorded yet is an empty list, not an error, so
@@ -102,7 +94,7 @@ func NewCmdShow(streams *IOStreams, environ []string) *cobra.Command {
 			if len(args) == 1 {
 				id = strings.TrimSpace(args[0])
 			}
-			st, err := openStoreForQuery(cmd.Context(), cmd, environ)
+			st, err := openStoreForQuery(cmd.Context(), cmd, environ, streams.ErrOut)
 			if err != nil {
 				return err
 			}

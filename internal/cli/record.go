@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,8 +15,6 @@ import (
 	"github.com/graphsignal/graphsignal/internal/pipeline"
 	"github.com/graphsignal/graphsignal/internal/procmon"
 	"github.com/graphsignal/graphsignal/internal/redact"
-	"github.com/graphsignal/graphsignal/internal/store"
-	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
 // Stderr tail bounds (SPEC §4).
@@ -26,51 +23,28 @@ const (
 	stderrTailLines = 50
 )
 
-// pruneEvery is how often a run applies the store's retention.
-const pruneEvery = 24 * time.Hour
-
-// storeExporter writes pipeline batches into the embedded store.
-type storeExporter struct{ st *store.Store }
-
-func (e storeExporter) Export(ctx context.Context, b telemetry.Batch) error {
-	return e.st.Write(ctx, b)
-}
-func (e storeExporter) Close() error { return e.st.Close() }
-
-// openStoreExporter returns the pipeline's lazy opener for the store in dir:
-// it runs in the pipeline's goroutine, after the child has started. Once a
-// day a run also applies retention (30 days, 1 GiB).
-func openStoreExporter(dir string) func(context.Context) (pipeline.Exporter, error) {
-	return func(ctx context.Context) (pipeline.Exporter, error) {
-		st, err := store.Open(ctx, dir)
-		if err != nil {
-			return nil, err
-		}
-		marker := filepath.Join(dir, "last-prune")
-		if fi, err := os.Stat(marker); err != nil || time.Since(fi.ModTime()) > pruneEvery {
-			if err := st.Prune(ctx, store.DefaultMaxAge, store.DefaultMaxBytes); err == nil {
-				_ = os.WriteFile(marker, nil, 0o600)
-			}
-		}
-		return storeExporter{st: st}, nil
-	}
-}
-
 // destination is where the run's records go: the enclosing run's socket
-// for a nested run (falling back to the store if it cannot be reached),
-// else the local store.
-func destination(cfg *Config, environ []string) pipeline.Exporter {
-	openStore := openStoreExporter(cfg.DataDir)
-	outer, nested := env.Lookup(environ, env.VarSocket)
-	if !nested || outer == "" {
-		return pipeline.Lazy("local store "+cfg.DataDir, openStore)
+// for a nested run (falling back to the local store if it cannot be
+// reached), else the local store, through the run's journal.
+func destination(cfg *Config, environ []string, journalName string) pipeline.Exporter {
+	openJournal := openJournalExporter(cfg.DataDir, journalName)
+	if !isNested(environ) {
+		return pipeline.Lazy("local store "+cfg.DataDir, openJournal)
 	}
+	outer, _ := env.Lookup(environ, env.VarSocket)
 	return pipeline.Lazy("enclosing run", func(ctx context.Context) (pipeline.Exporter, error) {
 		if f, err := forward.Dial(ctx, outer); err == nil {
 			return f, nil
 		}
-		return openStore(ctx)
+		return openJournal(ctx)
 	})
+}
+
+// isNested reports whether this run runs inside another graphsignal run,
+// which records it.
+func isNested(environ []string) bool {
+	outer, ok := env.Lookup(environ, env.VarSocket)
+	return ok && outer != ""
 }
 
 // warnings prints graphsignal's own problems on stderr, one line each; the

@@ -164,7 +164,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	oomRead.Go(func() { oom = watchOOM() })
 
 	warn := &warnings{w: stderr, secrets: []string{cfg.APIKey}}
-	pipe := pipeline.New(pipeline.Config{OnError: warn.exporterError}, destination(cfg, opts.environ))
+	start := time.Now()
+	pipe := pipeline.New(pipeline.Config{OnError: warn.exporterError},
+		destination(cfg, opts.environ, journalName(start, id.spanID)))
 	in := startIntakes(ctx, cfg, id, tags, pipe, stderr)
 	add := in.childEnv(opts.environ)
 	add[env.VarTraceID] = id.traceID.String()
@@ -204,13 +206,23 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	shieldFromOOM()
 	rec = recorder.Start(recCfg, child.Pid, child.Started)
-	// Open the store and write the in-progress run span while the child
-	// runs, so that exit only has the final records left to write.
+	// Create the journal and write the in-progress run span while the
+	// child runs, so that exit only has the final records left to write;
+	// a child that runs long enough gets its records indexed meanwhile.
 	earlyCtx, stopEarly := context.WithCancel(ctx)
 	var early sync.WaitGroup
 	early.Go(func() { _ = pipe.Flush(earlyCtx) })
+	var ix *indexer
+	if !isNested(opts.environ) {
+		ix = startIndexer(ctx, cfg.DataDir, indexAfter, cfg.SampleInterval, func(err error) {
+			warn.exporterError("local store "+cfg.DataDir, err)
+		})
+	}
 	exit, err := child.Wait()
 	stopEarly()
+	if ix != nil {
+		ix.stop()
+	}
 	early.Wait()
 	return afterExit(ctx, opts, child, exit, err, rec, pipe, warn, in, oom)
 }

@@ -8,26 +8,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
-
-// timeNS is t in Unix nanoseconds, 0 for the zero time.
-func timeNS(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-// nsTime is the inverse of timeNS, in UTC.
-func nsTime(ns int64) time.Time {
-	if ns == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, ns).UTC()
-}
 
 // nullFloat is a float64 column value: NULL for NaN, which SQLite cannot store.
 func nullFloat(f float64) any {
@@ -267,7 +250,7 @@ func spanColumns(sp *telemetry.Span) ([5]any, error) {
 	if len(sp.Events) > 0 {
 		evs := make([]eventJSON, len(sp.Events))
 		for i, e := range sp.Events {
-			evs[i] = eventJSON{Name: e.Name, TimeNS: timeNS(e.Time)}
+			evs[i] = eventJSON{Name: e.Name, TimeNS: telemetry.UnixNano(e.Time)}
 			if a, ok := encodeAttrs(e.Attributes).(string); ok {
 				evs[i].Attributes = json.RawMessage(a)
 			}
@@ -279,7 +262,7 @@ func spanColumns(sp *telemetry.Span) ([5]any, error) {
 	if len(sp.Exceptions) > 0 {
 		exs := make([]exceptionJSON, len(sp.Exceptions))
 		for i, e := range sp.Exceptions {
-			exs[i] = exceptionJSON{Type: e.Type, Message: e.Message, StackTrace: e.StackTrace, TimeNS: timeNS(e.Time)}
+			exs[i] = exceptionJSON{Type: e.Type, Message: e.Message, StackTrace: e.StackTrace, TimeNS: telemetry.UnixNano(e.Time)}
 		}
 		if cols[1], err = jsonText(exs); err != nil {
 			return cols, fmt.Errorf("encode exceptions: %w", err)
@@ -307,7 +290,7 @@ func spanColumns(sp *telemetry.Span) ([5]any, error) {
 		ss := make([]scoreJSON, len(sp.Scores))
 		for i, s := range sp.Scores {
 			ss[i] = scoreJSON{Name: s.Name, Value: num(s.Value), Unit: s.Unit, Comment: s.Comment,
-				Severity: s.Severity, TimeNS: timeNS(s.Time)}
+				Severity: s.Severity, TimeNS: telemetry.UnixNano(s.Time)}
 		}
 		if cols[4], err = jsonText(ss); err != nil {
 			return cols, fmt.Errorf("encode scores: %w", err)
@@ -326,7 +309,7 @@ func decodeExceptions(s *string) []telemetry.Exception {
 	}
 	out := make([]telemetry.Exception, len(exs))
 	for i, e := range exs {
-		out[i] = telemetry.Exception{Type: e.Type, Message: e.Message, StackTrace: e.StackTrace, Time: nsTime(e.TimeNS)}
+		out[i] = telemetry.Exception{Type: e.Type, Message: e.Message, StackTrace: e.StackTrace, Time: telemetry.FromUnixNano(e.TimeNS)}
 	}
 	return out
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
 // Default retention, which the caller passes to Prune.
@@ -24,7 +26,8 @@ const (
 // Each session is deleted in its own transaction, so a concurrent writer
 // waits at most for one. Freed pages are then returned to the file system
 // (incremental vacuum) and the write-ahead log is truncated, so the file
-// shrinks. A zero or negative limit disables that rule.
+// shrinks. A zero or negative limit disables that rule. Import offsets not
+// updated for a week are dropped too (see Import).
 func (s *Store) Prune(ctx context.Context, maxAge time.Duration, maxBytes int64) error {
 	err := s.use(func() error {
 		if maxAge > 0 {
@@ -36,6 +39,10 @@ func (s *Store) Prune(ctx context.Context, maxAge time.Duration, maxBytes int64)
 			if err := s.pruneSize(ctx, maxBytes); err != nil {
 				return err
 			}
+		}
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM imports WHERE updated_ns < ?`,
+			telemetry.UnixNano(s.now().Add(-importKeep))); err != nil {
+			return fmt.Errorf("prune import offsets: %w", err)
 		}
 		if _, err := s.db.ExecContext(ctx, `PRAGMA incremental_vacuum`); err != nil {
 			return fmt.Errorf("vacuum: %w", err)
@@ -72,7 +79,7 @@ func (s *Store) sessionsByAge(ctx context.Context, before int64) ([]string, erro
 }
 
 func (s *Store) pruneAge(ctx context.Context, cutoff time.Time) error {
-	ids, err := s.sessionsByAge(ctx, timeNS(cutoff))
+	ids, err := s.sessionsByAge(ctx, telemetry.UnixNano(cutoff))
 	if err != nil {
 		return err
 	}
@@ -89,7 +96,7 @@ func (s *Store) pruneAge(ctx context.Context, cutoff time.Time) error {
 		`DELETE FROM spans WHERE is_run = 0 AND start_ns < ? AND trace_id NOT IN (` + runTraces + `)`,
 	}
 	for _, q := range orphans {
-		if _, err := s.db.ExecContext(ctx, q, timeNS(cutoff)); err != nil {
+		if _, err := s.db.ExecContext(ctx, q, telemetry.UnixNano(cutoff)); err != nil {
 			return fmt.Errorf("delete old records: %w", err)
 		}
 	}

@@ -107,6 +107,17 @@ var migrations = []migration{
 		`CREATE INDEX logs_session ON logs (session_id)`,
 		`CREATE INDEX logs_ts ON logs (ts_ns)`,
 	}},
+	{version: 3, steps: []string{
+		// How far each external log (a run's journal) has been imported:
+		// the offset is committed with the records read up to it. Rows
+		// outlive their logs (an importer may still hold a deleted log
+		// open) until Prune drops those not updated for importKeep.
+		`CREATE TABLE imports (
+			source      TEXT    PRIMARY KEY,
+			byte_offset INTEGER NOT NULL,
+			updated_ns  INTEGER NOT NULL
+		)`,
+	}},
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -190,7 +190,7 @@ func queryRuns(ctx context.Context, q querier, session string) ([]Run, error) {
 		r.TraceID, _ = telemetry.ParseTraceID(trace)
 		r.SpanID, _ = telemetry.ParseSpanID(span)
 		r.ParentSpanID, _ = telemetry.ParseSpanID(parent)
-		r.Start, r.End, r.LastSeen = nsTime(start), nsTime(end), nsTime(lastSeen.Int64)
+		r.Start, r.End, r.LastSeen = telemetry.FromUnixNano(start), telemetry.FromUnixNano(end), telemetry.FromUnixNano(lastSeen.Int64)
 		if end > start && start != 0 {
 			r.Duration = time.Duration(end - start)
 		}
@@ -299,7 +299,7 @@ func queryScores(ctx context.Context, q querier, session string) ([]Score, error
 		sc.SpanID, _ = telemetry.ParseSpanID(span)
 		sc.Value = value.Float64
 		sc.Tags = parseTags(tags)
-		sc.Time = nsTime(ts)
+		sc.Time = telemetry.FromUnixNano(ts)
 		out = append(out, sc)
 	}
 	return out, rows.Err()

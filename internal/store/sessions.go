@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
 // SessionSummary is one session as listed by `graphsignal sessions`.
@@ -42,7 +44,7 @@ func (s *Store) Sessions(ctx context.Context, since time.Time) ([]SessionSummary
 	var out []SessionSummary
 	err := s.use(func() error {
 		q := fmt.Sprintf(sessionsSQL, "", "HAVING last_activity >= ? ORDER BY min(start_ns) DESC, session_id")
-		rows, err := s.db.QueryContext(ctx, q, timeNS(since))
+		rows, err := s.db.QueryContext(ctx, q, telemetry.UnixNano(since))
 		if err != nil {
 			return err
 		}
@@ -112,7 +114,7 @@ func scanSummary(r scanner) (SessionSummary, error) {
 		// An aggregate over no rows still yields one row of NULLs.
 		return sum, sql.ErrNoRows
 	}
-	sum.FirstStart, sum.LastEnd = nsTime(first), nsTime(last)
+	sum.FirstStart, sum.LastEnd = telemetry.FromUnixNano(first), telemetry.FromUnixNano(last)
 	if last > first && first != 0 {
 		sum.Duration = time.Duration(last - first)
 	}

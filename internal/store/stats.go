@@ -185,7 +185,7 @@ func (a *seriesAcc) add(ts int64, v float64) {
 }
 
 func (a *seriesAcc) flush() {
-	a.m.Points = append(a.m.Points, Point{Time: nsTime(a.grpTime), Value: a.grpSum / float64(a.grpN)})
+	a.m.Points = append(a.m.Points, Point{Time: telemetry.FromUnixNano(a.grpTime), Value: a.grpSum / float64(a.grpN)})
 	a.grpSum, a.grpN = 0, 0
 }
 

@@ -65,16 +65,7 @@ func (s *Store) Write(ctx context.Context, b telemetry.Batch) error {
 			return fmt.Errorf("begin: %w", err)
 		}
 		defer func() { _ = tx.Rollback() }() // a no-op after Commit
-		if err := writeSpans(ctx, tx, b.Spans); err != nil {
-			return err
-		}
-		if err := writeMetrics(ctx, tx, b.Metrics); err != nil {
-			return err
-		}
-		if err := writeScores(ctx, tx, b.Scores); err != nil {
-			return err
-		}
-		if err := writeLogs(ctx, tx, b.Logs); err != nil {
+		if err := writeBatch(ctx, tx, &b); err != nil {
 			return err
 		}
 		if err := tx.Commit(); err != nil {
@@ -86,6 +77,19 @@ func (s *Store) Write(ctx context.Context, b telemetry.Batch) error {
 		return fmt.Errorf("write %d records to store: %w", b.Len(), err)
 	}
 	return nil
+}
+
+func writeBatch(ctx context.Context, tx *sql.Tx, b *telemetry.Batch) error {
+	if err := writeSpans(ctx, tx, b.Spans); err != nil {
+		return err
+	}
+	if err := writeMetrics(ctx, tx, b.Metrics); err != nil {
+		return err
+	}
+	if err := writeScores(ctx, tx, b.Scores); err != nil {
+		return err
+	}
+	return writeLogs(ctx, tx, b.Logs)
 }
 
 // IsRun reports whether sp is a run span.
@@ -117,7 +121,7 @@ func writeSpans(ctx context.Context, tx *sql.Tx, spans []telemetry.Span) error {
 		}
 		_, err = up.ExecContext(ctx,
 			sp.TraceID.String(), sp.SpanID.String(), sp.ParentSpanID.String(), sp.Name,
-			timeNS(sp.Start), timeNS(sp.End), int(sp.Status), sp.StatusMessage,
+			telemetry.UnixNano(sp.Start), telemetry.UnixNano(sp.End), int(sp.Status), sp.StatusMessage,
 			run, session, sp.Tags[telemetry.TagRunID], sp.Tags[telemetry.TagDeployment], sp.Tags[telemetry.TagUserID],
 			tagsText(sp.Tags), encodeAttrs(sp.Attributes), cols[0], cols[1], cols[2], cols[3], cols[4])
 		if err != nil {
@@ -173,7 +177,7 @@ func writeMetrics(ctx context.Context, tx *sql.Tx, ms []telemetry.Metric) error 
 			}
 		}
 		if _, err := st.ExecContext(ctx, m.TraceID.String(), m.Name, int(m.Kind), m.Unit, tagsText(m.Tags),
-			timeNS(m.Time), value, hist); err != nil {
+			telemetry.UnixNano(m.Time), value, hist); err != nil {
 			return fmt.Errorf("insert metric %q: %w", m.Name, err)
 		}
 	}
@@ -200,7 +204,7 @@ func writeScores(ctx context.Context, tx *sql.Tx, scores []telemetry.Score) erro
 func insertScore(ctx context.Context, st *sql.Stmt, sc *telemetry.Score, fromSpan bool) error {
 	_, err := st.ExecContext(ctx, sc.TraceID.String(), sc.SpanID.String(), sc.Name, nullFloat(sc.Value),
 		sc.Unit, sc.Comment, sc.Severity, tagsText(sc.Tags), sc.Tags[telemetry.TagSessionID],
-		sc.Tags[telemetry.TagRunID], sc.Tags[telemetry.TagUserID], timeNS(sc.Time), fromSpan)
+		sc.Tags[telemetry.TagRunID], sc.Tags[telemetry.TagUserID], telemetry.UnixNano(sc.Time), fromSpan)
 	if err != nil {
 		return fmt.Errorf("insert score %q: %w", sc.Name, err)
 	}
@@ -218,7 +222,7 @@ func writeLogs(ctx context.Context, tx *sql.Tx, logs []telemetry.Log) error {
 	defer st.Close()
 	for i := range logs {
 		l := &logs[i]
-		if _, err := st.ExecContext(ctx, l.TraceID.String(), l.SpanID.String(), timeNS(l.Time), l.Level,
+		if _, err := st.ExecContext(ctx, l.TraceID.String(), l.SpanID.String(), telemetry.UnixNano(l.Time), l.Level,
 			l.Message, l.Exception, tagsText(l.Tags), l.Tags[telemetry.TagSessionID]); err != nil {
 			return fmt.Errorf("insert log: %w", err)
 		}

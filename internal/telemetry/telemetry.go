@@ -324,3 +324,20 @@ type Batch struct {
 func (b *Batch) Len() int {
 	return len(b.Spans) + len(b.Metrics) + len(b.Scores) + len(b.Logs)
 }
+
+// UnixNano is t in Unix nanoseconds, 0 for the zero time: the form in which
+// the store and the journal keep times.
+func UnixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// FromUnixNano is the inverse of UnixNano, in UTC.
+func FromUnixNano(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}

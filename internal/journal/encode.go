@@ -1,0 +1,395 @@
+package journal
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+)
+
+// The line format: one JSON object per batch. It keeps every field of the
+// telemetry model exactly: times as Unix nanoseconds (0 = zero time), ids as
+// hex, floats that JSON cannot hold (NaN, ±Inf) as strings, and attribute
+// values with their type ({"s":…}, {"i":…}, {"f":…}, {"b":…}, {"a":[…]}) so
+// that an int64 stays an int64. The format is private: only this package
+// reads what it writes, and a journal lives until the next reader imports it.
+
+type (
+	wireBatch struct {
+		Spans   []wireSpan   `json:"spans,omitempty"`
+		Metrics []wireMetric `json:"metrics,omitempty"`
+		Scores  []wireScore  `json:"scores,omitempty"`
+		Logs    []wireLog    `json:"logs,omitempty"`
+	}
+	wireSpan struct {
+		TraceID       string               `json:"trace_id,omitempty"`
+		SpanID        string               `json:"span_id,omitempty"`
+		ParentSpanID  string               `json:"parent_span_id,omitempty"`
+		Name          string               `json:"name,omitempty"`
+		Start         int64                `json:"start,omitempty"`
+		End           int64                `json:"end,omitempty"`
+		Tags          telemetry.Tags       `json:"tags,omitempty"`
+		Attributes    map[string]wireValue `json:"attributes,omitempty"`
+		Status        telemetry.Status     `json:"status,omitempty"`
+		StatusMessage string               `json:"status_message,omitempty"`
+		Events        []wireEvent          `json:"events,omitempty"`
+		Exceptions    []wireException      `json:"exceptions,omitempty"`
+		Payloads      []telemetry.Payload  `json:"payloads,omitempty"`
+		Usage         []wireUsage          `json:"usage,omitempty"`
+		Scores        []wireScore          `json:"scores,omitempty"`
+	}
+	wireEvent struct {
+		Name       string               `json:"name,omitempty"`
+		Time       int64                `json:"time,omitempty"`
+		Attributes map[string]wireValue `json:"attributes,omitempty"`
+	}
+	wireException struct {
+		Type       string `json:"type,omitempty"`
+		Message    string `json:"message,omitempty"`
+		StackTrace string `json:"stack_trace,omitempty"`
+		Time       int64  `json:"time,omitempty"`
+	}
+	wireUsage struct {
+		PayloadName string    `json:"payload_name,omitempty"`
+		Name        string    `json:"name,omitempty"`
+		Value       wireFloat `json:"value"`
+	}
+	wireScore struct {
+		Name     string         `json:"name,omitempty"`
+		Value    wireFloat      `json:"value"`
+		Unit     string         `json:"unit,omitempty"`
+		Comment  string         `json:"comment,omitempty"`
+		Severity int            `json:"severity,omitempty"`
+		Tags     telemetry.Tags `json:"tags,omitempty"`
+		TraceID  string         `json:"trace_id,omitempty"`
+		SpanID   string         `json:"span_id,omitempty"`
+		Time     int64          `json:"time,omitempty"`
+	}
+	wireMetric struct {
+		TraceID string               `json:"trace_id,omitempty"`
+		Name    string               `json:"name,omitempty"`
+		Kind    telemetry.MetricKind `json:"kind,omitempty"`
+		Unit    string               `json:"unit,omitempty"`
+		Tags    telemetry.Tags       `json:"tags,omitempty"`
+		Time    int64                `json:"time,omitempty"`
+		Value   wireFloat            `json:"value"`
+		Buckets []wireFloat          `json:"buckets,omitempty"`
+		Counts  []uint64             `json:"counts,omitempty"`
+		Count   uint64               `json:"count,omitempty"`
+		Sum     wireFloat            `json:"sum"`
+	}
+	wireLog struct {
+		Time      int64          `json:"time,omitempty"`
+		Level     string         `json:"level,omitempty"`
+		Message   string         `json:"message,omitempty"`
+		Exception string         `json:"exception,omitempty"`
+		Tags      telemetry.Tags `json:"tags,omitempty"`
+		TraceID   string         `json:"trace_id,omitempty"`
+		SpanID    string         `json:"span_id,omitempty"`
+	}
+	// wireValue is an attribute value with its type; exactly one field is set.
+	wireValue struct {
+		S *string    `json:"s,omitempty"`
+		I *int64     `json:"i,omitempty"`
+		F *wireFloat `json:"f,omitempty"`
+		B *bool      `json:"b,omitempty"`
+		A []string   `json:"a,omitempty"`
+	}
+	// wireFloat is a float64 that also holds NaN and ±Inf (as strings).
+	wireFloat float64
+)
+
+func (f wireFloat) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	switch {
+	case math.IsNaN(v):
+		return []byte(`"NaN"`), nil
+	case math.IsInf(v, 1):
+		return []byte(`"+Inf"`), nil
+	case math.IsInf(v, -1):
+		return []byte(`"-Inf"`), nil
+	}
+	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
+}
+
+func (f *wireFloat) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case `"NaN"`:
+		*f = wireFloat(math.NaN())
+	case `"+Inf"`:
+		*f = wireFloat(math.Inf(1))
+	case `"-Inf"`:
+		*f = wireFloat(math.Inf(-1))
+	default:
+		v, err := strconv.ParseFloat(string(b), 64)
+		if err != nil {
+			return fmt.Errorf("bad number %.20q", b)
+		}
+		*f = wireFloat(v)
+	}
+	return nil
+}
+
+// encodeBatch returns b as one line, newline included.
+func encodeBatch(b *telemetry.Batch) ([]byte, error) {
+	w := wireBatch{
+		Spans:   make([]wireSpan, len(b.Spans)),
+		Metrics: make([]wireMetric, len(b.Metrics)),
+		Scores:  make([]wireScore, len(b.Scores)),
+		Logs:    make([]wireLog, len(b.Logs)),
+	}
+	for i := range b.Spans {
+		w.Spans[i] = spanToWire(&b.Spans[i])
+	}
+	for i := range b.Metrics {
+		w.Metrics[i] = metricToWire(&b.Metrics[i])
+	}
+	for i := range b.Scores {
+		w.Scores[i] = scoreToWire(&b.Scores[i])
+	}
+	for i := range b.Logs {
+		l := &b.Logs[i]
+		w.Logs[i] = wireLog{Time: telemetry.UnixNano(l.Time), Level: l.Level, Message: l.Message, Exception: l.Exception,
+			Tags: l.Tags, TraceID: l.TraceID.String(), SpanID: l.SpanID.String()}
+	}
+	line, err := json.Marshal(&w)
+	if err != nil {
+		return nil, fmt.Errorf("encode batch: %w", err)
+	}
+	return append(line, '\n'), nil
+}
+
+// decodeBatch is the inverse of encodeBatch for one line (without newline).
+func decodeBatch(line []byte) (telemetry.Batch, error) {
+	var w wireBatch
+	if err := json.Unmarshal(line, &w); err != nil {
+		return telemetry.Batch{}, fmt.Errorf("decode batch: %w", err)
+	}
+	var b telemetry.Batch
+	var err error
+	if len(w.Spans) > 0 {
+		b.Spans = make([]telemetry.Span, len(w.Spans))
+		for i := range w.Spans {
+			if b.Spans[i], err = spanFromWire(&w.Spans[i]); err != nil {
+				return telemetry.Batch{}, err
+			}
+		}
+	}
+	if len(w.Metrics) > 0 {
+		b.Metrics = make([]telemetry.Metric, len(w.Metrics))
+		for i := range w.Metrics {
+			if b.Metrics[i], err = metricFromWire(&w.Metrics[i]); err != nil {
+				return telemetry.Batch{}, err
+			}
+		}
+	}
+	if len(w.Scores) > 0 {
+		b.Scores = make([]telemetry.Score, len(w.Scores))
+		for i := range w.Scores {
+			if b.Scores[i], err = scoreFromWire(&w.Scores[i]); err != nil {
+				return telemetry.Batch{}, err
+			}
+		}
+	}
+	if len(w.Logs) > 0 {
+		b.Logs = make([]telemetry.Log, len(w.Logs))
+		for i := range w.Logs {
+			l := &w.Logs[i]
+			out := telemetry.Log{Time: telemetry.FromUnixNano(l.Time), Level: l.Level, Message: l.Message,
+				Exception: l.Exception, Tags: l.Tags}
+			if out.TraceID, err = traceID(l.TraceID); err != nil {
+				return telemetry.Batch{}, err
+			}
+			if out.SpanID, err = spanID(l.SpanID); err != nil {
+				return telemetry.Batch{}, err
+			}
+			b.Logs[i] = out
+		}
+	}
+	return b, nil
+}
+
+func spanToWire(s *telemetry.Span) wireSpan {
+	w := wireSpan{
+		TraceID: s.TraceID.String(), SpanID: s.SpanID.String(), ParentSpanID: s.ParentSpanID.String(),
+		Name: s.Name, Start: telemetry.UnixNano(s.Start), End: telemetry.UnixNano(s.End), Tags: s.Tags,
+		Attributes: attrsToWire(s.Attributes), Status: s.Status, StatusMessage: s.StatusMessage,
+		Payloads: s.Payloads,
+	}
+	for _, e := range s.Events {
+		w.Events = append(w.Events, wireEvent{Name: e.Name, Time: telemetry.UnixNano(e.Time), Attributes: attrsToWire(e.Attributes)})
+	}
+	for _, e := range s.Exceptions {
+		w.Exceptions = append(w.Exceptions, wireException{Type: e.Type, Message: e.Message, StackTrace: e.StackTrace, Time: telemetry.UnixNano(e.Time)})
+	}
+	for _, u := range s.Usage {
+		w.Usage = append(w.Usage, wireUsage{PayloadName: u.PayloadName, Name: u.Name, Value: wireFloat(u.Value)})
+	}
+	for i := range s.Scores {
+		w.Scores = append(w.Scores, scoreToWire(&s.Scores[i]))
+	}
+	return w
+}
+
+func spanFromWire(w *wireSpan) (telemetry.Span, error) {
+	s := telemetry.Span{
+		Name: w.Name, Start: telemetry.FromUnixNano(w.Start), End: telemetry.FromUnixNano(w.End), Tags: w.Tags,
+		Attributes: attrsFromWire(w.Attributes), Status: w.Status, StatusMessage: w.StatusMessage,
+		Payloads: w.Payloads,
+	}
+	var err error
+	if s.TraceID, err = traceID(w.TraceID); err != nil {
+		return s, err
+	}
+	if s.SpanID, err = spanID(w.SpanID); err != nil {
+		return s, err
+	}
+	if s.ParentSpanID, err = spanID(w.ParentSpanID); err != nil {
+		return s, err
+	}
+	for _, e := range w.Events {
+		s.Events = append(s.Events, telemetry.Event{Name: e.Name, Time: telemetry.FromUnixNano(e.Time), Attributes: attrsFromWire(e.Attributes)})
+	}
+	for _, e := range w.Exceptions {
+		s.Exceptions = append(s.Exceptions, telemetry.Exception{Type: e.Type, Message: e.Message, StackTrace: e.StackTrace, Time: telemetry.FromUnixNano(e.Time)})
+	}
+	for _, u := range w.Usage {
+		s.Usage = append(s.Usage, telemetry.Usage{PayloadName: u.PayloadName, Name: u.Name, Value: float64(u.Value)})
+	}
+	for i := range w.Scores {
+		sc, err := scoreFromWire(&w.Scores[i])
+		if err != nil {
+			return s, err
+		}
+		s.Scores = append(s.Scores, sc)
+	}
+	return s, nil
+}
+
+func scoreToWire(s *telemetry.Score) wireScore {
+	return wireScore{Name: s.Name, Value: wireFloat(s.Value), Unit: s.Unit, Comment: s.Comment, Severity: s.Severity,
+		Tags: s.Tags, TraceID: s.TraceID.String(), SpanID: s.SpanID.String(), Time: telemetry.UnixNano(s.Time)}
+}
+
+func scoreFromWire(w *wireScore) (telemetry.Score, error) {
+	s := telemetry.Score{Name: w.Name, Value: float64(w.Value), Unit: w.Unit, Comment: w.Comment,
+		Severity: w.Severity, Tags: w.Tags, Time: telemetry.FromUnixNano(w.Time)}
+	var err error
+	if s.TraceID, err = traceID(w.TraceID); err != nil {
+		return s, err
+	}
+	s.SpanID, err = spanID(w.SpanID)
+	return s, err
+}
+
+func metricToWire(m *telemetry.Metric) wireMetric {
+	w := wireMetric{TraceID: m.TraceID.String(), Name: m.Name, Kind: m.Kind, Unit: m.Unit, Tags: m.Tags,
+		Time: telemetry.UnixNano(m.Time), Value: wireFloat(m.Value), Counts: m.Counts, Count: m.Count, Sum: wireFloat(m.Sum)}
+	for _, b := range m.Buckets {
+		w.Buckets = append(w.Buckets, wireFloat(b))
+	}
+	return w
+}
+
+func metricFromWire(w *wireMetric) (telemetry.Metric, error) {
+	m := telemetry.Metric{Name: w.Name, Kind: w.Kind, Unit: w.Unit, Tags: w.Tags, Time: telemetry.FromUnixNano(w.Time),
+		Value: float64(w.Value), Counts: w.Counts, Count: w.Count, Sum: float64(w.Sum)}
+	for _, b := range w.Buckets {
+		m.Buckets = append(m.Buckets, float64(b))
+	}
+	var err error
+	m.TraceID, err = traceID(w.TraceID)
+	return m, err
+}
+
+// attrsToWire keeps the model's types (string, bool, int64, float64,
+// []string); other integer and float types widen to int64 and float64, and
+// anything else is kept as its fmt.Sprint text.
+func attrsToWire(m map[string]any) map[string]wireValue {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]wireValue, len(m))
+	for k, v := range m {
+		out[k] = valueToWire(v)
+	}
+	return out
+}
+
+func valueToWire(v any) wireValue {
+	switch x := v.(type) {
+	case string:
+		return wireValue{S: &x}
+	case bool:
+		return wireValue{B: &x}
+	case int64:
+		return wireValue{I: &x}
+	case int:
+		return intValue(int64(x))
+	case int32:
+		return intValue(int64(x))
+	case uint32:
+		return intValue(int64(x))
+	case uint64:
+		if x <= math.MaxInt64 {
+			return intValue(int64(x))
+		}
+		return floatValue(float64(x))
+	case float64:
+		return floatValue(x)
+	case float32:
+		return floatValue(float64(x))
+	case []string:
+		if x == nil {
+			x = []string{}
+		}
+		return wireValue{A: x}
+	}
+	s := fmt.Sprint(v)
+	return wireValue{S: &s}
+}
+
+func intValue(i int64) wireValue     { return wireValue{I: &i} }
+func floatValue(f float64) wireValue { w := wireFloat(f); return wireValue{F: &w} }
+
+func attrsFromWire(m map[string]wireValue) map[string]any {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		switch {
+		case v.S != nil:
+			out[k] = *v.S
+		case v.I != nil:
+			out[k] = *v.I
+		case v.F != nil:
+			out[k] = float64(*v.F)
+		case v.B != nil:
+			out[k] = *v.B
+		default:
+			a := v.A
+			if a == nil {
+				a = []string{}
+			}
+			out[k] = a
+		}
+	}
+	return out
+}
+
+func traceID(s string) (telemetry.TraceID, error) {
+	if s == "" {
+		return telemetry.TraceID{}, nil
+	}
+	return telemetry.ParseTraceID(s)
+}
+
+func spanID(s string) (telemetry.SpanID, error) {
+	if s == "" {
+		return telemetry.SpanID{}, nil
+	}
+	return telemetry.ParseSpanID(s)
+}

@@ -1,0 +1,179 @@
+// Package journal is the write-ahead log of a run: an append-only file of
+// telemetry batches that `graphsignal run` writes as records arrive, and that
+// readers later move into the embedded store (or, later, any destination that
+// keeps its own offset into it).
+//
+// Writing a journal costs one write(2) per batch and no database work, so a
+// run never waits for SQLite: not at start, not at exit, not when the
+// database is locked or damaged. What a run wrote is on disk (in the page
+// cache, like the store's synchronous=OFF) as soon as Append returns, so a
+// SIGKILLed or OOM-killed graphsignal loses at most the batch it was writing.
+//
+// # Files
+//
+// A journal is the file NAME.jsonl in its directory. Each line is one batch
+// as JSON (the line format is private to this package: encode.go); a line is
+// written with a single write(2) on an O_APPEND descriptor, so lines never
+// interleave and a reader sees whole lines, except possibly the last line of
+// a writer that was killed mid-write, which readers discard.
+//
+// A Writer holds an exclusive flock(2) on its file for its lifetime. Readers
+// try a shared lock without waiting: when it is granted, no writer is left
+// (it closed or its process died, even by SIGKILL, which releases the lock)
+// and the journal is final; otherwise it is live and may still grow. A new
+// journal is created under a hidden temporary name, locked, then renamed into
+// place, so a reader never sees an unlocked journal that is about to be
+// written.
+//
+// Nothing here deletes data a reader has not consumed: Remove is for the
+// reader that has moved a final journal elsewhere.
+package journal
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+)
+
+// Ext is the file name extension of a journal.
+const Ext = ".jsonl"
+
+// DefaultMaxBytes bounds one journal's size; Append refuses batches past it.
+const DefaultMaxBytes = 256 << 20
+
+// ErrFull is returned by Append when the batch would grow the journal past
+// its size bound; the batch is not written.
+var ErrFull = errors.New("journal full")
+
+// ErrClosed is returned by Append after Close.
+var ErrClosed = errors.New("journal closed")
+
+// Writer appends batches to one journal. It is safe for concurrent use.
+type Writer struct {
+	path     string
+	maxBytes int64
+
+	mu     sync.Mutex
+	f      *os.File
+	size   int64
+	closed bool
+}
+
+// Create creates the journal NAME.jsonl in dir (dir is created with mode
+// 0700 when missing), locked for writing. name must be a plain file name not
+// starting with "."; it should sort in creation order (readers import
+// journals in name order). maxBytes <= 0 means DefaultMaxBytes.
+func Create(dir, name string, maxBytes int64) (*Writer, error) {
+	if name == "" || strings.HasPrefix(name, ".") || strings.ContainsRune(name, filepath.Separator) {
+		return nil, fmt.Errorf("create journal: bad name %q", name)
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create journal: %w", err)
+	}
+	path := filepath.Join(dir, name+Ext)
+	tmp := filepath.Join(dir, "."+name+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create journal: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		_ = f.Close()
+		_ = os.Remove(tmp)
+		return nil, fmt.Errorf("create journal %s: lock: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = f.Close()
+		_ = os.Remove(tmp)
+		return nil, fmt.Errorf("create journal: %w", err)
+	}
+	return &Writer{path: path, maxBytes: maxBytes, f: f}, nil
+}
+
+// Path returns the journal's file path.
+func (w *Writer) Path() string { return w.path }
+
+// Append writes b as one line. An empty batch writes nothing. It returns
+// ErrFull (wrapped) when the line would pass the size bound, ErrClosed after
+// Close, and the write error otherwise; a failed Append leaves earlier lines
+// intact.
+func (w *Writer) Append(b telemetry.Batch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	line, err := encodeBatch(&b)
+	if err != nil {
+		return fmt.Errorf("journal %s: %w", w.path, err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	if w.size+int64(len(line)) > w.maxBytes {
+		return fmt.Errorf("journal %s: %w (%d bytes)", w.path, ErrFull, w.maxBytes)
+	}
+	n, err := w.f.Write(line)
+	w.size += int64(n)
+	if err != nil {
+		return fmt.Errorf("journal %s: %w", w.path, err)
+	}
+	return nil
+}
+
+// Close closes the file, which releases the lock: readers then see the
+// journal as final. Calls after the first return nil.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	if err := w.f.Close(); err != nil {
+		return fmt.Errorf("close journal %s: %w", w.path, err)
+	}
+	return nil
+}
+
+// List returns the names (without Ext) of the journals in dir, sorted. A
+// missing dir has none.
+func List(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list journals: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		if strings.HasPrefix(n, ".") || !strings.HasSuffix(n, Ext) || !e.Type().IsRegular() {
+			continue
+		}
+		names = append(names, strings.TrimSuffix(n, Ext))
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Remove deletes the journal name in dir; a journal already gone is not an
+// error. Only a reader that has consumed a final journal calls it.
+func Remove(dir, name string) error {
+	err := os.Remove(filepath.Join(dir, name+Ext))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove journal: %w", err)
+	}
+	return nil
+}

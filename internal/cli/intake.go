@@ -33,13 +33,16 @@ type intakes struct {
 	token string // the per-run local API key, "" when the user has a key
 }
 
-// startIntakes starts both intakes, delivering into out. A failure to start
-// one is warned about on stderr and never stops the run.
+// startIntakes binds both intakes, delivering into out: their addresses
+// exist (a client that connects waits in the backlog) but nothing serves
+// them until serve, which the run calls once the child has started, so that
+// setting up the servers overlaps the child instead of delaying it. A
+// failure to bind one is warned about on stderr and never stops the run.
 func startIntakes(ctx context.Context, cfg *Config, id runIdentity, tags telemetry.Tags, out enqueuer, stderr io.Writer) *intakes {
 	in := &intakes{}
 	consume := func(b telemetry.Batch) { out.Enqueue(b) }
 	var httpSrv atomic.Pointer[httpintake.Server]
-	sock, err := ipc.Listen(ctx, ipc.Config{
+	sock, err := ipc.Bind(ctx, ipc.Config{
 		TraceID: id.traceID, SpanID: id.spanID, Tags: tags,
 		RecordPayloads: cfg.RecordPayloads, Consumer: ipc.ConsumerFunc(consume),
 		// Context tags set on the socket apply to what arrives over HTTP too.
@@ -59,7 +62,7 @@ func startIntakes(ctx context.Context, cfg *Config, id runIdentity, tags telemet
 		in.token = newLocalToken()
 		apiKey = in.token
 	}
-	srv, err := httpintake.Start(ctx, httpintake.Config{
+	srv, err := httpintake.Bind(ctx, httpintake.Config{
 		TraceID: id.traceID, RunSpanID: id.spanID, Tags: tags, APIKey: apiKey,
 		RecordPayloads: cfg.RecordPayloads, Consumer: httpintake.ConsumerFunc(consume),
 	})
@@ -70,6 +73,16 @@ func startIntakes(ctx context.Context, cfg *Config, id runIdentity, tags telemet
 		httpSrv.Store(srv)
 	}
 	return in
+}
+
+// serve starts serving both intakes.
+func (in *intakes) serve() {
+	if in.sock != nil {
+		in.sock.Serve()
+	}
+	if in.http != nil {
+		in.http.Serve()
+	}
 }
 
 // newLocalToken returns the per-run key the official Graphsignal SDK in the

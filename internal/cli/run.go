@@ -152,6 +152,10 @@ func runTags(cfg *Config, environ []string, program string, id runIdentity) tele
 func runRun(ctx context.Context, opts *runOptions) error {
 	cfg := opts.config
 	stderr := opts.streams.ErrOut
+	// Catching the forwarded signals costs a round trip to the Go
+	// runtime's signal thread per signal: start it first, so that it
+	// overlaps the rest of the set-up.
+	sigs := launcher.CatchSignals()
 	if cfg.Debug {
 		printConfig(stderr, opts.sources)
 	}
@@ -200,7 +204,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		StderrTailLines: stderrTailLines,
 		StderrHandoff:   handOffStderr(stderr),
 		BeforeReap:      func(int) { rec.StopSampling() },
+		Signals:         sigs,
 	})
+	in.serve()
 	if err != nil {
 		return failedStart(ctx, opts, pipe, warn, in, recCfg, err)
 	}
@@ -247,10 +253,11 @@ func failedStart(ctx context.Context, opts *runOptions, pipe *pipeline.Pipeline,
 // the run span gets its outcome, and everything is flushed. From here on
 // graphsignal only finishes its own work, within the flush timeout; a
 // signal now (the child is gone) cuts that short, and the exit status stays
-// the child's.
+// the child's. The forwarded signals stay caught until graphsignal exits
+// (child.Release is not called): a signal in the last moments cannot kill
+// graphsignal with a status other than the child's.
 func afterExit(ctx context.Context, opts *runOptions, child *launcher.Child, exit *launcher.Exit, waitErr error,
 	rec *recorder.Recorder, pipe *pipeline.Pipeline, warn *warnings, in *intakes, oom oomWatch) error {
-	defer child.Release()
 	flushCtx, cancel := context.WithTimeout(ctx, opts.config.FlushTimeout)
 	defer cancel()
 	var watch sync.WaitGroup

@@ -104,3 +104,29 @@ func BenchmarkOTLPTraces1000(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLifecycle measures what a run spends on the intake when the
+// child never connects: Bind before the child starts, Serve after, and
+// Close at the end.
+func BenchmarkLifecycle(b *testing.B) {
+	for _, bb := range []struct {
+		name  string
+		serve bool
+	}{{"bind-close", false}, {"bind-serve-close", true}} {
+		b.Run(bb.name, func(b *testing.B) {
+			for b.Loop() {
+				s, err := Bind(context.Background(), Config{TraceID: testTrace, RunSpanID: testRunSpan,
+					Consumer: ConsumerFunc(func(telemetry.Batch) {})})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if bb.serve {
+					s.Serve()
+				}
+				if err := s.Close(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

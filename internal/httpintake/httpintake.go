@@ -16,10 +16,14 @@
 // Config.Consumer. docs/intake.md describes the routes, limits and mapping
 // rules in full.
 //
-// Goroutines: Start launches one goroutine that runs the HTTP server; each
-// request is served on a goroutine of net/http. Close stops accepting, waits
-// for in-flight requests (bounded by its context) and joins the server
-// goroutine. After Close, Consumer is never called again.
+// Goroutines: Serve (which Start calls) launches one goroutine that runs the
+// HTTP server; each request is served on a goroutine of net/http. Bind alone
+// starts none: it only creates the listening socket, so that a run can put
+// the endpoint in the child's environment at the least cost and serve once
+// the child is started (a client connecting meanwhile waits in the
+// backlog). Close stops accepting, waits for in-flight requests (bounded by
+// its context) and joins the server goroutine. After Close, Consumer is
+// never called again.
 package httpintake
 
 import (
@@ -32,9 +36,11 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/graphsignal/graphsignal/internal/telemetry"
@@ -105,19 +111,20 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Server is a running intake. Its methods are safe for concurrent use.
+// Server is an intake. Its methods are safe for concurrent use.
 type Server struct {
 	cfg        Config
 	prefix     string // "/<32 hex>"
 	endpoint   string
-	srv        *http.Server
 	done       chan struct{} // closed when the serve goroutine returns
 	serveErr   error
 	stats      counters
 	cum        *cumulator
 	runTagsPtr atomic.Pointer[telemetry.Tags] // never mutated once stored
 
-	closeMu sync.Mutex // serialises Close
+	closeMu sync.Mutex   // serialises Serve and Close
+	fd      int          // the bound socket until Serve, then -1
+	srv     *http.Server // set by Serve
 	closed  bool
 
 	connMu   sync.Mutex // guards newConns
@@ -128,15 +135,32 @@ type Server struct {
 	handlers sync.WaitGroup // requests inside ServeHTTP
 }
 
-// Start listens on 127.0.0.1 port 0 and serves until Close. ctx bounds only
-// the start; cancelling it later has no effect. It returns an error wrapping
-// ErrConfig for an unusable Config.
+// Start is Bind followed by Serve: it listens on 127.0.0.1 port 0 and
+// serves until Close. ctx bounds only the start; cancelling it later has no
+// effect. It returns an error wrapping ErrConfig for an unusable Config.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
+	s, err := Bind(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.Serve()
+	return s, nil
+}
+
+// Bind checks cfg and creates the listening socket on 127.0.0.1 port 0,
+// and starts nothing: Endpoint is valid at once, requests are served from
+// Serve on. The Server must be ended with Close, served or not. ctx bounds
+// only the start. It returns an error wrapping ErrConfig for an unusable
+// Config.
+func Bind(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.TraceID.IsZero() || cfg.RunSpanID.IsZero() {
 		return nil, fmt.Errorf("%w: trace id and run span id are required", ErrConfig)
 	}
 	if cfg.Consumer == nil {
 		return nil, fmt.Errorf("%w: consumer is required", ErrConfig)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("listen on loopback: %w", err)
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -159,25 +183,37 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if _, err := rand.Read(secret[:]); err != nil {
 		return nil, fmt.Errorf("generate intake prefix: %w", err)
 	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp4", "127.0.0.1:0")
+	fd, addr, err := listenLoopback()
 	if err != nil {
 		return nil, fmt.Errorf("listen on loopback: %w", err)
 	}
 	s := &Server{
 		cfg:    cfg,
 		prefix: "/" + hex.EncodeToString(secret[:]),
+		fd:     fd,
 		done:   make(chan struct{}),
 		cum:    newCumulator(cfg.MaxSeries),
 
 		newConns: make(map[net.Conn]struct{}),
 	}
 	s.runTagsPtr.Store(&cfg.Tags)
-	s.endpoint = "http://" + ln.Addr().String() + s.prefix
+	s.endpoint = "http://" + addr + s.prefix
+	return s, nil
+}
+
+// Serve starts the server goroutine and returns at once; connections
+// already in the backlog are served first. It does nothing when called
+// again or after Close.
+func (s *Server) Serve() {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed || s.srv != nil {
+		return
+	}
 	s.srv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: DefaultReadHeaderTimeout,
-		ReadTimeout:       cfg.ReadTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
@@ -186,13 +222,26 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		// child's terminal is no place for it.
 		ErrorLog: log.New(io.Discard, "", 0),
 	}
+	fd := s.fd
+	s.fd = -1
 	go func() {
 		defer close(s.done)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		ln, err := fileListener(fd)
+		if err == nil {
+			err = s.srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.serveErr = err
 		}
 	}()
-	return s, nil
+}
+
+// fileListener hands the bound socket fd to the runtime's poller; fd is
+// closed in every case (the listener holds a duplicate).
+func fileListener(fd int) (net.Listener, error) {
+	f := os.NewFile(uintptr(fd), "intake")
+	defer f.Close()
+	return net.FileListener(f)
 }
 
 // Endpoint returns the base URL including the capability prefix, without a
@@ -203,8 +252,9 @@ func (s *Server) Endpoint() string { return s.endpoint }
 // Close stops the listener, closes connections that never sent a request,
 // waits for in-flight requests until ctx is done (then cuts their
 // connections and returns an error wrapping ctx.Err()) and joins every
-// goroutine; no Consume call happens after it returns. It is safe to call
-// more than once; later calls return nil.
+// goroutine; no Consume call happens after it returns. On a Server never
+// served it only closes the socket (a client waiting in the backlog is
+// refused). It is safe to call more than once; later calls return nil.
 func (s *Server) Close(ctx context.Context) error {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
@@ -212,6 +262,13 @@ func (s *Server) Close(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
+	if s.srv == nil {
+		// Never served: nothing ever ran but the socket.
+		if err := syscall.Close(s.fd); err != nil {
+			return fmt.Errorf("shut down intake: %w", err)
+		}
+		return nil
+	}
 	s.srv.SetKeepAlivesEnabled(false)
 	s.closeNewConns()
 	err := s.srv.Shutdown(ctx)

@@ -166,3 +166,28 @@ func BenchmarkIntakeFlood(b *testing.B) {
 	b.ReportMetric(float64(st.Dropped)/float64(total)*100, "%dropped")
 	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
 }
+
+// BenchmarkLifecycle measures what a run spends on the intake when the
+// child never connects: Bind before the child starts, Serve after, and
+// Shutdown at the end (the socket directory in the default place).
+func BenchmarkLifecycle(b *testing.B) {
+	for _, bb := range []struct {
+		name  string
+		serve bool
+	}{{"bind-shutdown", false}, {"bind-serve-shutdown", true}} {
+		b.Run(bb.name, func(b *testing.B) {
+			for b.Loop() {
+				srv, err := Bind(context.Background(), Config{Consumer: ConsumerFunc(func(telemetry.Batch) {})})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if bb.serve {
+					srv.Serve()
+				}
+				if err := srv.Shutdown(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

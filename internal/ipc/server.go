@@ -2,8 +2,9 @@
 // socket in a private directory whose path the child gets as
 // GRAPHSIGNAL_SOCKET, speaking newline-delimited JSON (docs/protocol.md).
 //
-// A Server owns one accept goroutine, one goroutine per connection and one
-// delivery goroutine, the only caller of Config.Consumer. Connections decode
+// A Server owns one accept goroutine (started by Serve), one goroutine per
+// connection and one delivery goroutine (started with the first
+// connection), the only caller of Config.Consumer. Connections decode
 // lines into batches and hand them to a bounded queue; when the queue is full
 // the batch is dropped and counted, so a client is never slowed down by the
 // consumer. Bad lines are counted by reason and skipped; nothing a client
@@ -34,9 +35,8 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
@@ -82,8 +82,12 @@ type Config struct {
 	Consumer       Consumer          // required
 	// Now returns the time of receipt; nil means time.Now.
 	Now func() time.Time
-	// Dir is where the private directory is created; "" means os.TempDir(),
-	// or /tmp when that path would make the socket path too long.
+	// Dir is where the private directory is created. "" means the first
+	// of: $XDG_RUNTIME_DIR when it is a directory of this user closed to
+	// others; /dev/shm on Linux when it is a sticky tmpfs (creating and
+	// removing a socket on a disk file system can cost a millisecond);
+	// os.TempDir(), or /tmp when that path would make the socket path too
+	// long.
 	Dir string
 	// AllowUID reports whether a peer of the given uid may connect; nil
 	// allows only this process's uid. Refusals are counted.
@@ -139,36 +143,47 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// ErrNoConsumer is returned by Listen when Config.Consumer is nil.
+// ErrNoConsumer is returned by Bind and Listen when Config.Consumer is nil.
 var ErrNoConsumer = errors.New("ipc: no consumer")
 
-// Server is a running socket intake. Its methods are safe for concurrent use.
+// Server is a socket intake. Its methods are safe for concurrent use.
+//
+// Bind only creates the socket, so that its address can go into the
+// child's environment at the least cost; Serve starts the accept
+// goroutine. A client that connects in between waits in the kernel's
+// backlog. The delivery goroutine starts with the first connection.
 type Server struct {
 	cfg   Config
 	dir   string
 	path  string
-	ln    *net.UnixListener
 	stats counters
 
 	rc    atomic.Pointer[RunContext] // current context, replaced on "tag"
 	tagMu sync.Mutex                 // serialises context tag updates
 	ctx   telemetry.Tags             // context tags, guarded by tagMu
 
-	queue       chan queued
-	queuedBytes atomic.Int64
+	drainOnce   sync.Once     // makes queue and starts drain, at the first connection
+	queue       chan queued   // nil until drainOnce has run
+	queuedBytes atomic.Int64  // estimated bytes in queue
 	longDecode  chan struct{} // semaphore: concurrent decodes of long lines
 	discard     atomic.Bool   // Shutdown ran out of time: drop the rest of the queue
 	longBytes   atomic.Int64
+	drainDone   chan struct{}
 
 	mu      sync.Mutex
+	fd      int  // the bound socket until the accept goroutine takes it, then -1
+	served  bool // the accept goroutine was started
+	shut    bool // Shutdown or Close began: Serve does nothing
 	conns   map[*net.UnixConn]struct{}
 	closing bool
 	connWG  sync.WaitGroup
 
-	stop      chan struct{} // closed when shutdown starts
-	acceptCut atomic.Bool   // stop accepting now, backlog or not
+	ready     chan struct{}     // closed once the accept goroutine set ln or serveErr
+	ln        *net.UnixListener // written before ready is closed
+	serveErr  error             // written before ready is closed
+	stop      chan struct{}     // closed when shutdown starts
+	acceptCut atomic.Bool       // stop accepting now, backlog or not
 	acceptWG  sync.WaitGroup
-	drainDone chan struct{}
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -178,10 +193,22 @@ type queued struct {
 	bytes int64
 }
 
-// Listen creates the private directory (0700) and the socket in it (0600)
-// and starts serving. The context only bounds setup; the server runs until
-// Shutdown or Close.
+// Listen is Bind followed by Serve.
 func Listen(ctx context.Context, cfg Config) (*Server, error) {
+	s, err := Bind(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.Serve()
+	return s, nil
+}
+
+// Bind creates the private directory (0700) and the listening socket in it
+// (0600), and starts nothing: clients that connect wait in the backlog
+// until Serve. It is what a run does before starting the child, whose
+// environment needs Addr. The context only bounds setup. The Server must
+// be ended with Shutdown or Close, served or not.
+func Bind(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Consumer == nil {
 		return nil, ErrNoConsumer
 	}
@@ -193,40 +220,85 @@ func Listen(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	fd, err := listenUnix(path)
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("listen on socket: %w", err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
-		_ = ln.Close()
+		_ = syscall.Close(fd)
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("chmod socket: %w", err)
 	}
 	s := &Server{
-		cfg: cfg, dir: dir, path: path, ln: ln,
-		queue:      make(chan queued, cfg.QueueBatches),
+		cfg: cfg, dir: dir, path: path, fd: fd,
 		longDecode: make(chan struct{}, 2),
 		conns:      make(map[*net.UnixConn]struct{}),
+		ready:      make(chan struct{}),
 		stop:       make(chan struct{}),
 		drainDone:  make(chan struct{}),
 	}
 	s.rc.Store(&RunContext{TraceID: cfg.TraceID, SpanID: cfg.SpanID, Tags: cfg.Tags.Clone(), RecordPayloads: cfg.RecordPayloads})
-	s.acceptWG.Add(1)
-	go s.acceptLoop()
-	go s.drain()
 	return s, nil
+}
+
+// Serve starts the accept goroutine and returns at once; connections
+// already in the backlog are served first. It does nothing when called
+// again, or after Shutdown or Close began.
+func (s *Server) Serve() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.shut {
+		s.serveLocked()
+	}
+}
+
+func (s *Server) serveLocked() {
+	if s.served {
+		return
+	}
+	s.served = true
+	fd := s.fd
+	s.fd = -1
+	s.acceptWG.Add(1)
+	go s.acceptLoop(fd)
 }
 
 // sunPathMax is the usable length of a Unix socket path on Linux and macOS.
 const sunPathMax = 103
 
+// defaultSocketParent picks where the private directory goes when
+// Config.Dir is empty (see there).
+func defaultSocketParent() string {
+	fits := func(dir string) bool {
+		return len(filepath.Join(dir, "graphsignal-0123456789", "intake.sock")) <= sunPathMax
+	}
+	if dir := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(dir) && fits(dir) && privateDir(dir) {
+		return dir
+	}
+	if dir := memoryTempDir(); dir != "" {
+		return dir
+	}
+	if dir := os.TempDir(); fits(dir) {
+		return dir
+	}
+	return "/tmp"
+}
+
+// privateDir reports whether dir is a directory owned by this user that
+// no one else may write to or list.
+func privateDir(dir string) bool {
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o077 != 0 {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Getuid()
+}
+
 func makeSocketDir(parent string) (dir, path string, err error) {
 	if parent == "" {
-		parent = os.TempDir()
-		if len(filepath.Join(parent, "graphsignal-0123456789", "intake.sock")) > sunPathMax {
-			parent = "/tmp"
-		}
+		parent = defaultSocketParent()
 	}
 	dir, err = os.MkdirTemp(parent, "graphsignal-")
 	if err != nil {
@@ -307,6 +379,13 @@ func (s *Server) enqueue(b telemetry.Batch, costBytes int64) {
 	}
 }
 
+// startDrain makes the queue and starts the delivery goroutine; it runs
+// once, before the first connection is served.
+func (s *Server) startDrain() {
+	s.queue = make(chan queued, s.cfg.QueueBatches)
+	go s.drain()
+}
+
 func (s *Server) drain() {
 	defer close(s.drainDone)
 	for q := range s.queue {
@@ -319,8 +398,15 @@ func (s *Server) drain() {
 	}
 }
 
-func (s *Server) acceptLoop() {
+// acceptLoop takes the bound socket fd into the runtime's poller, then
+// accepts until shutdown.
+func (s *Server) acceptLoop(fd int) {
 	defer s.acceptWG.Done()
+	s.ln, s.serveErr = fileListener(fd, s.path)
+	close(s.ready)
+	if s.serveErr != nil {
+		return
+	}
 	var backoff time.Duration
 	for {
 		c, err := s.ln.AcceptUnix()
@@ -354,37 +440,6 @@ func (s *Server) acceptLoop() {
 	}
 }
 
-// extendAccept sets the listener's deadline while shutting down: another
-// backlogGrace, or the past once acceptCut is set. It is called by the
-// accept goroutine after each connection and by shutdown; acceptCut is
-// stored before the deadline, so the last call always sees it.
-// backlogPending reports whether a connection is waiting in the listener's
-// backlog, so that Shutdown waits for the backlog only when there is one.
-func (s *Server) backlogPending() bool {
-	raw, err := s.ln.SyscallConn()
-	if err != nil {
-		return true
-	}
-	pending := true
-	_ = raw.Control(func(fd uintptr) {
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(fds, 0)
-		pending = err != nil || n > 0
-	})
-	return pending
-}
-
-func (s *Server) extendAccept() {
-	if s.acceptCut.Load() {
-		_ = s.ln.SetDeadline(time.Unix(1, 0))
-		return
-	}
-	_ = s.ln.SetDeadline(time.Now().Add(backlogGrace))
-	if s.acceptCut.Load() {
-		_ = s.ln.SetDeadline(time.Unix(1, 0))
-	}
-}
-
 func (s *Server) admit(c *net.UnixConn) {
 	uid, err := peerUID(c)
 	if err != nil || !s.cfg.AllowUID(uid) {
@@ -405,6 +460,7 @@ func (s *Server) admit(c *net.UnixConn) {
 	s.conns[c] = struct{}{}
 	s.connWG.Add(1)
 	s.mu.Unlock()
+	s.drainOnce.Do(s.startDrain)
 	s.stats.connections.Add(1)
 	s.stats.active.Add(1)
 	go func() {
@@ -420,90 +476,4 @@ func (s *Server) forget(c *net.UnixConn) {
 	delete(s.conns, c)
 	s.mu.Unlock()
 	_ = c.Close()
-}
-
-// Shutdown stops accepting, lets open connections finish (a client's data
-// already written is read to its end, and connections already queued by
-// the kernel are accepted) until ctx is done, then cuts those that remain,
-// hands what was queued to the consumer (dropping and counting what is
-// left when ctx ends), and removes the socket and its directory. It
-// returns ctx's error if it had to cut, or an error removing the
-// directory. Calling it again (or Close) returns the first result.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.closeOnce.Do(func() { s.closeErr = s.shutdown(ctx, ctx) })
-	return s.closeErr
-}
-
-// Close cuts open connections at once, which is not an error, hands what
-// was already queued to the consumer, and removes the socket and its
-// directory. It is idempotent.
-func (s *Server) Close() error {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	s.closeOnce.Do(func() { s.closeErr = s.shutdown(ctx, context.Background()) })
-	if s.closeErr != nil && !errors.Is(s.closeErr, context.Canceled) {
-		return s.closeErr
-	}
-	return nil
-}
-
-// shutdown gives connections until ctx is done, and the delivery of the
-// queue until drainCtx is done.
-func (s *Server) shutdown(ctx, drainCtx context.Context) error {
-	// Accept what is already in the backlog, until no connection has come
-	// for backlogGrace or ctx ends: a child may have connected, written and
-	// exited just before the end of the run.
-	if ctx.Err() != nil || !s.backlogPending() {
-		s.acceptCut.Store(true)
-	}
-	close(s.stop)
-	s.extendAccept()
-	accepted := make(chan struct{})
-	go func() { s.acceptWG.Wait(); close(accepted) }()
-	select {
-	case <-accepted:
-	case <-ctx.Done():
-		s.acceptCut.Store(true)
-		s.extendAccept()
-		<-accepted
-	}
-	err := s.ln.Close()
-	s.mu.Lock()
-	s.closing = true
-	s.mu.Unlock()
-
-	done := make(chan struct{})
-	go func() { s.connWG.Wait(); close(done) }()
-	var cut error
-	select {
-	case <-done:
-	case <-ctx.Done():
-		cut = ctx.Err()
-		s.mu.Lock()
-		for c := range s.conns {
-			_ = c.Close()
-		}
-		s.mu.Unlock()
-		<-done
-	}
-	close(s.queue)
-	select {
-	case <-s.drainDone:
-	case <-drainCtx.Done():
-		s.discard.Store(true)
-		<-s.drainDone
-		if cut == nil {
-			cut = drainCtx.Err()
-		}
-	}
-	if rmErr := os.RemoveAll(s.dir); rmErr != nil && err == nil {
-		err = fmt.Errorf("remove socket directory: %w", rmErr)
-	}
-	if err != nil {
-		return fmt.Errorf("close intake: %w", err)
-	}
-	if cut != nil {
-		return fmt.Errorf("close intake: connections cut: %w", cut)
-	}
-	return nil
 }

@@ -8,8 +8,8 @@
 //
 // A Child is owned by the goroutine that called Start: Wait must be called
 // exactly once, from that goroutine or another, and returns only when the
-// child has ended. Start installs signal handlers for the forwarded signals;
-// Wait removes them before it returns.
+// child has ended. Start installs signal handlers for the forwarded signals
+// (or takes over those of CatchSignals); Release removes them.
 package launcher
 
 import (
@@ -55,6 +55,9 @@ type Config struct {
 	// BeforeReap, if set, is called once the child has exited but before it
 	// is reaped, while /proc/<pid> still describes it (a zombie).
 	BeforeReap func(pid int)
+	// Signals, if set, is the result of an earlier CatchSignals, which Start
+	// takes over (and stops if it fails); nil makes Start catch them itself.
+	Signals *Signals
 }
 
 // ExecError reports that the program could not be started. Code is 126 or

@@ -32,3 +32,12 @@ func (c *Child) Release() {}
 
 // StderrTail returns nothing here.
 func (c *Child) StderrTail() StderrTail { return StderrTail{Mode: StderrNone} }
+
+// Signals catches nothing on this platform.
+type Signals struct{}
+
+// CatchSignals returns a Signals that catches nothing here.
+func CatchSignals() *Signals { return &Signals{} }
+
+// Stop does nothing here.
+func (s *Signals) Stop() {}

@@ -57,21 +57,24 @@ func resolve(name, pathEnv string, havePath bool) (string, error) {
 // checkExecutable reports whether path is a file the caller may execute:
 // ENOENT when missing, EISDIR for a directory, EACCES when not executable.
 func checkExecutable(path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		var errno unix.Errno
-		if errors.As(err, &errno) {
-			return errno
+	var st unix.Stat_t
+	for {
+		err := unix.Stat(path, &st)
+		if err == unix.EINTR {
+			continue
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		break
 	}
-	if fi.IsDir() {
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		return unix.EISDIR
 	}
 	if err := unix.Access(path, unix.X_OK); err != nil {
 		return err
 	}
-	if !fi.Mode().IsRegular() {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return unix.EACCES
 	}
 	return nil

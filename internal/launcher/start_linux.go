@@ -4,19 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
-
-// forwarded are the signals graphsignal relays to the child (SPEC §3).
-var forwarded = []os.Signal{
-	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM,
-	unix.SIGUSR1, unix.SIGUSR2, unix.SIGALRM, unix.SIGWINCH,
-}
 
 // Child is a started program. See the package doc for ownership.
 type Child struct {
@@ -27,13 +20,12 @@ type Child struct {
 	// Started is when the child was started.
 	Started time.Time
 
-	cfg     Config
-	signals chan os.Signal // forwarded signals
-	sigchld chan os.Signal
-	tty     *os.File // our controlling terminal, nil without one
-	pty     *ptySession
-	stderr  *stderrCapture
-	tail    StderrTail
+	cfg    Config
+	sigs   *Signals
+	tty    *os.File // our controlling terminal, nil without one
+	pty    *ptySession
+	stderr *stderrCapture
+	tail   StderrTail
 }
 
 // StderrTail returns the captured end of the child's stderr; valid after
@@ -44,26 +36,26 @@ func (c *Child) StderrTail() StderrTail { return c.tail }
 // not be executed are *ExecError; any other error is graphsignal's own.
 func Start(cfg Config) (*Child, error) {
 	if len(cfg.Args) == 0 {
+		if cfg.Signals != nil {
+			cfg.Signals.Stop()
+		}
 		return nil, &ExecError{Code: CodeNotFound, Reason: "no program given"}
+	}
+	// Handlers go in before the fork so that no signal is lost in between;
+	// the program is looked up while they do.
+	sigs := cfg.Signals
+	if sigs == nil {
+		sigs = CatchSignals()
 	}
 	name := cfg.Args[0]
 	pathEnv, havePath := lookupEnv(cfg.Env, "PATH")
 	path, err := resolve(name, pathEnv, havePath)
 	if err != nil {
+		sigs.Stop()
 		return nil, err
 	}
 
-	c := &Child{Path: path, cfg: cfg, signals: make(chan os.Signal, 16), sigchld: make(chan os.Signal, 1)}
-	// Handlers go in before the fork so that no signal is lost in between.
-	// A signal that was ignored when graphsignal started stays ignored, so
-	// the child inherits SIG_IGN for it (Go can only tell for HUP and INT).
-	for _, s := range forwarded {
-		if !signal.Ignored(s) {
-			signal.Notify(c.signals, s)
-		}
-	}
-	signal.Notify(c.sigchld, unix.SIGCHLD)
-
+	c := &Child{Path: path, cfg: cfg, sigs: sigs}
 	c.stderr, err = newStderrCapture(cfg.Stderr, cfg.Stdout, cfg.StderrTailBytes, cfg.StderrTailLines, cfg.PTY, cfg.StderrHandoff)
 	if err != nil {
 		c.stopSignals()
@@ -75,6 +67,7 @@ func Start(cfg Config) (*Child, error) {
 		c.stderr.abort()
 		return nil, err
 	}
+	sigs.wait()
 	c.Started = time.Now()
 	pid, err := forkExec(path, cfg.Args, attr)
 	if errors.Is(err, unix.ENOEXEC) {
@@ -149,18 +142,22 @@ func stdioFd(f *os.File, n int) uintptr {
 // runtimeOpenedDevNull reports whether f is standard descriptor n that was
 // closed when graphsignal started: the Go runtime then opens /dev/null
 // read-write on it, which no shell redirection does for fd 1 or 2 (">" opens
-// write-only) and which "<" does not do for fd 0.
+// write-only) and which "<" does not do for fd 0. It costs one system call
+// for a descriptor that is not open read-write, two otherwise.
 func runtimeOpenedDevNull(f *os.File, n int) bool {
 	if int(f.Fd()) != n {
 		return false
 	}
-	target, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", n))
-	if err != nil || target != "/dev/null" {
+	flags, err := unix.FcntlInt(uintptr(n), unix.F_GETFL, 0)
+	if err != nil || flags&unix.O_ACCMODE != unix.O_RDWR {
 		return false
 	}
-	flags, err := unix.FcntlInt(uintptr(n), unix.F_GETFL, 0)
-	return err == nil && flags&unix.O_ACCMODE == unix.O_RDWR
+	var st unix.Stat_t
+	return unix.Fstat(n, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == devNull
 }
+
+// devNull is the device number of /dev/null on Linux.
+var devNull = unix.Mkdev(1, 3)
 
 // openControllingTTY opens the controlling terminal, if any, to find out
 // later whether graphsignal is in its foreground process group.
@@ -183,10 +180,7 @@ func lookupEnv(env []string, key string) (string, bool) {
 	return "", false
 }
 
-func (c *Child) stopSignals() {
-	signal.Stop(c.signals)
-	signal.Stop(c.sigchld)
-}
+func (c *Child) stopSignals() { c.sigs.Stop() }
 
 func (c *Child) closePTY() {
 	if c.pty != nil {

@@ -34,9 +34,9 @@ func (c *Child) Wait() (*Exit, error) {
 			return c.reap()
 		}
 		select {
-		case s := <-c.signals:
+		case s := <-c.sigs.forward:
 			c.forward(s.(syscall.Signal))
-		case <-c.sigchld:
+		case <-c.sigs.sigchld:
 		case <-c.ptyStopped():
 			c.pty.suspend(c.Pid)
 		}
@@ -170,7 +170,7 @@ func (c *Child) inForeground() bool {
 
 // Signals delivers the forwarded signals that graphsignal receives after
 // the child has exited (there is no child to forward them to any more).
-func (c *Child) Signals() <-chan os.Signal { return c.signals }
+func (c *Child) Signals() <-chan os.Signal { return c.sigs.forward }
 
 // Release stops catching signals; a signal received after it has its
 // default effect on graphsignal.

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -124,7 +125,9 @@ func runText(ew *errWriter, r *store.Run, n, of int, opts Options) {
 	spansText(ew, r.Spans)
 }
 
-var ansiSeq = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]`)
+// ansiSeq matches terminal control sequences (CSI). It is compiled on first
+// use: package initialisation is paid by every graphsignal run.
+var ansiSeq = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]`) })
 
 func stderrText(ew *errWriter, tail string, keep int) {
 	tail = strings.TrimRight(tail, "\n")
@@ -139,7 +142,7 @@ func stderrText(ew *errWriter, tail string, keep int) {
 		ew.printf("  Stderr\n")
 	}
 	for _, l := range lines {
-		ew.printf("    %s\n", strings.TrimRight(clean(ansiSeq.ReplaceAllString(l, "")), " "))
+		ew.printf("    %s\n", strings.TrimRight(clean(ansiSeq().ReplaceAllString(l, "")), " "))
 	}
 }
 

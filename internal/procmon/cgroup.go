@@ -52,7 +52,29 @@ type OOMCounter struct {
 // Errors wrap ErrNoOOMCounter when no counter exists; a counter that cannot
 // be parsed gives an error that does not.
 func (c Cgroups) OOMCounter(pid int) (OOMCounter, error) {
-	v2Dir, v1Dir, err := c.memoryDirs(pid)
+	v2Path, v1Path, err := c.cgroupPaths(pid)
+	if err != nil {
+		return OOMCounter{}, err
+	}
+	// The conventional mount points first: reading /proc/self/mountinfo
+	// costs more than the rest together, and is needed only where the
+	// hierarchies are mounted elsewhere or show a subtree (a container
+	// without a cgroup namespace), which the conventional guess misses
+	// because the directory it names does not exist there.
+	conventional := []OOMCounter{
+		{dir: c.under(mount{root: "/", dir: "/sys/fs/cgroup"}, v2Path), v2: true},
+		{dir: c.under(mount{root: "/", dir: "/sys/fs/cgroup/unified"}, v2Path), v2: true},
+		{dir: c.under(mount{root: "/", dir: "/sys/fs/cgroup/memory"}, v1Path)},
+	}
+	for _, ctr := range conventional {
+		if ctr.dir == "" {
+			continue
+		}
+		if _, err := ctr.Read(); err == nil {
+			return ctr, nil
+		}
+	}
+	v2Dir, v1Dir, err := c.mountedDirs(v2Path, v1Path)
 	if err != nil {
 		return OOMCounter{}, err
 	}
@@ -92,9 +114,9 @@ func (o OOMCounter) Read() (uint64, error) {
 	}
 }
 
-// memoryDirs returns the directories of pid's cgroup in the v2 hierarchy
-// and in the v1 memory hierarchy ("" for either that does not exist).
-func (c Cgroups) memoryDirs(pid int) (v2Dir, v1Dir string, err error) {
+// cgroupPaths returns pid's cgroup path in the v2 hierarchy and in the v1
+// memory hierarchy ("" for either that does not exist).
+func (c Cgroups) cgroupPaths(pid int) (v2Path, v1Path string, err error) {
 	procDir := orDefault(c.ProcDir, "/proc")
 	member, err := os.ReadFile(filepath.Join(procDir, strconv.Itoa(pid), "cgroup"))
 	if err != nil {
@@ -103,17 +125,27 @@ func (c Cgroups) memoryDirs(pid int) (v2Dir, v1Dir string, err error) {
 		}
 		return "", "", fmt.Errorf("cgroup of pid %d: %w", pid, err)
 	}
-	v2Path, v1Path := parseProcCgroup(member)
-	// The files are read in this process's mount namespace, so its mounts
-	// say where they are (a zombie has no mountinfo of its own anyway).
-	mounts, err := os.ReadFile(filepath.Join(procDir, "self", "mountinfo"))
+	v2Path, v1Path = parseProcCgroup(member)
+	return v2Path, v1Path, nil
+}
+
+// mountedDirs returns the directories of the cgroup paths where this
+// process's mounts show them ("" for either that is not mounted). The files
+// are read in this process's mount namespace, so its mounts say where they
+// are (a zombie has no mountinfo of its own anyway).
+func (c Cgroups) mountedDirs(v2Path, v1Path string) (v2Dir, v1Dir string, err error) {
+	mounts, err := os.ReadFile(filepath.Join(orDefault(c.ProcDir, "/proc"), "self", "mountinfo"))
 	if err != nil {
 		return "", "", fmt.Errorf("mounts: %w: %w", ErrNoOOMCounter, err)
 	}
 	v2Mount, v1Mount := parseMountinfo(mounts)
-	v2Dir, _ = cgroupDir(c.Root, v2Mount, v2Path)
-	v1Dir, _ = cgroupDir(c.Root, v1Mount, v1Path)
-	return v2Dir, v1Dir, nil
+	return c.under(v2Mount, v2Path), c.under(v1Mount, v1Path), nil
+}
+
+// under is cgroupDir under the fake root, "" when path is not under m.
+func (c Cgroups) under(m mount, path string) string {
+	dir, _ := cgroupDir(c.Root, m, path)
+	return dir
 }
 
 // HostOOMKills returns the host-wide OOM-kill counter (oom_kill of

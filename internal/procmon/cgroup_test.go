@@ -111,6 +111,18 @@ func TestOOMKills(t *testing.T) {
 			wantErr: errMalformed,
 		},
 		{
+			name:   "v2 at the conventional mount point needs no mountinfo",
+			cgroup: "0::/a\n", mounts: "",
+			files: map[string]string{"sys/fs/cgroup/a/memory.events": events},
+			want:  2,
+		},
+		{
+			name:   "v1 memory at the conventional mount point needs no mountinfo",
+			cgroup: "4:memory:/process_api/3f88\n0::/\n", mounts: "",
+			files: map[string]string{"sys/fs/cgroup/memory/process_api/3f88/memory.oom_control": "oom_kill 7\n"},
+			want:  7,
+		},
+		{
 			name:   "garbage lines are skipped",
 			cgroup: "junk\n::\n0::/a\n", mounts: "junk\n1 2 3 - cgroup2\n" + mountsV2,
 			files: map[string]string{"sys/fs/cgroup/a/memory.events": events},

@@ -14,7 +14,11 @@ import (
 // limit bytes without swap, or skips the test where that is not permitted.
 func makeMemoryCgroup(t *testing.T, limit int) string {
 	t.Helper()
-	v2, v1, err := Cgroups{}.memoryDirs(os.Getpid())
+	v2Path, v1Path, err := Cgroups{}.cgroupPaths(os.Getpid())
+	if err != nil {
+		t.Skipf("no memory cgroup: %v", err)
+	}
+	v2, v1, err := Cgroups{}.mountedDirs(v2Path, v1Path)
 	if err != nil {
 		t.Skipf("no memory cgroup: %v", err)
 	}

@@ -43,7 +43,7 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		var req signalspb.UploadRequest
-		if proto.Unmarshal(data, &req) == nil {
+		if req.Unmarshal(data) == nil {
 			for _, sp := range req.GetSpans() {
 				s.sdkSpan(sp, t0)
 			}

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/graphsignal/graphsignal/internal/signalspb"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
@@ -62,7 +60,7 @@ func (s *Server) handleSignals(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req signalspb.UploadRequest
-	if err := proto.Unmarshal(body, &req); err != nil {
+	if err := req.Unmarshal(body); err != nil {
 		s.signalsError(w, http.StatusBadRequest, fmt.Errorf("decode upload request: %w", err))
 		return
 	}
@@ -79,7 +77,7 @@ func (s *Server) handleSignals(w http.ResponseWriter, r *http.Request) {
 	}
 	s.stats.batch(&b)
 	s.consume(b)
-	resp, _ := proto.Marshal(&signalspb.UploadResponse{})
+	resp := (&signalspb.UploadResponse{}).Marshal()
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(resp)

@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/graphsignal/graphsignal/internal/signalspb"
+	"github.com/graphsignal/graphsignal/internal/signalspb/signalspbgen"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
@@ -31,38 +31,38 @@ func marshal(t *testing.T, m proto.Message) []byte {
 
 // sdkUpload is what the Graphsignal SDK sends: ids of 12 hex digits, tags,
 // attributes, counters, an exception event, metrics and a log batch.
-func sdkUpload(counter float64) *signalspb.UploadRequest {
+func sdkUpload(counter float64) *signalspbgen.UploadRequest {
 	ns := t0.UnixNano()
-	return &signalspb.UploadRequest{
+	return &signalspbgen.UploadRequest{
 		UploadTs: ns,
-		Spans: []*signalspb.Span{{
+		Spans: []*signalspbgen.Span{{
 			SpanId: "a1b2c3d4e5f6", TraceId: "0123456789ab", ParentSpanId: "ffeeddccbbaa",
 			LinkedSpanIds: []string{"not-hex"},
 			StartTs:       ns, EndTs: ns + 5e6, Name: "openai.chat.completions.create",
-			Tags:       []*signalspb.Tag{{Key: "model_type", Value: "chat"}, {Key: "session_id", Value: "sdk-session"}, {Key: "span.status", Value: "error"}},
-			Attributes: []*signalspb.Attribute{{Name: "model", Value: "gpt-4o"}, {Name: "gen_ai.input.messages", Value: "[secret]"}},
-			Counters:   []*signalspb.Counter{{Name: "prompt_tokens", Value: 12}, {Name: "span.duration", Value: 5e6}},
-			Events: []*signalspb.SpanEvent{
-				{Name: "exception", EventTs: ns + 4e6, Attributes: []*signalspb.Attribute{
+			Tags:       []*signalspbgen.Tag{{Key: "model_type", Value: "chat"}, {Key: "session_id", Value: "sdk-session"}, {Key: "span.status", Value: "error"}},
+			Attributes: []*signalspbgen.Attribute{{Name: "model", Value: "gpt-4o"}, {Name: "gen_ai.input.messages", Value: "[secret]"}},
+			Counters:   []*signalspbgen.Counter{{Name: "prompt_tokens", Value: 12}, {Name: "span.duration", Value: 5e6}},
+			Events: []*signalspbgen.SpanEvent{
+				{Name: "exception", EventTs: ns + 4e6, Attributes: []*signalspbgen.Attribute{
 					{Name: "exception.type", Value: "RateLimitError"}, {Name: "exception.message", Value: "429"}, {Name: "exception.stacktrace", Value: "tb"}}},
-				{Name: "first_token", EventTs: ns + 1e6, Attributes: []*signalspb.Attribute{{Name: "n", Value: "1"}}},
+				{Name: "first_token", EventTs: ns + 1e6, Attributes: []*signalspbgen.Attribute{{Name: "n", Value: "1"}}},
 			},
 		}},
-		Metrics: []*signalspb.Metric{
-			{Name: "process.cpu.usage", Type: signalspb.Metric_GAUGE_METRIC, Unit: "percent",
-				Tags:       []*signalspb.Tag{{Key: "host", Value: "h"}},
-				Datapoints: []*signalspb.DataPoint{{Value: &signalspb.DataPoint_Gauge{Gauge: 12.5}, MeasurementTs: ns}}},
-			{Name: "span.call.count", Type: signalspb.Metric_COUNTER_METRIC,
-				Datapoints: []*signalspb.DataPoint{{Value: &signalspb.DataPoint_Total{Total: counter}, MeasurementTs: ns}}},
-			{Name: "span.duration", Type: signalspb.Metric_HISTOGRAM_METRIC,
-				Datapoints: []*signalspb.DataPoint{{Value: &signalspb.DataPoint_Histogram_{Histogram: &signalspb.DataPoint_Histogram{
+		Metrics: []*signalspbgen.Metric{
+			{Name: "process.cpu.usage", Type: signalspbgen.Metric_GAUGE_METRIC, Unit: "percent",
+				Tags:       []*signalspbgen.Tag{{Key: "host", Value: "h"}},
+				Datapoints: []*signalspbgen.DataPoint{{Value: &signalspbgen.DataPoint_Gauge{Gauge: 12.5}, MeasurementTs: ns}}},
+			{Name: "span.call.count", Type: signalspbgen.Metric_COUNTER_METRIC,
+				Datapoints: []*signalspbgen.DataPoint{{Value: &signalspbgen.DataPoint_Total{Total: counter}, MeasurementTs: ns}}},
+			{Name: "span.duration", Type: signalspbgen.Metric_HISTOGRAM_METRIC,
+				Datapoints: []*signalspbgen.DataPoint{{Value: &signalspbgen.DataPoint_Histogram_{Histogram: &signalspbgen.DataPoint_Histogram{
 					Bins: []float64{100, 10}, Counts: []int64{1, 2}}}, MeasurementTs: ns}}},
-			{Name: "gpu.profile", Type: signalspb.Metric_PROFILE_METRIC,
-				Datapoints: []*signalspb.DataPoint{{Value: &signalspb.DataPoint_Profile_{Profile: &signalspb.DataPoint_Profile{}}}}},
+			{Name: "gpu.profile", Type: signalspbgen.Metric_PROFILE_METRIC,
+				Datapoints: []*signalspbgen.DataPoint{{Value: &signalspbgen.DataPoint_Profile_{Profile: &signalspbgen.DataPoint_Profile{}}}}},
 		},
-		LogBatches: []*signalspb.LogBatch{{
-			Tags:       []*signalspb.Tag{{Key: "logger", Value: "app"}},
-			LogEntries: []*signalspb.LogEntry{{Level: signalspb.LogEntry_WARNING_LEVEL, Message: "slow", Exception: "tb", LogTs: ns}},
+		LogBatches: []*signalspbgen.LogBatch{{
+			Tags:       []*signalspbgen.Tag{{Key: "logger", Value: "app"}},
+			LogEntries: []*signalspbgen.LogEntry{{Level: signalspbgen.LogEntry_WARNING_LEVEL, Message: "slow", Exception: "tb", LogTs: ns}},
 		}},
 	}
 }
@@ -73,7 +73,7 @@ func TestSignalsUpload(t *testing.T) {
 		c := newClient(t)
 		for _, v := range []float64{3, 4} {
 			resp := do(t, c, "POST", s.Endpoint()+"/api/v1/signals/", sdkHeaders(testKey), gz(t, marshal(t, sdkUpload(v))))
-			if resp.code != 200 || proto.Unmarshal(resp.body, &signalspb.UploadResponse{}) != nil {
+			if resp.code != 200 || proto.Unmarshal(resp.body, &signalspbgen.UploadResponse{}) != nil {
 				t.Fatalf("status %d body %q, want 200 with an UploadResponse", resp.code, resp.body)
 			}
 		}
@@ -129,7 +129,7 @@ func TestSignalsUpload(t *testing.T) {
 // becomes a child of the run span.
 func TestSignalsRootJoinsRun(t *testing.T) {
 	s, col := startIntake(t, nil)
-	req := &signalspb.UploadRequest{Spans: []*signalspb.Span{{SpanId: "0000aaaabbbbcccc", TraceId: testTrace.String(), Name: "root"}}}
+	req := &signalspbgen.UploadRequest{Spans: []*signalspbgen.Span{{SpanId: "0000aaaabbbbcccc", TraceId: testTrace.String(), Name: "root"}}}
 	resp := do(t, newClient(t), "POST", s.Endpoint()+"/api/v1/signals/", sdkHeaders(testKey), gz(t, marshal(t, req)))
 	if resp.code != 200 {
 		t.Fatalf("status %d", resp.code)
@@ -182,7 +182,7 @@ func TestSignalsErrors(t *testing.T) {
 func TestSetTags(t *testing.T) {
 	s, col := startIntake(t, nil)
 	post := func() telemetry.Span {
-		req := &signalspb.UploadRequest{Spans: []*signalspb.Span{{SpanId: "aa", Name: "x", Tags: []*signalspb.Tag{{Key: "user_id", Value: "sdk"}}}}}
+		req := &signalspbgen.UploadRequest{Spans: []*signalspbgen.Span{{SpanId: "aa", Name: "x", Tags: []*signalspbgen.Tag{{Key: "user_id", Value: "sdk"}}}}}
 		if r := do(t, newClient(t), "POST", s.Endpoint()+"/api/v1/signals/", sdkHeaders(testKey), gz(t, marshal(t, req))); r.code != 200 {
 			t.Fatalf("status %d", r.code)
 		}

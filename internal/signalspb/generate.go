@@ -1,14 +1,34 @@
-// Package signalspb holds the Go types of the Graphsignal signals API
-// (graphsignal-signals.proto, a verbatim copy of
-// shared/protocol/graphsignal-signals.proto): the UploadRequest that the
-// Graphsignal SDK posts to {api_base}/api/v1/signals/ and that graphsignal's
-// own uploader sends to the Graphsignal API.
+// Package signalspb is the Graphsignal signals API (graphsignal-signals.proto,
+// a verbatim copy of shared/protocol/graphsignal-signals.proto): the
+// UploadRequest that the Graphsignal SDK posts to {api_base}/api/v1/signals/
+// and that graphsignal's own uploader sends to the Graphsignal API.
 //
-// The .pb.go file is generated and committed, so building needs no protoc.
-// It was produced with protoc 3.21.12 (libprotoc, Debian package
-// protobuf-compiler) and protoc-gen-go v1.36.12
+// The types are plain Go structs with a hand-written codec built on
+// google.golang.org/protobuf/encoding/protowire alone, so the product binary
+// does not link (or initialise) the protobuf runtime and its registry. Names
+// and getters are those protoc-gen-go would generate. Every message reachable
+// from UploadRequest is here; SignalRecord (the Graphsignal server's storage
+// record) is not.
+//
+// Decoding follows protobuf-go's proto3 semantics exactly (the tests fuzz it
+// against the generated code): Unmarshal resets the message; unknown fields,
+// and known fields with an unexpected wire type, are skipped (groups included,
+// nested at most protowire.DefaultRecursionLimit deep); the last value of a
+// scalar wins; repeated scalars are accepted packed and unpacked; a message
+// case of a oneof merges into the value when the oneof holds that case already
+// and replaces any other case; strings must be valid UTF-8. Malformed input
+// returns an error wrapping ErrMalformed, never panics, and allocates no more
+// than the input's length implies. Marshal writes fields in field-number order
+// (a oneof after the other fields), packs repeated scalars, omits proto3 zero
+// values and sorts map keys: the same bytes as protobuf-go's deterministic
+// Marshal.
+//
+// The protoc-gen-go code for the same .proto is kept in signalspbgen for tests
+// only (the reference the codec is checked against). It was produced with
+// protoc 3.21.12 (Debian protobuf-compiler) and protoc-gen-go v1.36.12
 // (go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12).
-// To regenerate after copying a new .proto here: go generate ./internal/signalspb
+// After copying a new .proto here: go generate ./internal/signalspb, then
+// update the structs and codec here until the tests pass.
 package signalspb
 
-//go:generate protoc --go_out=. --go_opt=paths=source_relative --go_opt=Mgraphsignal-signals.proto=github.com/graphsignal/graphsignal/internal/signalspb;signalspb graphsignal-signals.proto
+//go:generate protoc --go_out=signalspbgen --go_opt=paths=source_relative --go_opt=Mgraphsignal-signals.proto=github.com/graphsignal/graphsignal/internal/signalspb/signalspbgen;signalspbgen graphsignal-signals.proto

@@ -14,7 +14,7 @@
 // 	protoc        v3.21.12
 // source: graphsignal-signals.proto
 
-package signalspb
+package signalspbgen
 
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"

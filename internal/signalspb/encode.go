@@ -1,0 +1,123 @@
+package signalspb
+
+import (
+	"maps"
+	"math"
+	"slices"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// appender is implemented by the pointer to every message type; a nil
+// pointer appends nothing (it encodes as an empty message).
+type appender interface {
+	AppendMarshal(b []byte) []byte
+}
+
+func appendString(b []byte, num protowire.Number, s string) []byte {
+	if s == "" {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendString(b, s)
+}
+
+func appendStrings(b []byte, num protowire.Number, ss []string) []byte {
+	for _, s := range ss {
+		b = protowire.AppendTag(b, num, protowire.BytesType)
+		b = protowire.AppendString(b, s)
+	}
+	return b
+}
+
+func appendVarint[T ~int32 | ~int64 | ~uint64](b []byte, num protowire.Number, v T) []byte {
+	if v == 0 {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.VarintType)
+	return protowire.AppendVarint(b, uint64(v))
+}
+
+// appendDouble omits only +0 (proto3 implicit presence compares bits, so
+// -0 is written, as protobuf-go does).
+func appendDouble(b []byte, num protowire.Number, v float64) []byte {
+	if math.Float64bits(v) == 0 {
+		return b
+	}
+	return appendFixed64(b, num, v)
+}
+
+func appendFixed64(b []byte, num protowire.Number, v float64) []byte {
+	b = protowire.AppendTag(b, num, protowire.Fixed64Type)
+	return protowire.AppendFixed64(b, math.Float64bits(v))
+}
+
+func appendPackedVarints[T ~int64 | ~uint64](b []byte, num protowire.Number, vs []T) []byte {
+	if len(vs) == 0 {
+		return b
+	}
+	size := 0
+	for _, v := range vs {
+		size += protowire.SizeVarint(uint64(v))
+	}
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(size))
+	for _, v := range vs {
+		b = protowire.AppendVarint(b, uint64(v))
+	}
+	return b
+}
+
+func appendPackedDoubles(b []byte, num protowire.Number, vs []float64) []byte {
+	if len(vs) == 0 {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(8*len(vs)))
+	for _, v := range vs {
+		b = protowire.AppendFixed64(b, math.Float64bits(v))
+	}
+	return b
+}
+
+// appendMessage appends m as field num. The body is appended after a
+// one-byte length that is widened in place when the body is 128 bytes or
+// longer, so that no size pass is needed.
+func appendMessage(b []byte, num protowire.Number, m appender) []byte {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	at := len(b)
+	b = m.AppendMarshal(append(b, 0))
+	size := len(b) - at - 1
+	if size < 0x80 {
+		b[at] = byte(size)
+		return b
+	}
+	k := protowire.SizeVarint(uint64(size))
+	b = append(b, make([]byte, k-1)...)
+	copy(b[at+k:], b[at+1:at+1+size])
+	protowire.AppendVarint(b[:at], uint64(size))
+	return b
+}
+
+func appendMessages[P appender](b []byte, num protowire.Number, ms []P) []byte {
+	for _, m := range ms {
+		b = appendMessage(b, num, m)
+	}
+	return b
+}
+
+// appendMap appends a map<string, string> field with its keys sorted; each
+// entry has both its key and its value, as protobuf-go writes them.
+func appendMap(b []byte, num protowire.Number, m map[string]string) []byte {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		v := m[k]
+		b = protowire.AppendTag(b, num, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(protowire.SizeTag(1)+protowire.SizeBytes(len(k))+
+			protowire.SizeTag(2)+protowire.SizeBytes(len(v))))
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		b = protowire.AppendString(b, k)
+		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendString(b, v)
+	}
+	return b
+}

@@ -44,8 +44,8 @@ type journalExporter struct{ w *journal.Writer }
 func (e journalExporter) Export(_ context.Context, b telemetry.Batch) error { return e.w.Append(b) }
 func (e journalExporter) Close() error                                      { return e.w.Close() }
 
-// openJournalExporter returns the pipeline's lazy opener of the run's
-// journal: it runs in the pipeline's goroutine, after the child has started.
+// openJournalExporter returns the opener of the run's journal, which the
+// pipeline runs in its worker goroutine while graphsignal starts the child.
 func openJournalExporter(dataDir, name string) func(context.Context) (pipeline.Exporter, error) {
 	return func(context.Context) (pipeline.Exporter, error) {
 		w, err := journal.Create(journalDir(dataDir), name, 0)

@@ -29,10 +29,10 @@ const (
 func destination(cfg *Config, environ []string, journalName string) pipeline.Exporter {
 	openJournal := openJournalExporter(cfg.DataDir, journalName)
 	if !isNested(environ) {
-		return pipeline.Lazy("local store "+cfg.DataDir, openJournal)
+		return pipeline.OpenAsync("local store "+cfg.DataDir, openJournal)
 	}
 	outer, _ := env.Lookup(environ, env.VarSocket)
-	return pipeline.Lazy("enclosing run", func(ctx context.Context) (pipeline.Exporter, error) {
+	return pipeline.OpenAsync("enclosing run", func(ctx context.Context) (pipeline.Exporter, error) {
 		if f, err := forward.Dial(ctx, outer); err == nil {
 			return f, nil
 		}

@@ -475,5 +475,5 @@ func trim(b telemetry.Batch, room int) (telemetry.Batch, Counts) {
 
 var _ io.Closer = (*lazy)(nil)
 
-// errClosed is returned by a Lazy exporter used after Close.
+// errClosed is returned by an OpenAsync exporter used after Close.
 var errClosed = errors.New("exporter closed")

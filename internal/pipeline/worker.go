@@ -112,6 +112,9 @@ func (w *worker) run(stop <-chan struct{}) {
 			w.closeErr = c.Close()
 		}
 	}()
+	if o, ok := w.exp.(interface{ openNow(context.Context) }); ok {
+		o.openNow(w.base)
+	}
 	for {
 		if w.overflowed.Swap(false) {
 			w.report(ErrQueueFull)

@@ -9,13 +9,15 @@ import (
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
-// Lazy returns an Exporter that calls open on its first Export, from the
-// pipeline's worker goroutine, so nothing upstream (the child process, the
-// launcher) waits for the destination to open. When open fails every Export
-// returns that error, wrapped with name (the pipeline reports it once).
-// Close closes the opened exporter when it implements io.Closer, and is a
-// no-op when it was never opened. The returned Exporter has Name() == name.
-func Lazy(name string, open func(ctx context.Context) (Exporter, error)) Exporter {
+// OpenAsync returns an Exporter whose destination is opened by open in the
+// pipeline's worker goroutine as soon as the worker starts (before any
+// batch arrives), so nothing upstream (the child process, the launcher)
+// waits for the destination to open, and by the time the first batch comes
+// it usually has. Used outside a pipeline, it opens on its first Export.
+// When open fails every Export returns that error, wrapped with name (the
+// pipeline reports it once). Close closes the opened exporter when it
+// implements io.Closer. The returned Exporter has Name() == name.
+func OpenAsync(name string, open func(ctx context.Context) (Exporter, error)) Exporter {
 	return &lazy{name: name, open: open}
 }
 
@@ -31,6 +33,9 @@ type lazy struct {
 }
 
 func (l *lazy) Name() string { return l.name }
+
+// openNow opens the target; the worker calls it when it starts.
+func (l *lazy) openNow(ctx context.Context) { _, _ = l.target(ctx) }
 
 func (l *lazy) target(ctx context.Context) (Exporter, error) {
 	l.mu.Lock()

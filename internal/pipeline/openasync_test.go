@@ -10,14 +10,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestLazy(t *testing.T) {
-	t.Run("opens on first export, in the worker", func(t *testing.T) {
+func TestOpenAsync(t *testing.T) {
+	t.Run("opens when the worker starts, in the worker", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			gate := make(chan struct{})
 			opens := 0
 			target := newBlocker(true)
 			close(target.release)
-			lz := Lazy("store", func(ctx context.Context) (Exporter, error) {
+			lz := OpenAsync("store", func(ctx context.Context) (Exporter, error) {
 				opens++
 				<-gate // the store is slow to open
 				return target, nil
@@ -43,7 +43,7 @@ func TestLazy(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			var el errorLog
 			opens := 0
-			lz := Lazy("store", func(ctx context.Context) (Exporter, error) {
+			lz := OpenAsync("store", func(ctx context.Context) (Exporter, error) {
 				opens++
 				return nil, errors.New("read-only file system")
 			})
@@ -68,12 +68,34 @@ func TestLazy(t *testing.T) {
 			}
 		})
 	})
-	t.Run("never opened, closed without opening", func(t *testing.T) {
-		opened := false
-		lz := Lazy("x", func(ctx context.Context) (Exporter, error) { opened = true; return nil, nil })
-		p := New(Config{}, lz)
-		if err := p.Shutdown(t.Context()); err != nil || opened {
-			t.Errorf("Shutdown = %v, opened = %v", err, opened)
+	t.Run("opened before any record, closed at shutdown", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			target := newBlocker(true)
+			close(target.release)
+			opened := false
+			lz := OpenAsync("x", func(ctx context.Context) (Exporter, error) { opened = true; return target, nil })
+			p := New(Config{}, lz)
+			synctest.Wait()
+			if !opened {
+				t.Error("not opened once the worker started")
+			}
+			if err := p.Shutdown(t.Context()); err != nil || !target.closed.Load() {
+				t.Errorf("Shutdown = %v, closed = %v", err, target.closed.Load())
+			}
+		})
+	})
+	t.Run("outside a pipeline, opens on the first export", func(t *testing.T) {
+		opens := 0
+		target := newBlocker(false)
+		close(target.release)
+		lz := OpenAsync("x", func(ctx context.Context) (Exporter, error) { opens++; return target, nil })
+		if opens != 0 {
+			t.Fatal("opened before use")
+		}
+		_ = lz.Export(t.Context(), metrics("a", 1))
+		_ = lz.Export(t.Context(), metrics("b", 1))
+		if opens != 1 {
+			t.Errorf("opens = %d, want 1", opens)
 		}
 	})
 }

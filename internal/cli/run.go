@@ -161,8 +161,10 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	id := newRunIdentity(opts.environ)
 	tags := runTags(cfg, opts.environ, opts.args[0], id)
-	// The cgroup lookup (mountinfo) runs while the intakes start; it is
-	// joined before the child starts, so the counter is read before.
+	// The cgroup OOM-kill counter is located and read in the background,
+	// while the intakes start and the child is launched. The child does not
+	// wait for it: were it OOM-killed in the fraction of a millisecond
+	// before the read, its SIGKILL would be reported as a plain SIGKILL.
 	var oom oomWatch
 	var oomRead sync.WaitGroup
 	oomRead.Go(func() { oom = watchOOM() })
@@ -185,13 +187,11 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		Name:         filepath.Base(opts.args[0]),
 		Args:         redact.Args(opts.args),
 		Tags:         tags,
-		Attributes:   runAttributes(opts.environ),
 		Interval:     cfg.SampleInterval,
 		Out:          pipe,
 		Secrets:      secrets(cfg, opts.environ, in.token),
 	}
 	var rec *recorder.Recorder
-	oomRead.Wait()
 	child, err := launcher.Start(launcher.Config{
 		Args:            opts.args,
 		Env:             childEnv,
@@ -207,7 +207,10 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		Signals:         sigs,
 	})
 	in.serve()
+	// Host and CI facts are gathered once the child is on its way.
+	recCfg.Attributes = runAttributes(opts.environ)
 	if err != nil {
+		oomRead.Wait()
 		return failedStart(ctx, opts, pipe, warn, in, recCfg, err)
 	}
 	shieldFromOOM()
@@ -225,6 +228,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		})
 	}
 	exit, err := child.Wait()
+	oomRead.Wait()
 	stopEarly()
 	if ix != nil {
 		ix.stop()

@@ -210,8 +210,8 @@ func (p *ptySession) copyIn() {
 // (Ctrl-Z) is handled here when the child itself is the terminal's
 // foreground process: its process group has no parent in its session (the
 // child is a session leader), so the kernel would discard the SIGTSTP that
-// the key generates. graphsignal stops the group with SIGSTOP instead;
-// Wait then notices and suspends graphsignal, as a shell job.
+// the key generates. graphsignal stops the group with SIGSTOP instead and
+// has Wait suspend graphsignal, as a shell job.
 func (p *ptySession) writeInput(b []byte) error {
 	fd := int(p.master.Fd())
 	for len(b) > 0 {
@@ -225,12 +225,25 @@ func (p *ptySession) writeInput(b []byte) error {
 		}
 		if pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP); err == nil && int64(pgrp) == p.child.Load() {
 			_ = unix.Kill(-pgrp, unix.SIGSTOP)
+			// Suspend now rather than when the child reports the stop: a
+			// child waiting in vfork(2) for a grandchild that the SIGSTOP
+			// stopped before its exec never stops itself.
+			p.notifyStopped()
 		} else if err := writeAll(fd, b[i:i+1]); err != nil {
 			return err
 		}
 		b = b[i+1:]
 	}
 	return nil
+}
+
+// notifyStopped tells Wait that the child's group is stopped; a stop
+// already pending is not doubled.
+func (p *ptySession) notifyStopped() {
+	select {
+	case p.stopped <- struct{}{}:
+	default:
+	}
 }
 
 // suspendKey returns the child terminal's suspend character, if signals

@@ -73,7 +73,7 @@ func (c *Child) poll() (bool, error) {
 		// Consume the stop notification so it is not reported again.
 		var ws unix.WaitStatus
 		_, _ = unix.Wait4(c.Pid, &ws, unix.WUNTRACED|unix.WNOHANG, nil)
-		c.pty.stopped <- struct{}{}
+		c.pty.notifyStopped()
 		return false, nil
 	}
 	return true, nil

@@ -11,9 +11,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/graphsignal/graphsignal/internal/telemetry"
+	"github.com/graphsignal/graphsignal/internal/wire"
 )
 
 // otlpSignal selects one of the three OTLP routes.
@@ -148,10 +148,10 @@ func (s *Server) otlpError(w http.ResponseWriter, isJSON bool, code int, err err
 		}{rpcCode, msg})
 	} else {
 		w.Header().Set("Content-Type", ctProtobuf)
-		body = protowire.AppendTag(body, 1, protowire.VarintType)
-		body = protowire.AppendVarint(body, uint64(rpcCode))
-		body = protowire.AppendTag(body, 2, protowire.BytesType)
-		body = protowire.AppendString(body, msg)
+		body = wire.AppendTag(body, 1, wire.VarintType)
+		body = wire.AppendVarint(body, uint64(rpcCode))
+		body = wire.AppendTag(body, 2, wire.BytesType)
+		body = wire.AppendString(body, msg)
 	}
 	w.WriteHeader(code)
 	_, _ = w.Write(body)

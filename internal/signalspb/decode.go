@@ -7,7 +7,7 @@ import (
 	"slices"
 	"unicode/utf8"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"github.com/graphsignal/graphsignal/internal/wire"
 )
 
 // ErrMalformed is wrapped by every error that Unmarshal returns: b is not
@@ -21,18 +21,15 @@ type message interface {
 	// of b into the message and returns its length. It returns 0 and no
 	// error for an unknown field or an unexpected wire type: the caller
 	// skips the value, as protobuf-go does.
-	field(num protowire.Number, typ protowire.Type, b []byte) (int, error)
+	field(num wire.Number, typ wire.Type, b []byte) (int, error)
 }
 
 // decode merges the fields encoded in b into m.
 func decode(b []byte, m message) error {
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := wire.ConsumeTag(b)
 		if n < 0 {
 			return malformed(n)
-		}
-		if num > protowire.MaxValidNumber {
-			return fmt.Errorf("%w: field number %d out of range", ErrMalformed, num)
 		}
 		b = b[n:]
 		n, err := m.field(num, typ, b)
@@ -40,7 +37,7 @@ func decode(b []byte, m message) error {
 			return fmt.Errorf("field %d: %w", num, err)
 		}
 		if n == 0 {
-			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+			if n = wire.ConsumeFieldValue(num, typ, b); n < 0 {
 				return fmt.Errorf("field %d: %w", num, malformed(n))
 			}
 		}
@@ -49,13 +46,13 @@ func decode(b []byte, m message) error {
 	return nil
 }
 
-// malformed turns a protowire error code into an error wrapping ErrMalformed.
+// malformed turns a wire error code into an error wrapping ErrMalformed.
 func malformed(n int) error {
-	return fmt.Errorf("%w: %w", ErrMalformed, protowire.ParseError(n))
+	return fmt.Errorf("%w: %w", ErrMalformed, wire.ParseError(n))
 }
 
 func bytesValue(b []byte) ([]byte, int, error) {
-	v, n := protowire.ConsumeBytes(b)
+	v, n := wire.ConsumeBytes(b)
 	if n < 0 {
 		return nil, 0, malformed(n)
 	}
@@ -73,8 +70,8 @@ func stringValue(b []byte) (string, int, error) {
 	return string(v), n, nil
 }
 
-func decodeString(typ protowire.Type, b []byte, dst *string) (int, error) {
-	if typ != protowire.BytesType {
+func decodeString(typ wire.Type, b []byte, dst *string) (int, error) {
+	if typ != wire.BytesType {
 		return 0, nil
 	}
 	s, n, err := stringValue(b)
@@ -84,8 +81,8 @@ func decodeString(typ protowire.Type, b []byte, dst *string) (int, error) {
 	return n, err
 }
 
-func decodeStrings(typ protowire.Type, b []byte, dst *[]string) (int, error) {
-	if typ != protowire.BytesType {
+func decodeStrings(typ wire.Type, b []byte, dst *[]string) (int, error) {
+	if typ != wire.BytesType {
 		return 0, nil
 	}
 	s, n, err := stringValue(b)
@@ -96,11 +93,11 @@ func decodeStrings(typ protowire.Type, b []byte, dst *[]string) (int, error) {
 }
 
 // decodeVarint decodes int64, uint64 and enum (int32, truncating) fields.
-func decodeVarint[T ~int32 | ~int64 | ~uint64](typ protowire.Type, b []byte, dst *T) (int, error) {
-	if typ != protowire.VarintType {
+func decodeVarint[T ~int32 | ~int64 | ~uint64](typ wire.Type, b []byte, dst *T) (int, error) {
+	if typ != wire.VarintType {
 		return 0, nil
 	}
-	v, n := protowire.ConsumeVarint(b)
+	v, n := wire.ConsumeVarint(b)
 	if n < 0 {
 		return 0, malformed(n)
 	}
@@ -108,11 +105,11 @@ func decodeVarint[T ~int32 | ~int64 | ~uint64](typ protowire.Type, b []byte, dst
 	return n, nil
 }
 
-func decodeDouble(typ protowire.Type, b []byte, dst *float64) (int, error) {
-	if typ != protowire.Fixed64Type {
+func decodeDouble(typ wire.Type, b []byte, dst *float64) (int, error) {
+	if typ != wire.Fixed64Type {
 		return 0, nil
 	}
-	v, n := protowire.ConsumeFixed64(b)
+	v, n := wire.ConsumeFixed64(b)
 	if n < 0 {
 		return 0, malformed(n)
 	}
@@ -121,16 +118,16 @@ func decodeDouble(typ protowire.Type, b []byte, dst *float64) (int, error) {
 }
 
 // decodeVarints decodes a repeated int64 or uint64 field, packed or not.
-func decodeVarints[T ~int64 | ~uint64](typ protowire.Type, b []byte, dst *[]T) (int, error) {
+func decodeVarints[T ~int64 | ~uint64](typ wire.Type, b []byte, dst *[]T) (int, error) {
 	switch typ {
-	case protowire.VarintType:
-		v, n := protowire.ConsumeVarint(b)
+	case wire.VarintType:
+		v, n := wire.ConsumeVarint(b)
 		if n < 0 {
 			return 0, malformed(n)
 		}
 		*dst = append(*dst, T(v))
 		return n, nil
-	case protowire.BytesType:
+	case wire.BytesType:
 		p, n, err := bytesValue(b)
 		if err != nil {
 			return 0, err
@@ -143,7 +140,7 @@ func decodeVarints[T ~int64 | ~uint64](typ protowire.Type, b []byte, dst *[]T) (
 		}
 		*dst = slices.Grow(*dst, count)
 		for len(p) > 0 {
-			v, k := protowire.ConsumeVarint(p)
+			v, k := wire.ConsumeVarint(p)
 			if k < 0 {
 				return 0, malformed(k)
 			}
@@ -156,23 +153,23 @@ func decodeVarints[T ~int64 | ~uint64](typ protowire.Type, b []byte, dst *[]T) (
 }
 
 // decodeDoubles decodes a repeated double field, packed or not.
-func decodeDoubles(typ protowire.Type, b []byte, dst *[]float64) (int, error) {
+func decodeDoubles(typ wire.Type, b []byte, dst *[]float64) (int, error) {
 	switch typ {
-	case protowire.Fixed64Type:
-		v, n := protowire.ConsumeFixed64(b)
+	case wire.Fixed64Type:
+		v, n := wire.ConsumeFixed64(b)
 		if n < 0 {
 			return 0, malformed(n)
 		}
 		*dst = append(*dst, math.Float64frombits(v))
 		return n, nil
-	case protowire.BytesType:
+	case wire.BytesType:
 		p, n, err := bytesValue(b)
 		if err != nil {
 			return 0, err
 		}
 		*dst = slices.Grow(*dst, len(p)/8)
 		for len(p) > 0 {
-			v, k := protowire.ConsumeFixed64(p)
+			v, k := wire.ConsumeFixed64(p)
 			if k < 0 {
 				return 0, malformed(k)
 			}
@@ -185,8 +182,8 @@ func decodeDoubles(typ protowire.Type, b []byte, dst *[]float64) (int, error) {
 }
 
 // decodeMessage merges an embedded message into m.
-func decodeMessage(typ protowire.Type, b []byte, m message) (int, error) {
-	if typ != protowire.BytesType {
+func decodeMessage(typ wire.Type, b []byte, m message) (int, error) {
+	if typ != wire.BytesType {
 		return 0, nil
 	}
 	v, n, err := bytesValue(b)
@@ -200,8 +197,8 @@ func decodeMessage(typ protowire.Type, b []byte, m message) (int, error) {
 func decodeMessages[T any, P interface {
 	*T
 	message
-}](typ protowire.Type, b []byte, dst *[]P) (int, error) {
-	if typ != protowire.BytesType {
+}](typ wire.Type, b []byte, dst *[]P) (int, error) {
+	if typ != wire.BytesType {
 		return 0, nil
 	}
 	v, n, err := bytesValue(b)
@@ -219,7 +216,7 @@ func decodeMessages[T any, P interface {
 // mapEntry is an entry of a map<string, string> field.
 type mapEntry struct{ key, value string }
 
-func (e *mapEntry) field(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+func (e *mapEntry) field(num wire.Number, typ wire.Type, b []byte) (int, error) {
 	switch num {
 	case 1:
 		return decodeString(typ, b, &e.key)
@@ -231,7 +228,7 @@ func (e *mapEntry) field(num protowire.Number, typ protowire.Type, b []byte) (in
 
 // decodeMap adds an entry to a map<string, string> field; a later entry
 // with the same key replaces an earlier one.
-func decodeMap(typ protowire.Type, b []byte, dst *map[string]string) (int, error) {
+func decodeMap(typ wire.Type, b []byte, dst *map[string]string) (int, error) {
 	var e mapEntry
 	n, err := decodeMessage(typ, b, &e)
 	if n == 0 || err != nil {

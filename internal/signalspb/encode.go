@@ -5,7 +5,7 @@ import (
 	"math"
 	"slices"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"github.com/graphsignal/graphsignal/internal/wire"
 )
 
 // appender is implemented by the pointer to every message type; a nil
@@ -14,68 +14,68 @@ type appender interface {
 	AppendMarshal(b []byte) []byte
 }
 
-func appendString(b []byte, num protowire.Number, s string) []byte {
+func appendString(b []byte, num wire.Number, s string) []byte {
 	if s == "" {
 		return b
 	}
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendString(b, s)
+	b = wire.AppendTag(b, num, wire.BytesType)
+	return wire.AppendString(b, s)
 }
 
-func appendStrings(b []byte, num protowire.Number, ss []string) []byte {
+func appendStrings(b []byte, num wire.Number, ss []string) []byte {
 	for _, s := range ss {
-		b = protowire.AppendTag(b, num, protowire.BytesType)
-		b = protowire.AppendString(b, s)
+		b = wire.AppendTag(b, num, wire.BytesType)
+		b = wire.AppendString(b, s)
 	}
 	return b
 }
 
-func appendVarint[T ~int32 | ~int64 | ~uint64](b []byte, num protowire.Number, v T) []byte {
+func appendVarint[T ~int32 | ~int64 | ~uint64](b []byte, num wire.Number, v T) []byte {
 	if v == 0 {
 		return b
 	}
-	b = protowire.AppendTag(b, num, protowire.VarintType)
-	return protowire.AppendVarint(b, uint64(v))
+	b = wire.AppendTag(b, num, wire.VarintType)
+	return wire.AppendVarint(b, uint64(v))
 }
 
 // appendDouble omits only +0 (proto3 implicit presence compares bits, so
 // -0 is written, as protobuf-go does).
-func appendDouble(b []byte, num protowire.Number, v float64) []byte {
+func appendDouble(b []byte, num wire.Number, v float64) []byte {
 	if math.Float64bits(v) == 0 {
 		return b
 	}
 	return appendFixed64(b, num, v)
 }
 
-func appendFixed64(b []byte, num protowire.Number, v float64) []byte {
-	b = protowire.AppendTag(b, num, protowire.Fixed64Type)
-	return protowire.AppendFixed64(b, math.Float64bits(v))
+func appendFixed64(b []byte, num wire.Number, v float64) []byte {
+	b = wire.AppendTag(b, num, wire.Fixed64Type)
+	return wire.AppendFixed64(b, math.Float64bits(v))
 }
 
-func appendPackedVarints[T ~int64 | ~uint64](b []byte, num protowire.Number, vs []T) []byte {
+func appendPackedVarints[T ~int64 | ~uint64](b []byte, num wire.Number, vs []T) []byte {
 	if len(vs) == 0 {
 		return b
 	}
 	size := 0
 	for _, v := range vs {
-		size += protowire.SizeVarint(uint64(v))
+		size += wire.SizeVarint(uint64(v))
 	}
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(size))
+	b = wire.AppendTag(b, num, wire.BytesType)
+	b = wire.AppendVarint(b, uint64(size))
 	for _, v := range vs {
-		b = protowire.AppendVarint(b, uint64(v))
+		b = wire.AppendVarint(b, uint64(v))
 	}
 	return b
 }
 
-func appendPackedDoubles(b []byte, num protowire.Number, vs []float64) []byte {
+func appendPackedDoubles(b []byte, num wire.Number, vs []float64) []byte {
 	if len(vs) == 0 {
 		return b
 	}
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(8*len(vs)))
+	b = wire.AppendTag(b, num, wire.BytesType)
+	b = wire.AppendVarint(b, uint64(8*len(vs)))
 	for _, v := range vs {
-		b = protowire.AppendFixed64(b, math.Float64bits(v))
+		b = wire.AppendFixed64(b, math.Float64bits(v))
 	}
 	return b
 }
@@ -83,8 +83,8 @@ func appendPackedDoubles(b []byte, num protowire.Number, vs []float64) []byte {
 // appendMessage appends m as field num. The body is appended after a
 // one-byte length that is widened in place when the body is 128 bytes or
 // longer, so that no size pass is needed.
-func appendMessage(b []byte, num protowire.Number, m appender) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
+func appendMessage(b []byte, num wire.Number, m appender) []byte {
+	b = wire.AppendTag(b, num, wire.BytesType)
 	at := len(b)
 	b = m.AppendMarshal(append(b, 0))
 	size := len(b) - at - 1
@@ -92,14 +92,14 @@ func appendMessage(b []byte, num protowire.Number, m appender) []byte {
 		b[at] = byte(size)
 		return b
 	}
-	k := protowire.SizeVarint(uint64(size))
+	k := wire.SizeVarint(uint64(size))
 	b = append(b, make([]byte, k-1)...)
 	copy(b[at+k:], b[at+1:at+1+size])
-	protowire.AppendVarint(b[:at], uint64(size))
+	wire.AppendVarint(b[:at], uint64(size))
 	return b
 }
 
-func appendMessages[P appender](b []byte, num protowire.Number, ms []P) []byte {
+func appendMessages[P appender](b []byte, num wire.Number, ms []P) []byte {
 	for _, m := range ms {
 		b = appendMessage(b, num, m)
 	}
@@ -108,16 +108,16 @@ func appendMessages[P appender](b []byte, num protowire.Number, ms []P) []byte {
 
 // appendMap appends a map<string, string> field with its keys sorted; each
 // entry has both its key and its value, as protobuf-go writes them.
-func appendMap(b []byte, num protowire.Number, m map[string]string) []byte {
+func appendMap(b []byte, num wire.Number, m map[string]string) []byte {
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		v := m[k]
-		b = protowire.AppendTag(b, num, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(protowire.SizeTag(1)+protowire.SizeBytes(len(k))+
-			protowire.SizeTag(2)+protowire.SizeBytes(len(v))))
-		b = protowire.AppendTag(b, 1, protowire.BytesType)
-		b = protowire.AppendString(b, k)
-		b = protowire.AppendTag(b, 2, protowire.BytesType)
-		b = protowire.AppendString(b, v)
+		b = wire.AppendTag(b, num, wire.BytesType)
+		b = wire.AppendVarint(b, uint64(wire.SizeTag(1)+wire.SizeBytes(len(k))+
+			wire.SizeTag(2)+wire.SizeBytes(len(v))))
+		b = wire.AppendTag(b, 1, wire.BytesType)
+		b = wire.AppendString(b, k)
+		b = wire.AppendTag(b, 2, wire.BytesType)
+		b = wire.AppendString(b, v)
 	}
 	return b
 }

@@ -3,10 +3,10 @@ package signalspb
 import (
 	"math"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"github.com/graphsignal/graphsignal/internal/wire"
 )
 
-func (x *UploadRequest) field(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+func (x *UploadRequest) field(num wire.Number, typ wire.Type, b []byte) (int, error) {
 	switch num {
 	case 1:
 		return decodeMessages(typ, b, &x.Spans)
@@ -24,11 +24,11 @@ func (x *UploadRequest) field(num protowire.Number, typ protowire.Type, b []byte
 	return 0, nil
 }
 
-func (x *UploadResponse) field(protowire.Number, protowire.Type, []byte) (int, error) {
+func (x *UploadResponse) field(wire.Number, wire.Type, []byte) (int, error) {
 	return 0, nil
 }
 
-func (x *Tag) field(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+func (x *Tag) field(num wire.Number, typ wire.Type, b []byte) (int, error) {
 	switch num {
 	case 1:
 		return decodeString(typ, b, &x.Key)
@@ -38,7 +38,7 @@ func (x *Tag) field(num protowire.Number, typ protowire.Type, b []byte) (int, er
 	return 0, nil
 }
 
-func (x *Metric) field(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+func (x *Metric) field(num wire.Number, typ wire.Type, b []byte) (int, error) {
 	switch num {
 	case 1:
 		return decodeString(typ, b, &x.MetricId)
@@ -61,13 +61,13 @@ func (x *Metric) field(num protowire.Number, typ protowire.Type, b []byte) (int,
 // field decodes DataPoint's fields. Like protobuf-go, a scalar case of the
 // oneof replaces the value, and a message case merges into the value when
 // it holds the same case and replaces it otherwise.
-func (x *DataPoint) field(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+func (x *DataPoint) field(num wire.Number, typ wire.Type, b []byte) (int, error) {
 	switch num {
 	case 1, 2:
-		if typ != protowire.Fixed64Type {
+		if typ != wire.Fixed64Type {
 			return 0, nil
 		}
-		v, n := protowire.ConsumeFixed64(b)
+		v, n := wire.ConsumeFixed64(b)
 		if n < 0 {
 			return 0, malformed(n)
 		}
@@ -103,7 +103,7 @@ func (x *DataPoint) field(num protowire.Number, typ protowire.Type, b []byte) (i
 
 // decodeCase decodes m, the message of the oneof's case w, and sets the
 // oneof to w when it was.
-func (x *DataPoint) decodeCase(w isDataPoint_Value, m message, typ protowire.Type, b []byte) (int, error) {
+func (x *DataPoint) decodeCase(w isDataPoint_Value, m message, typ wire.Type, b []byte) (int, error) {
 	n, err := decodeMessage(typ, b, m)
 	if n > 0 && err == nil {
 		x.Value = w
@@ -111,7 +111,7 @@ func (x *DataPoint) decodeCase(w isDataPoint_Value, m message, typ protowire.Typ
 	return n, err
 }
 
-func (x *DataPoint_Summary) field(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+func (x *DataPoint_Summary) field(num wire.Number, typ wire.Type, b []byte) (int, error) {
 	switch num {
 	case 1:
 		return decodeVarint(typ, b, &x.Count)
@@ -123,7 +123,7 @@ func (x *DataPoint_Summary) field(num protowire.Number, typ protowire.Type, b []
 	return 0, nil
 }
 
-func (x *DataPoint_Histogram) field(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+func (x *DataPoint_Histogram) field(num wire.Number, typ wire.Type, b []byte) (int, error) {
 	switch num {
 	case 1:
 		return decodeDoubles(typ, b, &x.Bins)
@@ -133,7 +133,7 @@ func (x *DataPoint_Histogram) field(num protowire.Number, typ protowire.Type, b 
 	return 0, nil
 }
 
-func (x *DataPoint_Profile) field(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+func (x *DataPoint_Profile) field(num wire.Number, typ wire.Type, b []byte) (int, error) {
 	switch num {
 	case 1:
 		return decodeVarints(typ, b, &x.FieldIds)
@@ -143,7 +143,7 @@ func (x *DataPoint_Profile) field(num protowire.Number, typ protowire.Type, b []
 	return 0, nil
 }
 
-func (x *ProfileField) field(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+func (x *ProfileField) field(num wire.Number, typ wire.Type, b []byte) (int, error) {
 	switch num {
 	case 1:
 		return decodeVarint(typ, b, &x.FieldId)
@@ -155,7 +155,7 @@ func (x *ProfileField) field(num protowire.Number, typ protowire.Type, b []byte)
 	return 0, nil
 }
 
-func (x *Span) field(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+func (x *Span) field(num wire.Number, typ wire.Type, b []byte) (int, error) {
 	switch num {
 	case 1:
 		return decodeString(typ, b, &x.SpanId)
@@ -183,7 +183,7 @@ func (x *Span) field(num protowire.Number, typ protowire.Type, b []byte) (int, e
 	return 0, nil
 }
 
-func (x *SpanEvent) field(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+func (x *SpanEvent) field(num wire.Number, typ wire.Type, b []byte) (int, error) {
 	switch num {
 	case 1:
 		return decodeString(typ, b, &x.Name)
@@ -195,7 +195,7 @@ func (x *SpanEvent) field(num protowire.Number, typ protowire.Type, b []byte) (i
 	return 0, nil
 }
 
-func (x *Attribute) field(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+func (x *Attribute) field(num wire.Number, typ wire.Type, b []byte) (int, error) {
 	switch num {
 	case 1:
 		return decodeString(typ, b, &x.Name)
@@ -205,7 +205,7 @@ func (x *Attribute) field(num protowire.Number, typ protowire.Type, b []byte) (i
 	return 0, nil
 }
 
-func (x *Counter) field(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+func (x *Counter) field(num wire.Number, typ wire.Type, b []byte) (int, error) {
 	switch num {
 	case 2:
 		return decodeString(typ, b, &x.Name)
@@ -215,7 +215,7 @@ func (x *Counter) field(num protowire.Number, typ protowire.Type, b []byte) (int
 	return 0, nil
 }
 
-func (x *LogBatch) field(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+func (x *LogBatch) field(num wire.Number, typ wire.Type, b []byte) (int, error) {
 	switch num {
 	case 1:
 		return decodeMessages(typ, b, &x.Tags)
@@ -225,7 +225,7 @@ func (x *LogBatch) field(num protowire.Number, typ protowire.Type, b []byte) (in
 	return 0, nil
 }
 
-func (x *LogEntry) field(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+func (x *LogEntry) field(num wire.Number, typ wire.Type, b []byte) (int, error) {
 	switch num {
 	case 1:
 		return decodeString(typ, b, &x.EntryTs)
@@ -241,7 +241,7 @@ func (x *LogEntry) field(num protowire.Number, typ protowire.Type, b []byte) (in
 	return 0, nil
 }
 
-func (x *Issue) field(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+func (x *Issue) field(num wire.Number, typ wire.Type, b []byte) (int, error) {
 	switch num {
 	case 1:
 		return decodeString(typ, b, &x.IssueId)
@@ -261,7 +261,7 @@ func (x *Issue) field(num protowire.Number, typ protowire.Type, b []byte) (int, 
 	return 0, nil
 }
 
-func (x *Resource) field(num protowire.Number, typ protowire.Type, b []byte) (int, error) {
+func (x *Resource) field(num wire.Number, typ wire.Type, b []byte) (int, error) {
 	switch num {
 	case 1:
 		return decodeString(typ, b, &x.ResourceId)

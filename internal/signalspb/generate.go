@@ -4,16 +4,15 @@
 // and that graphsignal's own uploader sends to the Graphsignal API.
 //
 // The types are plain Go structs with a hand-written codec built on
-// google.golang.org/protobuf/encoding/protowire alone, so the product binary
-// does not link (or initialise) the protobuf runtime and its registry. Names
-// and getters are those protoc-gen-go would generate. Every message reachable
-// from UploadRequest is here; SignalRecord (the Graphsignal server's storage
-// record) is not.
+// internal/wire alone, so the product binary does not link (or initialise)
+// any of google.golang.org/protobuf. Names and getters are those
+// protoc-gen-go would generate. Every message reachable from UploadRequest is
+// here; SignalRecord (the Graphsignal server's storage record) is not.
 //
 // Decoding follows protobuf-go's proto3 semantics exactly (the tests fuzz it
 // against the generated code): Unmarshal resets the message; unknown fields,
 // and known fields with an unexpected wire type, are skipped (groups included,
-// nested at most protowire.DefaultRecursionLimit deep); the last value of a
+// nested at most wire.DefaultRecursionLimit deep); the last value of a
 // scalar wins; repeated scalars are accepted packed and unpacked; a message
 // case of a oneof merges into the value when the oneof holds that case already
 // and replaces any other case; strings must be valid UTF-8. Malformed input

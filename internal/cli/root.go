@@ -24,7 +24,15 @@ type IOStreams struct {
 // and returns 128+N only if that did not end the process (PID 1).
 func Main() int {
 	streams := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	root := NewCmdRoot(streams, os.Environ())
+	// Catching the signals that run forwards takes round trips to the Go
+	// runtime's signal thread (about half a millisecond); for the usual
+	// `graphsignal run ...` it starts before the command line is parsed,
+	// so that the two overlap.
+	var runSignals *launcher.Signals
+	if len(os.Args) > 1 && os.Args[1] == "run" {
+		runSignals = launcher.CatchSignals()
+	}
+	root := NewCmdRoot(streams, os.Environ(), runSignals)
 	root.SetArgs(os.Args[1:])
 	err := root.Execute()
 	code, dieBy := exitStatus(err, streams.ErrOut)
@@ -34,8 +42,10 @@ func Main() int {
 	return code
 }
 
-// NewCmdRoot builds the command tree. environ is the process environment.
-func NewCmdRoot(streams *IOStreams, environ []string) *cobra.Command {
+// NewCmdRoot builds the command tree. environ is the process environment;
+// runSignals, when not nil, are the signals `run` forwards, already being
+// caught.
+func NewCmdRoot(streams *IOStreams, environ []string, runSignals *launcher.Signals) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "graphsignal",
 		Short: "Run any program and make it observable",
@@ -61,7 +71,7 @@ SDKs in the child report. See "graphsignal run --help".`,
 	root.PersistentFlags().Bool("debug", false, "print debug information, including the resolved configuration, to stderr")
 
 	root.AddCommand(
-		NewCmdRun(streams, environ, nil),
+		NewCmdRun(streams, environ, runSignals, nil),
 		NewCmdScore(streams, environ),
 		NewCmdSessions(streams, environ),
 		NewCmdShow(streams, environ),

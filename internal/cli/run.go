@@ -67,11 +67,13 @@ type runOptions struct {
 	config  *Config
 	sources map[string]configSource
 	args    []string
+	signals *launcher.Signals // nil: runRun catches them
 }
 
-// NewCmdRun builds `graphsignal run`. runF replaces the run step in tests;
-// nil means runRun.
-func NewCmdRun(streams *IOStreams, environ []string, runF func(context.Context, *runOptions) error) *cobra.Command {
+// NewCmdRun builds `graphsignal run`. signals, when not nil, are the
+// forwarded signals already being caught (launcher.CatchSignals). runF
+// replaces the run step in tests; nil means runRun.
+func NewCmdRun(streams *IOStreams, environ []string, signals *launcher.Signals, runF func(context.Context, *runOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run [flags] [--] PROGRAM [ARGS...]",
 		Short: "Run a program and record it",
@@ -89,7 +91,7 @@ func NewCmdRun(streams *IOStreams, environ []string, runF func(context.Context, 
 			if err != nil {
 				return err
 			}
-			opts := &runOptions{streams: streams, environ: environ, config: cfg, sources: sources, args: args}
+			opts := &runOptions{streams: streams, environ: environ, config: cfg, sources: sources, args: args, signals: signals}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -153,9 +155,12 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	cfg := opts.config
 	stderr := opts.streams.ErrOut
 	// Catching the forwarded signals costs a round trip to the Go
-	// runtime's signal thread per signal: start it first, so that it
-	// overlaps the rest of the set-up.
-	sigs := launcher.CatchSignals()
+	// runtime's signal thread per signal: start it first (if Main has not),
+	// so that it overlaps the rest of the set-up.
+	sigs := opts.signals
+	if sigs == nil {
+		sigs = launcher.CatchSignals()
+	}
 	if cfg.Debug {
 		printConfig(stderr, opts.sources)
 	}

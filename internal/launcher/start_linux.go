@@ -85,6 +85,7 @@ func Start(cfg Config) (*Child, error) {
 		return nil, execErrorFor(name, err)
 	}
 	c.Pid = pid
+	sigs.catchLate()
 	c.stderr.started()
 	if c.pty != nil {
 		c.pty.started(pid)

@@ -25,6 +25,10 @@ func (c *Child) Wait() (*Exit, error) {
 	if c.pty != nil {
 		defer c.pty.close()
 	}
+	c.sigs.waitLate()
+	if c.pty != nil {
+		c.pty.resize() // a resize before SIGWINCH was caught is not lost
+	}
 	for {
 		done, err := c.poll()
 		if err != nil {

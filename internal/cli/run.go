@@ -218,7 +218,6 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		oomRead.Wait()
 		return failedStart(ctx, opts, pipe, warn, in, recCfg, err)
 	}
-	shieldFromOOM()
 	rec = recorder.Start(recCfg, child.Pid, child.Started)
 	// Create the journal and write the in-progress run span while the
 	// child runs, so that exit only has the final records left to write;
@@ -226,6 +225,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	earlyCtx, stopEarly := context.WithCancel(ctx)
 	var early sync.WaitGroup
 	early.Go(func() { _ = pipe.Flush(earlyCtx) })
+	early.Go(shieldFromOOM)
 	var ix *indexer
 	if !isNested(opts.environ) {
 		ix = startIndexer(ctx, cfg.DataDir, indexAfter, cfg.SampleInterval, func(err error) {

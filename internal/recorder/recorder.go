@@ -74,16 +74,18 @@ func Start(cfg Config, pid int, started time.Time) *Recorder {
 	span := r.span()
 	cfg.Out.Enqueue(telemetry.Batch{Spans: []telemetry.Span{span}})
 
-	sampler, err := procmon.New(pid, procmon.WithFreshRoot())
-	if err != nil {
-		close(r.done)
-		return r
-	}
-	r.sampler = sampler
+	// The sampler is set up in its goroutine: the caller (the child's
+	// start) does not wait for /proc. StopSampling reads r.sampler only
+	// after that goroutine is done.
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go func() {
 		defer close(r.done)
+		sampler, err := procmon.New(pid, procmon.WithFreshRoot())
+		if err != nil {
+			return
+		}
+		r.sampler = sampler
 		_ = sampler.Run(ctx, cfg.Interval, r.emit)
 	}()
 	return r

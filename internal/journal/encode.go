@@ -101,19 +101,6 @@ type (
 	wireFloat float64
 )
 
-func (f wireFloat) MarshalJSON() ([]byte, error) {
-	v := float64(f)
-	switch {
-	case math.IsNaN(v):
-		return []byte(`"NaN"`), nil
-	case math.IsInf(v, 1):
-		return []byte(`"+Inf"`), nil
-	case math.IsInf(v, -1):
-		return []byte(`"-Inf"`), nil
-	}
-	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
-}
-
 func (f *wireFloat) UnmarshalJSON(b []byte) error {
 	switch string(b) {
 	case `"NaN"`:
@@ -132,36 +119,8 @@ func (f *wireFloat) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// encodeBatch returns b as one line, newline included.
-func encodeBatch(b *telemetry.Batch) ([]byte, error) {
-	w := wireBatch{
-		Spans:   make([]wireSpan, len(b.Spans)),
-		Metrics: make([]wireMetric, len(b.Metrics)),
-		Scores:  make([]wireScore, len(b.Scores)),
-		Logs:    make([]wireLog, len(b.Logs)),
-	}
-	for i := range b.Spans {
-		w.Spans[i] = spanToWire(&b.Spans[i])
-	}
-	for i := range b.Metrics {
-		w.Metrics[i] = metricToWire(&b.Metrics[i])
-	}
-	for i := range b.Scores {
-		w.Scores[i] = scoreToWire(&b.Scores[i])
-	}
-	for i := range b.Logs {
-		l := &b.Logs[i]
-		w.Logs[i] = wireLog{Time: telemetry.UnixNano(l.Time), Level: l.Level, Message: l.Message, Exception: l.Exception,
-			Tags: l.Tags, TraceID: l.TraceID.String(), SpanID: l.SpanID.String()}
-	}
-	line, err := json.Marshal(&w)
-	if err != nil {
-		return nil, fmt.Errorf("encode batch: %w", err)
-	}
-	return append(line, '\n'), nil
-}
-
-// decodeBatch is the inverse of encodeBatch for one line (without newline).
+// decodeBatch reads one line (without its newline) written by encodeBatch
+// (append.go).
 func decodeBatch(line []byte) (telemetry.Batch, error) {
 	var w wireBatch
 	if err := json.Unmarshal(line, &w); err != nil {
@@ -211,28 +170,6 @@ func decodeBatch(line []byte) (telemetry.Batch, error) {
 	return b, nil
 }
 
-func spanToWire(s *telemetry.Span) wireSpan {
-	w := wireSpan{
-		TraceID: s.TraceID.String(), SpanID: s.SpanID.String(), ParentSpanID: s.ParentSpanID.String(),
-		Name: s.Name, Start: telemetry.UnixNano(s.Start), End: telemetry.UnixNano(s.End), Tags: s.Tags,
-		Attributes: attrsToWire(s.Attributes), Status: s.Status, StatusMessage: s.StatusMessage,
-		Payloads: s.Payloads,
-	}
-	for _, e := range s.Events {
-		w.Events = append(w.Events, wireEvent{Name: e.Name, Time: telemetry.UnixNano(e.Time), Attributes: attrsToWire(e.Attributes)})
-	}
-	for _, e := range s.Exceptions {
-		w.Exceptions = append(w.Exceptions, wireException{Type: e.Type, Message: e.Message, StackTrace: e.StackTrace, Time: telemetry.UnixNano(e.Time)})
-	}
-	for _, u := range s.Usage {
-		w.Usage = append(w.Usage, wireUsage{PayloadName: u.PayloadName, Name: u.Name, Value: wireFloat(u.Value)})
-	}
-	for i := range s.Scores {
-		w.Scores = append(w.Scores, scoreToWire(&s.Scores[i]))
-	}
-	return w
-}
-
 func spanFromWire(w *wireSpan) (telemetry.Span, error) {
 	s := telemetry.Span{
 		Name: w.Name, Start: telemetry.FromUnixNano(w.Start), End: telemetry.FromUnixNano(w.End), Tags: w.Tags,
@@ -268,11 +205,6 @@ func spanFromWire(w *wireSpan) (telemetry.Span, error) {
 	return s, nil
 }
 
-func scoreToWire(s *telemetry.Score) wireScore {
-	return wireScore{Name: s.Name, Value: wireFloat(s.Value), Unit: s.Unit, Comment: s.Comment, Severity: s.Severity,
-		Tags: s.Tags, TraceID: s.TraceID.String(), SpanID: s.SpanID.String(), Time: telemetry.UnixNano(s.Time)}
-}
-
 func scoreFromWire(w *wireScore) (telemetry.Score, error) {
 	s := telemetry.Score{Name: w.Name, Value: float64(w.Value), Unit: w.Unit, Comment: w.Comment,
 		Severity: w.Severity, Tags: w.Tags, Time: telemetry.FromUnixNano(w.Time)}
@@ -282,15 +214,6 @@ func scoreFromWire(w *wireScore) (telemetry.Score, error) {
 	}
 	s.SpanID, err = spanID(w.SpanID)
 	return s, err
-}
-
-func metricToWire(m *telemetry.Metric) wireMetric {
-	w := wireMetric{TraceID: m.TraceID.String(), Name: m.Name, Kind: m.Kind, Unit: m.Unit, Tags: m.Tags,
-		Time: telemetry.UnixNano(m.Time), Value: wireFloat(m.Value), Counts: m.Counts, Count: m.Count, Sum: wireFloat(m.Sum)}
-	for _, b := range m.Buckets {
-		w.Buckets = append(w.Buckets, wireFloat(b))
-	}
-	return w
 }
 
 func metricFromWire(w *wireMetric) (telemetry.Metric, error) {
@@ -303,56 +226,6 @@ func metricFromWire(w *wireMetric) (telemetry.Metric, error) {
 	m.TraceID, err = traceID(w.TraceID)
 	return m, err
 }
-
-// attrsToWire keeps the model's types (string, bool, int64, float64,
-// []string); other integer and float types widen to int64 and float64, and
-// anything else is kept as its fmt.Sprint text.
-func attrsToWire(m map[string]any) map[string]wireValue {
-	if len(m) == 0 {
-		return nil
-	}
-	out := make(map[string]wireValue, len(m))
-	for k, v := range m {
-		out[k] = valueToWire(v)
-	}
-	return out
-}
-
-func valueToWire(v any) wireValue {
-	switch x := v.(type) {
-	case string:
-		return wireValue{S: &x}
-	case bool:
-		return wireValue{B: &x}
-	case int64:
-		return wireValue{I: &x}
-	case int:
-		return intValue(int64(x))
-	case int32:
-		return intValue(int64(x))
-	case uint32:
-		return intValue(int64(x))
-	case uint64:
-		if x <= math.MaxInt64 {
-			return intValue(int64(x))
-		}
-		return floatValue(float64(x))
-	case float64:
-		return floatValue(x)
-	case float32:
-		return floatValue(float64(x))
-	case []string:
-		if x == nil {
-			x = []string{}
-		}
-		return wireValue{A: x}
-	}
-	s := fmt.Sprint(v)
-	return wireValue{S: &s}
-}
-
-func intValue(i int64) wireValue     { return wireValue{I: &i} }
-func floatValue(f float64) wireValue { w := wireFloat(f); return wireValue{F: &w} }
 
 func attrsFromWire(m map[string]wireValue) map[string]any {
 	if len(m) == 0 {

@@ -111,10 +111,7 @@ func (w *Writer) Append(b telemetry.Batch) error {
 	if b.Len() == 0 {
 		return nil
 	}
-	line, err := encodeBatch(&b)
-	if err != nil {
-		return fmt.Errorf("journal %s: %w", w.path, err)
-	}
+	line := encodeBatch(&b)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {

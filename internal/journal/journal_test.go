@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
@@ -62,12 +63,16 @@ func TestRoundTrip(t *testing.T) {
 		{"one metric", telemetry.Batch{Metrics: []telemetry.Metric{{Name: "m", Kind: telemetry.Counter, Time: t0, Value: 3}}}},
 		{"zero times and ids", telemetry.Batch{Spans: []telemetry.Span{{Name: "s"}}}},
 		{"widened attribute types", telemetry.Batch{Spans: []telemetry.Span{{Name: "s", Attributes: map[string]any{"int": 7, "f32": float32(0.5)}}}}},
+		{"strings that need escaping", telemetry.Batch{Logs: []telemetry.Log{{
+			Message: "quote \" backslash \\ nul \x00 unit \x1f tab \t cr \r nl \n sep \u2028 é 😀 </script>",
+			Tags:    telemetry.Tags{"k\"ey": "", "": "empty key"},
+		}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			line, err := encodeBatch(&tt.b)
-			if err != nil {
-				t.Fatal(err)
+			line := encodeBatch(&tt.b)
+			if !json.Valid(line) {
+				t.Fatalf("not JSON: %s", line)
 			}
 			if strings.Count(string(line), "\n") != 1 || !strings.HasSuffix(string(line), "\n") {
 				t.Fatalf("not one line: %q", line)
@@ -84,6 +89,24 @@ func TestRoundTrip(t *testing.T) {
 				t.Errorf("round trip (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+func TestEncodeOddValues(t *testing.T) {
+	b := telemetry.Batch{Spans: []telemetry.Span{{Name: "bad \xff utf8", Attributes: map[string]any{
+		"big": uint64(math.MaxUint64), "u32": uint32(7), "other": struct{ A int }{3}, "nil": nil,
+	}}}}
+	line := encodeBatch(&b)
+	if !json.Valid(line) {
+		t.Fatalf("not JSON: %s", line)
+	}
+	got, err := decodeBatch(line[:len(line)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"big": float64(math.MaxUint64), "u32": int64(7), "other": "{3}", "nil": "<nil>"}
+	if d := cmp.Diff(want, got.Spans[0].Attributes); d != "" || got.Spans[0].Name != "bad \ufffd utf8" {
+		t.Errorf("name %q, attributes (-want +got):\n%s", got.Spans[0].Name, d)
 	}
 }
 
@@ -313,7 +336,7 @@ func TestKilledWriterIsFinal(t *testing.T) {
 
 func FuzzDecodeBatch(f *testing.F) {
 	b := fullBatch()
-	line, _ := encodeBatch(&b)
+	line := encodeBatch(&b)
 	f.Add(line[:len(line)-1])
 	f.Add([]byte(`{"metrics":[{"value":"NaN","sum":"-Inf","buckets":[1,"+Inf"]}]}`))
 	f.Add([]byte(`{"spans":[{"attributes":{"k":{"s":"x","i":1}}}]}`))
@@ -322,10 +345,10 @@ func FuzzDecodeBatch(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// Whatever decodes must encode and decode to the same batch.
-		again, err := encodeBatch(&got)
-		if err != nil {
-			t.Fatalf("re-encode: %v", err)
+		// Whatever decodes must encode to JSON and decode to the same batch.
+		again := encodeBatch(&got)
+		if !json.Valid(again) {
+			t.Fatalf("re-encoded batch is not JSON: %s", again)
 		}
 		back, err := decodeBatch(again[:len(again)-1])
 		if err != nil {

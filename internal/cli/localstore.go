@@ -28,6 +28,9 @@ const (
 	indexAfter = time.Second
 	// pruneEvery is how often retention is applied.
 	pruneEvery = 24 * time.Hour
+	// importChunk bounds the journal bytes imported per transaction, so
+	// that stopping an indexer (at a run's exit) waits for little decoding.
+	importChunk = 1 << 20
 )
 
 // journalDir is where runs write their journals.
@@ -88,7 +91,7 @@ func importJournal(ctx context.Context, st *store.Store, dir, name string) (skip
 	for {
 		var chunk journal.Chunk
 		_, err := st.Import(ctx, name, func(offset int64) ([]telemetry.Batch, int64, error) {
-			c, err := r.Read(offset, 0)
+			c, err := r.Read(offset, importChunk)
 			chunk = c
 			return c.Batches, c.Next, err
 		})

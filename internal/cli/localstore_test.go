@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/graphsignal/graphsignal/internal/journal"
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+)
+
+func runBatch(session string, end time.Time) telemetry.Batch {
+	sp := telemetry.Span{
+		TraceID: telemetry.NewTraceID(), SpanID: telemetry.NewSpanID(), Name: "prog",
+		Start: time.Now().Add(-time.Second), End: end,
+		Tags:       telemetry.Tags{telemetry.TagSessionID: session},
+		Attributes: map[string]any{telemetry.AttrSpanKind: telemetry.SpanKindRun},
+	}
+	return telemetry.Batch{Spans: []telemetry.Span{sp}}
+}
+
+// TestImportJournals: final journals are imported once and removed, live
+// ones imported up to their last record and kept, damaged lines counted.
+func TestImportJournals(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	dir := journalDir(data)
+
+	done, err := journal.Create(dir, "0001-done", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := done.Append(runBatch("s-done", time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	_ = done.Close()
+	// A killed writer's torn last line.
+	f, _ := os.OpenFile(filepath.Join(dir, "0001-done"+journal.Ext), os.O_WRONLY|os.O_APPEND, 0)
+	_, _ = f.WriteString(`{"spans":[{"na`)
+	_ = f.Close()
+
+	live, err := journal.Create(dir, "0002-live", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	run := runBatch("s-live", time.Time{})
+	if err := live.Append(run); err != nil {
+		t.Fatal(err)
+	}
+
+	var warn strings.Builder
+	st, err := openStoreForRead(ctx, data, &warn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if !strings.Contains(warn.String(), "1 damaged records") {
+		t.Errorf("warning = %q, want the torn line counted", warn.String())
+	}
+	names, _ := journal.List(dir)
+	if len(names) != 1 || names[0] != "0002-live" {
+		t.Errorf("journals left = %v, want only the live one", names)
+	}
+	// The live run ends; importing again adds its end, not a second run.
+	run.Spans[0].End = time.Now()
+	if err := live.Append(run); err != nil {
+		t.Fatal(err)
+	}
+	_ = live.Close()
+	skipped, err := importJournals(ctx, st, data)
+	if err != nil || skipped != 0 {
+		t.Fatalf("importJournals = %d skipped, %v", skipped, err)
+	}
+	if names, _ := journal.List(dir); len(names) != 0 {
+		t.Errorf("journals left = %v, want none", names)
+	}
+	for _, s := range []string{"s-done", "s-live"} {
+		d, err := st.Session(ctx, s)
+		if err != nil {
+			t.Fatalf("Session(%s) = %v", s, err)
+		}
+		if len(d.Runs) != 1 || d.Runs[0].InProgress() {
+			t.Errorf("session %s: %d runs, in progress %v; want 1 ended run", s, len(d.Runs), d.Runs[0].InProgress())
+		}
+	}
+}
+
+func TestOpenStoreForReadNoData(t *testing.T) {
+	_, err := openStoreForRead(context.Background(), t.TempDir(), os.Stderr)
+	if _, ok := err.(*NoDataError); !ok {
+		t.Errorf("empty data dir: %v, want *NoDataError", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/graphsignal/graphsignal/internal/journal"
@@ -59,33 +60,53 @@ func openJournalExporter(dataDir, name string) func(context.Context) (pipeline.E
 	}
 }
 
+// importReport says what importJournals had to pass over.
+type importReport struct {
+	damaged    int     // undecodable records skipped (torn or damaged lines)
+	unreadable []error // journals that could not be read, left in place
+}
+
+// journalError marks a failure to read a journal file, as opposed to a
+// database failure: the journal is passed over, the import goes on.
+type journalError struct{ err error }
+
+func (e journalError) Error() string { return e.err.Error() }
+func (e journalError) Unwrap() error { return e.err }
+
 // importJournals moves what the journals in dataDir hold into st, oldest
 // journal first, and deletes each journal that is final and wholly imported.
 // Live journals (their run goes on) are imported up to their last complete
-// record. It returns how many damaged records it had to skip.
-func importJournals(ctx context.Context, st *store.Store, dataDir string) (skipped int, err error) {
+// record. A journal that cannot be read (permissions, I/O) is left in place
+// and reported; a database error stops the import and is returned.
+func importJournals(ctx context.Context, st *store.Store, dataDir string) (importReport, error) {
+	var rep importReport
 	dir := journalDir(dataDir)
 	names, err := journal.List(dir)
 	if err != nil {
-		return 0, err
+		return rep, err
 	}
 	for _, name := range names {
-		n, err := importJournal(ctx, st, dir, name)
-		skipped += n
+		damaged, err := importJournal(ctx, st, dir, name)
+		rep.damaged += damaged
+		var je journalError
+		if errors.As(err, &je) {
+			rep.unreadable = append(rep.unreadable, je.err)
+			continue
+		}
 		if err != nil {
-			return skipped, err
+			return rep, err
 		}
 	}
-	return skipped, nil
+	return rep, nil
 }
 
-func importJournal(ctx context.Context, st *store.Store, dir, name string) (skipped int, err error) {
+func importJournal(ctx context.Context, st *store.Store, dir, name string) (damaged int, err error) {
 	r, err := journal.Open(dir, name)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, nil // imported and removed by another process meanwhile
 	}
 	if err != nil {
-		return 0, err
+		return 0, journalError{err}
 	}
 	defer r.Close()
 	for {
@@ -93,20 +114,25 @@ func importJournal(ctx context.Context, st *store.Store, dir, name string) (skip
 		_, err := st.Import(ctx, name, func(offset int64) ([]telemetry.Batch, int64, error) {
 			c, err := r.Read(offset, importChunk)
 			chunk = c
-			return c.Batches, c.Next, err
+			if err != nil {
+				return nil, offset, journalError{err}
+			}
+			return c.Batches, c.Next, nil
 		})
-		skipped += chunk.Skipped
+		damaged += chunk.Skipped
 		if err != nil {
-			return skipped, err
+			return damaged, err
 		}
 		if chunk.EOF {
 			break
 		}
 	}
 	if r.Final() {
-		return skipped, journal.Remove(dir, name)
+		if err := journal.Remove(dir, name); err != nil {
+			return damaged, journalError{err}
+		}
 	}
-	return skipped, nil
+	return damaged, nil
 }
 
 // pruneDaily applies retention (30 days, 1 GiB) when it has not been applied
@@ -124,7 +150,8 @@ func pruneDaily(ctx context.Context, st *store.Store, dataDir string) {
 // openStoreForRead opens the store in dataDir and imports the journals
 // waiting there, so that queries see every run, including running ones. A
 // data dir with neither a database nor journals yields *NoDataError.
-// Damaged journal records are skipped with a warning on stderr.
+// Damaged records and unreadable journals are passed over with a warning
+// on stderr.
 func openStoreForRead(ctx context.Context, dataDir string, stderr io.Writer) (*store.Store, error) {
 	_, dbErr := os.Stat(filepath.Join(dataDir, store.FileName))
 	names, _ := journal.List(journalDir(dataDir))
@@ -133,35 +160,78 @@ func openStoreForRead(ctx context.Context, dataDir string, stderr io.Writer) (*s
 	}
 	st, err := store.Open(ctx, dataDir)
 	if err != nil {
-		return nil, fmt.Errorf("%w (data dir %s; move the file away to start afresh: the runs not yet imported stay in %s)",
-			err, dataDir, journalDir(dataDir))
+		return nil, storeError(err, dataDir)
 	}
-	skipped, err := importJournals(ctx, st, dataDir)
+	rep, err := importJournals(ctx, st, dataDir)
 	if err != nil {
 		_ = st.Close()
-		return nil, fmt.Errorf("import recorded runs: %w", err)
+		return nil, fmt.Errorf("import recorded runs: %w", storeError(err, dataDir))
 	}
-	if skipped > 0 {
-		fmt.Fprintf(stderr, "graphsignal: warning: %d damaged records in %s were skipped\n", skipped, journalDir(dataDir))
+	if rep.damaged > 0 {
+		fmt.Fprintf(stderr, "graphsignal: warning: %d damaged records in %s were skipped\n", rep.damaged, journalDir(dataDir))
+	}
+	for _, err := range rep.unreadable {
+		fmt.Fprintf(stderr, "graphsignal: warning: %v (that run is not shown until the file can be read)\n", err)
 	}
 	pruneDaily(ctx, st, dataDir)
 	return st, nil
 }
 
-// indexer imports journals into the store in the background of a long run:
-// it waits indexAfter, opens the store, then imports every interval until
-// stopped. Stopping never waits for SQLite beyond an interrupted statement.
-type indexer struct {
-	cancel context.CancelFunc
-	done   sync.WaitGroup
+// storeError adds what to do to a database error.
+func storeError(err error, dataDir string) error {
+	switch {
+	case errors.Is(err, store.ErrCorrupt):
+		return fmt.Errorf("%w (data dir %s; move the file away to start afresh: the runs not yet imported stay in %s)",
+			err, dataDir, journalDir(dataDir))
+	case errors.Is(err, store.ErrBusy):
+		return fmt.Errorf("%w (another process holds it; try again)", err)
+	}
+	return err
 }
 
+// indexer imports journals into the store in the background of a long run:
+// it waits indexAfter, opens the store, then imports every interval until
+// stopped. It waits at most indexerBusy for another process's lock (and
+// tries again at the next interval), so stopping it never waits for long.
+//
+// Runs shorter than indexAfter would leave their journals to the next
+// `sessions` or `show` forever on a machine where nobody asks; so when
+// backlogJournals or more are waiting, the indexer starts at once and the
+// run's exit waits for one full import (within the flush timeout), as
+// `git gc --auto` does: one run in many pays for the others.
+type indexer struct {
+	cancel  context.CancelFunc
+	done    sync.WaitGroup
+	catchUp chan struct{} // closed once a backlog has been imported
+	backlog atomic.Bool   // a backlog was found: stop waits for catchUp
+}
+
+const (
+	// indexerBusy is how long the indexer waits for the database's lock.
+	indexerBusy = 50 * time.Millisecond
+	// backlogJournals is the number of waiting journals that makes a run
+	// import them before it exits.
+	backlogJournals = 64
+)
+
 // startIndexer starts the indexer of dataDir; onError receives its first
-// error (after which it stops: the journals keep the records).
+// error other than a busy database (after which it stops: the journals
+// keep the records).
 func startIndexer(ctx context.Context, dataDir string, after, every time.Duration, onError func(error)) *indexer {
 	ctx, cancel := context.WithCancel(ctx)
-	ix := &indexer{cancel: cancel}
+	ix := &indexer{cancel: cancel, catchUp: make(chan struct{})}
 	ix.done.Go(func() {
+		defer func() {
+			select {
+			case <-ix.catchUp:
+			default:
+				close(ix.catchUp)
+			}
+		}()
+		if names, _ := journal.List(journalDir(dataDir)); len(names) >= backlogJournals {
+			ix.backlog.Store(true)
+			after = 0
+		}
 		wait := time.NewTimer(after)
 		defer wait.Stop()
 		select {
@@ -169,19 +239,21 @@ func startIndexer(ctx context.Context, dataDir string, after, every time.Duratio
 		case <-ctx.Done():
 			return
 		}
-		st, err := store.Open(ctx, dataDir)
-		if err != nil {
-			if ctx.Err() == nil {
-				onError(err)
-			}
-			return
-		}
-		defer st.Close()
-		pruneDaily(ctx, st, dataDir)
 		tick := time.NewTicker(every)
 		defer tick.Stop()
+		var st *store.Store
+		defer func() {
+			if st != nil {
+				_ = st.Close()
+			}
+		}()
 		for {
-			if _, err := importJournals(ctx, st, dataDir); err != nil {
+			err := indexPass(ctx, &st, dataDir)
+			if err == nil && ix.backlog.Load() {
+				ix.backlog.Store(false)
+				close(ix.catchUp)
+			}
+			if err != nil && !errors.Is(err, store.ErrBusy) {
 				if ctx.Err() == nil {
 					onError(err)
 				}
@@ -197,8 +269,30 @@ func startIndexer(ctx context.Context, dataDir string, after, every time.Duratio
 	return ix
 }
 
-// stop ends the indexer and waits for it.
-func (ix *indexer) stop() {
+// stop ends the indexer and waits for it; when it is importing a backlog,
+// it first lets it finish, within ctx (the flush timeout).
+func (ix *indexer) stop(ctx context.Context) {
+	if ix.backlog.Load() {
+		select {
+		case <-ix.catchUp:
+		case <-ctx.Done():
+		}
+	}
 	ix.cancel()
 	ix.done.Wait()
+}
+
+// indexPass opens the store if it is not open yet, then imports the
+// journals.
+func indexPass(ctx context.Context, st **store.Store, dataDir string) error {
+	if *st == nil {
+		s, err := store.Open(ctx, dataDir, store.WithBusyTimeout(indexerBusy))
+		if err != nil {
+			return err
+		}
+		*st = s
+		pruneDaily(ctx, s, dataDir)
+	}
+	_, err := importJournals(ctx, *st, dataDir)
+	return err
 }

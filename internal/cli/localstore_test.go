@@ -71,9 +71,9 @@ func TestImportJournals(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = live.Close()
-	skipped, err := importJournals(ctx, st, data)
-	if err != nil || skipped != 0 {
-		t.Fatalf("importJournals = %d skipped, %v", skipped, err)
+	rep, err := importJournals(ctx, st, data)
+	if err != nil || rep.damaged != 0 || len(rep.unreadable) != 0 {
+		t.Fatalf("importJournals = %+v, %v", rep, err)
 	}
 	if names, _ := journal.List(dir); len(names) != 0 {
 		t.Errorf("journals left = %v, want none", names)

@@ -235,11 +235,15 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	exit, err := child.Wait()
 	oomRead.Wait()
 	stopEarly()
-	if ix != nil {
-		ix.stop()
-	}
 	early.Wait()
-	return afterExit(ctx, opts, child, exit, err, rec, pipe, warn, in, oom)
+	err = afterExit(ctx, opts, child, exit, err, rec, pipe, warn, in, oom)
+	// The indexer stops only once the final records are in the journal.
+	if ix != nil {
+		stopCtx, cancel := context.WithTimeout(ctx, cfg.FlushTimeout)
+		ix.stop(stopCtx)
+		cancel()
+	}
+	return err
 }
 
 // failedStart records a run whose child could not be started and returns

@@ -53,13 +53,17 @@ const DefaultMaxBytes = 256 << 20
 // its size bound; the batch is not written.
 var ErrFull = errors.New("journal full")
 
+// ErrTooLarge is returned by Append for a record too large for one line.
+var ErrTooLarge = errors.New("record too large for the journal")
+
 // ErrClosed is returned by Append after Close.
 var ErrClosed = errors.New("journal closed")
 
 // Writer appends batches to one journal. It is safe for concurrent use.
 type Writer struct {
-	path     string
-	maxBytes int64
+	path      string
+	maxBytes  int64
+	lineLimit int // MaxLine/2; lowered by tests
 
 	mu     sync.Mutex
 	f      *os.File
@@ -97,35 +101,84 @@ func Create(dir, name string, maxBytes int64) (*Writer, error) {
 		_ = os.Remove(tmp)
 		return nil, fmt.Errorf("create journal: %w", err)
 	}
-	return &Writer{path: path, maxBytes: maxBytes, f: f}, nil
+	return &Writer{path: path, maxBytes: maxBytes, lineLimit: MaxLine / 2, f: f}, nil
 }
 
 // Path returns the journal's file path.
 func (w *Writer) Path() string { return w.path }
 
-// Append writes b as one line. An empty batch writes nothing. It returns
-// ErrFull (wrapped) when the line would pass the size bound, ErrClosed after
-// Close, and the write error otherwise; a failed Append leaves earlier lines
-// intact.
+// Append writes b as one line, or as several when its line would pass
+// MaxLine/2 (a record's line is never split). An empty batch writes
+// nothing. It returns ErrFull (wrapped) when the lines would pass the size
+// bound, ErrTooLarge (wrapped) for a single record whose line passes
+// MaxLine, ErrClosed after Close, and the write error otherwise. A failed
+// Append writes nothing: a partial write is cut back off the file.
 func (w *Writer) Append(b telemetry.Batch) error {
 	if b.Len() == 0 {
 		return nil
 	}
-	line := encodeBatch(&b)
+	lines, err := encodeLines(&b, w.lineLimit)
+	if err != nil {
+		return fmt.Errorf("journal %s: %w", w.path, err)
+	}
+	var total int64
+	for _, l := range lines {
+		total += int64(len(l))
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
 		return ErrClosed
 	}
-	if w.size+int64(len(line)) > w.maxBytes {
+	if w.size+total > w.maxBytes {
 		return fmt.Errorf("journal %s: %w (%d bytes)", w.path, ErrFull, w.maxBytes)
 	}
-	n, err := w.f.Write(line)
-	w.size += int64(n)
-	if err != nil {
-		return fmt.Errorf("journal %s: %w", w.path, err)
+	start := w.size
+	for _, l := range lines {
+		n, err := w.f.Write(l)
+		w.size += int64(n)
+		if err != nil {
+			if w.f.Truncate(start) == nil {
+				w.size = start
+			}
+			return fmt.Errorf("journal %s: %w", w.path, err)
+		}
 	}
 	return nil
+}
+
+// encodeLines encodes b as lines of at most limit bytes, splitting it
+// between records as needed; one record may take up to 2*limit.
+func encodeLines(b *telemetry.Batch, limit int) ([][]byte, error) {
+	line := encodeBatch(b)
+	switch n := b.Len(); {
+	case len(line) <= limit:
+		return [][]byte{line}, nil
+	case n == 1 && len(line) <= 2*limit:
+		return [][]byte{line}, nil
+	case n == 1:
+		return nil, fmt.Errorf("%w: one record of %d bytes", ErrTooLarge, len(line))
+	}
+	left, right := splitBatch(b, b.Len()/2)
+	l, err := encodeLines(&left, limit)
+	if err != nil {
+		return nil, err
+	}
+	r, err := encodeLines(&right, limit)
+	if err != nil {
+		return nil, err
+	}
+	return append(l, r...), nil
+}
+
+// splitBatch returns the first n records of b (spans first, then metrics,
+// scores, logs) and the rest, keeping the order within each kind.
+func splitBatch(b *telemetry.Batch, n int) (first, rest telemetry.Batch) {
+	take := func(k int) int { t := min(k, n); n -= t; return t }
+	s, m, c, l := take(len(b.Spans)), take(len(b.Metrics)), take(len(b.Scores)), take(len(b.Logs))
+	first = telemetry.Batch{Spans: b.Spans[:s], Metrics: b.Metrics[:m], Scores: b.Scores[:c], Logs: b.Logs[:l]}
+	rest = telemetry.Batch{Spans: b.Spans[s:], Metrics: b.Metrics[m:], Scores: b.Scores[c:], Logs: b.Logs[l:]}
+	return first, rest
 }
 
 // Close closes the file, which releases the lock: readers then see the

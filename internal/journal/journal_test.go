@@ -359,3 +359,53 @@ func FuzzDecodeBatch(f *testing.F) {
 		}
 	})
 }
+
+// TestLongBatchSplit: a batch whose line would pass the line bound is
+// written as several lines, all read back in order; a single record past
+// twice the bound is refused, not written.
+func TestLongBatchSplit(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Create(dir, "j", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.lineLimit = 2048
+	var b telemetry.Batch
+	for i := range 300 {
+		b.Metrics = append(b.Metrics, telemetry.Metric{Name: "m", Kind: telemetry.Gauge, Time: t0, Value: float64(i)})
+	}
+	b.Spans = []telemetry.Span{{Name: "s", Payloads: []telemetry.Payload{{Name: "p", Data: make([]byte, 2000)}}}}
+	if err := w.Append(b); err != nil {
+		t.Fatal(err)
+	}
+	huge := telemetry.Batch{Spans: []telemetry.Span{{Name: "huge", Payloads: []telemetry.Payload{{Name: "p", Data: make([]byte, 5000)}}}}}
+	if err := w.Append(huge); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Append of a record past twice the bound = %v, want ErrTooLarge", err)
+	}
+	_ = w.Close()
+	r, err := Open(dir, "j")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c, err := r.Read(0, 0)
+	if err != nil || !c.EOF || c.Skipped != 0 {
+		t.Fatalf("Read = %+v, %v", c, err)
+	}
+	var values []float64
+	spans := 0
+	for _, got := range c.Batches {
+		spans += len(got.Spans)
+		for _, m := range got.Metrics {
+			values = append(values, m.Value)
+		}
+	}
+	if len(c.Batches) < 5 || spans != 1 || len(values) != 300 {
+		t.Fatalf("%d lines, %d spans, %d points; want several lines, 1 span, 300 points", len(c.Batches), spans, len(values))
+	}
+	for i, v := range values {
+		if v != float64(i) {
+			t.Fatalf("point %d = %v: order not kept", i, v)
+		}
+	}
+}

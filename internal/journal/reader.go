@@ -13,8 +13,8 @@ import (
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
-// MaxLine bounds one line a Reader accepts; a longer line (never written by
-// a Writer with the default bound) is skipped.
+// MaxLine bounds one line a Reader accepts; a longer line (a Writer never
+// writes one) is skipped.
 const MaxLine = 64 << 20
 
 // Reader reads one journal. It is not safe for concurrent use.

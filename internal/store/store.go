@@ -52,10 +52,15 @@ var (
 	ErrSchemaTooNew = errors.New("store schema is newer than this graphsignal")
 	// ErrClosed is returned by every method called after Close.
 	ErrClosed = errors.New("store is closed")
+	// ErrBusy wraps errors caused by another connection or process holding
+	// the database's lock past the busy timeout.
+	ErrBusy = errors.New("store database is locked")
 )
 
 // SQLite primary result codes this package classifies.
 const (
+	sqliteBusy    = 5  // SQLITE_BUSY
+	sqliteLocked  = 6  // SQLITE_LOCKED
 	sqliteCorrupt = 11 // SQLITE_CORRUPT
 	sqliteNotADB  = 26 // SQLITE_NOTADB
 )
@@ -182,7 +187,7 @@ func (s *Store) use(f func() error) error {
 }
 
 // classify adds ErrCorrupt to errors SQLite reports for a damaged or foreign
-// file, so callers can branch on it.
+// file, and ErrBusy to lock timeouts, so callers can branch on them.
 func classify(err error) error {
 	if err == nil {
 		return nil
@@ -193,6 +198,10 @@ func classify(err error) error {
 		case sqliteCorrupt, sqliteNotADB:
 			if !errors.Is(err, ErrCorrupt) {
 				return fmt.Errorf("%w: %w", ErrCorrupt, err)
+			}
+		case sqliteBusy, sqliteLocked:
+			if !errors.Is(err, ErrBusy) {
+				return fmt.Errorf("%w: %w", ErrBusy, err)
 			}
 		}
 	}

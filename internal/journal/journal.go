@@ -50,7 +50,8 @@ const Ext = ".jsonl"
 const DefaultMaxBytes = 256 << 20
 
 // ErrFull is returned by Append when the batch would grow the journal past
-// its size bound; the batch is not written.
+// its size bound (less 1 MiB kept for batches with a run span, so that the
+// run's outcome is always recorded); the batch is not written.
 var ErrFull = errors.New("journal full")
 
 // ErrTooLarge is returned by Append for a record too large for one line.
@@ -130,7 +131,11 @@ func (w *Writer) Append(b telemetry.Batch) error {
 	if w.closed {
 		return ErrClosed
 	}
-	if w.size+total > w.maxBytes {
+	limit := w.maxBytes - runSpanReserve
+	if hasRunSpan(&b) {
+		limit = w.maxBytes // the run's outcome may use the reserve
+	}
+	if w.size+total > limit {
 		return fmt.Errorf("journal %s: %w (%d bytes)", w.path, ErrFull, w.maxBytes)
 	}
 	start := w.size
@@ -145,6 +150,20 @@ func (w *Writer) Append(b telemetry.Batch) error {
 		}
 	}
 	return nil
+}
+
+// runSpanReserve is the part of a journal's bound kept for batches that
+// carry a run span, so that a run whose records filled its journal still
+// records how it ended.
+const runSpanReserve = 1 << 20
+
+func hasRunSpan(b *telemetry.Batch) bool {
+	for i := range b.Spans {
+		if k, _ := b.Spans[i].Attributes[telemetry.AttrSpanKind].(string); k == telemetry.SpanKindRun {
+			return true
+		}
+	}
+	return false
 }
 
 // encodeLines encodes b as lines of at most limit bytes, splitting it

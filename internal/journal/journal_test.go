@@ -242,7 +242,7 @@ func TestReadChunksAndDamage(t *testing.T) {
 }
 
 func TestFull(t *testing.T) {
-	w, err := Create(t.TempDir(), "j", 300)
+	w, err := Create(t.TempDir(), "j", runSpanReserve+300)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,6 +253,16 @@ func TestFull(t *testing.T) {
 	}
 	if err := w.Append(telemetry.Batch{Metrics: []telemetry.Metric{{Name: "m"}}}); err != nil {
 		t.Errorf("small Append after a refused one = %v", err)
+	}
+	// The run span's final version still fits: it may use the reserve.
+	run := telemetry.Batch{Spans: []telemetry.Span{{Name: "run", Attributes: map[string]any{
+		telemetry.AttrSpanKind: telemetry.SpanKindRun, "pad": strings.Repeat("x", 2000)}}}}
+	if err := w.Append(run); err != nil {
+		t.Errorf("Append of a run span into the reserve = %v", err)
+	}
+	other := telemetry.Batch{Spans: []telemetry.Span{{Name: "other", Attributes: map[string]any{"pad": strings.Repeat("x", 2000)}}}}
+	if err := w.Append(other); !errors.Is(err, ErrFull) {
+		t.Errorf("Append of another span into the reserve = %v, want ErrFull", err)
 	}
 }
 

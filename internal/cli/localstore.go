@@ -249,7 +249,9 @@ func startIndexer(ctx context.Context, dataDir string, after, every time.Duratio
 		}()
 		for {
 			err := indexPass(ctx, &st, dataDir)
-			if err == nil && ix.backlog.Load() {
+			if ix.backlog.Load() && (err == nil || errors.Is(err, store.ErrBusy)) {
+				// Imported, or another process holds the database: either
+				// way the run's exit does not wait for the backlog.
 				ix.backlog.Store(false)
 				close(ix.catchUp)
 			}

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/graphsignal/graphsignal/internal/journal"
 	"github.com/graphsignal/graphsignal/internal/pipeline"
 	"github.com/graphsignal/graphsignal/internal/store"
@@ -228,7 +230,7 @@ func startIndexer(ctx context.Context, dataDir string, after, every time.Duratio
 				close(ix.catchUp)
 			}
 		}()
-		if names, _ := journal.List(journalDir(dataDir)); len(names) >= backlogJournals {
+		if readableJournals(dataDir) >= backlogJournals {
 			ix.backlog.Store(true)
 			after = 0
 		}
@@ -282,6 +284,20 @@ func (ix *indexer) stop(ctx context.Context) {
 	}
 	ix.cancel()
 	ix.done.Wait()
+}
+
+// readableJournals counts the journals waiting in dataDir that this user
+// can read (one it cannot read stays, and must not make every run wait).
+func readableJournals(dataDir string) int {
+	dir := journalDir(dataDir)
+	names, _ := journal.List(dir)
+	n := 0
+	for _, name := range names {
+		if unix.Access(filepath.Join(dir, name+journal.Ext), unix.R_OK) == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // indexPass opens the store if it is not open yet, then imports the

@@ -54,7 +54,8 @@ const DefaultMaxBytes = 256 << 20
 // run's outcome is always recorded); the batch is not written.
 var ErrFull = errors.New("journal full")
 
-// ErrTooLarge is returned by Append for a record too large for one line.
+// ErrTooLarge is returned by Append when records too large for one line
+// were left out.
 var ErrTooLarge = errors.New("record too large for the journal")
 
 // ErrClosed is returned by Append after Close.
@@ -69,6 +70,7 @@ type Writer struct {
 	mu     sync.Mutex
 	f      *os.File
 	size   int64
+	torn   bool // the last write was cut short mid-line
 	closed bool
 }
 
@@ -110,43 +112,70 @@ func (w *Writer) Path() string { return w.path }
 
 // Append writes b as one line, or as several when its line would pass
 // MaxLine/2 (a record's line is never split). An empty batch writes
-// nothing. It returns ErrFull (wrapped) when the lines would pass the size
-// bound, ErrTooLarge (wrapped) for a single record whose line passes
-// MaxLine, ErrClosed after Close, and the write error otherwise. A failed
-// Append writes nothing: a partial write is cut back off the file.
+// nothing. A record whose line alone would pass MaxLine is left out and
+// counted in the returned error (ErrTooLarge), the others are written. When
+// the lines would pass the size bound the batch is refused (ErrFull), except
+// its run spans, which are written into the reserve. It returns ErrClosed
+// after Close, and the write error otherwise. A write cut short (disk full)
+// leaves a torn line, which the next Append terminates first: readers skip
+// it and go on with the next line.
 func (w *Writer) Append(b telemetry.Batch) error {
 	if b.Len() == 0 {
 		return nil
 	}
-	lines, err := encodeLines(&b, w.lineLimit)
-	if err != nil {
-		return fmt.Errorf("journal %s: %w", w.path, err)
-	}
-	var total int64
-	for _, l := range lines {
-		total += int64(len(l))
-	}
+	lines, dropped := encodeLines(&b, w.lineLimit)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
 		return ErrClosed
 	}
+	err := w.write(lines, hasRunSpan(&b))
+	if errors.Is(err, ErrFull) {
+		if runs := runSpansOf(&b); runs.Len() > 0 && runs.Len() < b.Len() {
+			runLines, _ := encodeLines(&runs, w.lineLimit)
+			_ = w.write(runLines, true)
+		}
+	}
+	if err == nil && dropped > 0 {
+		err = fmt.Errorf("%w: %d of %d records left out", ErrTooLarge, dropped, b.Len())
+	}
+	if err != nil {
+		return fmt.Errorf("journal %s: %w", w.path, err)
+	}
+	return nil
+}
+
+// write appends lines within the size bound (all of it for a run span,
+// less the reserve otherwise). Called with w.mu held.
+func (w *Writer) write(lines [][]byte, runSpan bool) error {
+	var total int64
+	for _, l := range lines {
+		total += int64(len(l))
+	}
+	if w.torn {
+		total++
+	}
 	limit := w.maxBytes - runSpanReserve
-	if hasRunSpan(&b) {
-		limit = w.maxBytes // the run's outcome may use the reserve
+	if runSpan {
+		limit = w.maxBytes
 	}
 	if w.size+total > limit {
-		return fmt.Errorf("journal %s: %w (%d bytes)", w.path, ErrFull, w.maxBytes)
+		return fmt.Errorf("%w (%d bytes)", ErrFull, w.maxBytes)
 	}
-	start := w.size
+	if w.torn {
+		n, err := w.f.Write([]byte{'\n'})
+		w.size += int64(n)
+		if err != nil {
+			return err
+		}
+		w.torn = false
+	}
 	for _, l := range lines {
 		n, err := w.f.Write(l)
 		w.size += int64(n)
 		if err != nil {
-			if w.f.Truncate(start) == nil {
-				w.size = start
-			}
-			return fmt.Errorf("journal %s: %w", w.path, err)
+			w.torn = n > 0 && n < len(l)
+			return err
 		}
 	}
 	return nil
@@ -157,37 +186,48 @@ func (w *Writer) Append(b telemetry.Batch) error {
 // records how it ended.
 const runSpanReserve = 1 << 20
 
+func isRunSpan(s *telemetry.Span) bool {
+	k, _ := s.Attributes[telemetry.AttrSpanKind].(string)
+	return k == telemetry.SpanKindRun
+}
+
 func hasRunSpan(b *telemetry.Batch) bool {
 	for i := range b.Spans {
-		if k, _ := b.Spans[i].Attributes[telemetry.AttrSpanKind].(string); k == telemetry.SpanKindRun {
+		if isRunSpan(&b.Spans[i]) {
 			return true
 		}
 	}
 	return false
 }
 
+// runSpansOf returns the run spans of b alone.
+func runSpansOf(b *telemetry.Batch) telemetry.Batch {
+	var runs telemetry.Batch
+	for i := range b.Spans {
+		if isRunSpan(&b.Spans[i]) {
+			runs.Spans = append(runs.Spans, b.Spans[i])
+		}
+	}
+	return runs
+}
+
 // encodeLines encodes b as lines of at most limit bytes, splitting it
-// between records as needed; one record may take up to 2*limit.
-func encodeLines(b *telemetry.Batch, limit int) ([][]byte, error) {
+// between records as needed; one record may take up to 2*limit, and one
+// that needs more is left out and counted in dropped.
+func encodeLines(b *telemetry.Batch, limit int) (lines [][]byte, dropped int) {
 	line := encodeBatch(b)
 	switch n := b.Len(); {
 	case len(line) <= limit:
-		return [][]byte{line}, nil
+		return [][]byte{line}, 0
 	case n == 1 && len(line) <= 2*limit:
-		return [][]byte{line}, nil
+		return [][]byte{line}, 0
 	case n == 1:
-		return nil, fmt.Errorf("%w: one record of %d bytes", ErrTooLarge, len(line))
+		return nil, 1
 	}
 	left, right := splitBatch(b, b.Len()/2)
-	l, err := encodeLines(&left, limit)
-	if err != nil {
-		return nil, err
-	}
-	r, err := encodeLines(&right, limit)
-	if err != nil {
-		return nil, err
-	}
-	return append(l, r...), nil
+	l, dl := encodeLines(&left, limit)
+	r, dr := encodeLines(&right, limit)
+	return append(l, r...), dl + dr
 }
 
 // splitBatch returns the first n records of b (spans first, then metrics,

@@ -264,6 +264,60 @@ func TestFull(t *testing.T) {
 	if err := w.Append(other); !errors.Is(err, ErrFull) {
 		t.Errorf("Append of another span into the reserve = %v, want ErrFull", err)
 	}
+	// A run span that arrives in one batch with too much else is still
+	// written on its own.
+	mixed := other
+	for range 1000 {
+		mixed.Spans = append(mixed.Spans, other.Spans[0])
+	}
+	run.Spans[0].Name = "run-final"
+	mixed.Spans = append(mixed.Spans, run.Spans[0])
+	if err := w.Append(mixed); !errors.Is(err, ErrFull) {
+		t.Errorf("Append of an oversized batch = %v, want ErrFull", err)
+	}
+	_ = w.Close()
+	r, err := Open(filepath.Dir(w.Path()), "j")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c, _ := r.Read(0, 0)
+	last := c.Batches[len(c.Batches)-1]
+	if len(last.Spans) != 1 || last.Spans[0].Name != "run-final" {
+		t.Errorf("last line = %+v, want the run span alone", last)
+	}
+}
+
+// TestTornWrite: after a write cut short mid-line, the next Append ends the
+// torn line first, so readers skip one damaged line and read the next.
+func TestTornWrite(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Create(dir, "j", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := telemetry.Batch{Metrics: []telemetry.Metric{{Name: "m", Time: t0, Value: 1}}}
+	if err := w.Append(one); err != nil {
+		t.Fatal(err)
+	}
+	// What a short write leaves: part of a line, and the writer told so.
+	if _, err := w.f.Write([]byte(`{"metrics":[{"na`)); err != nil {
+		t.Fatal(err)
+	}
+	w.torn = true
+	if err := w.Append(one); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Close()
+	r, err := Open(dir, "j")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c, err := r.Read(0, 0)
+	if err != nil || len(c.Batches) != 2 || c.Skipped != 1 {
+		t.Errorf("Read = %d batches, %d skipped, %v; want 2 and 1", len(c.Batches), c.Skipped, err)
+	}
 }
 
 func TestCreateErrors(t *testing.T) {
@@ -388,7 +442,11 @@ func TestLongBatchSplit(t *testing.T) {
 	if err := w.Append(b); err != nil {
 		t.Fatal(err)
 	}
-	huge := telemetry.Batch{Spans: []telemetry.Span{{Name: "huge", Payloads: []telemetry.Payload{{Name: "p", Data: make([]byte, 5000)}}}}}
+	// A record past twice the bound is left out; its neighbours are kept.
+	huge := telemetry.Batch{
+		Spans: []telemetry.Span{{Name: "huge", Payloads: []telemetry.Payload{{Name: "p", Data: make([]byte, 5000)}}}},
+		Logs:  []telemetry.Log{{Message: "kept"}},
+	}
 	if err := w.Append(huge); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("Append of a record past twice the bound = %v, want ErrTooLarge", err)
 	}
@@ -403,15 +461,17 @@ func TestLongBatchSplit(t *testing.T) {
 		t.Fatalf("Read = %+v, %v", c, err)
 	}
 	var values []float64
-	spans := 0
+	spans, logs := 0, 0
 	for _, got := range c.Batches {
 		spans += len(got.Spans)
+		logs += len(got.Logs)
 		for _, m := range got.Metrics {
 			values = append(values, m.Value)
 		}
 	}
-	if len(c.Batches) < 5 || spans != 1 || len(values) != 300 {
-		t.Fatalf("%d lines, %d spans, %d points; want several lines, 1 span, 300 points", len(c.Batches), spans, len(values))
+	if len(c.Batches) < 5 || spans != 1 || logs != 1 || len(values) != 300 {
+		t.Fatalf("%d lines, %d spans, %d logs, %d points; want several lines, 1 span, 1 log, 300 points",
+			len(c.Batches), spans, logs, len(values))
 	}
 	for i, v := range values {
 		if v != float64(i) {

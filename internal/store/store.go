@@ -60,7 +60,6 @@ var (
 // SQLite primary result codes this package classifies.
 const (
 	sqliteBusy    = 5  // SQLITE_BUSY
-	sqliteLocked  = 6  // SQLITE_LOCKED
 	sqliteCorrupt = 11 // SQLITE_CORRUPT
 	sqliteNotADB  = 26 // SQLITE_NOTADB
 )
@@ -199,7 +198,7 @@ func classify(err error) error {
 			if !errors.Is(err, ErrCorrupt) {
 				return fmt.Errorf("%w: %w", ErrCorrupt, err)
 			}
-		case sqliteBusy, sqliteLocked:
+		case sqliteBusy:
 			if !errors.Is(err, ErrBusy) {
 				return fmt.Errorf("%w: %w", ErrBusy, err)
 			}

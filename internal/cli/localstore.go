@@ -204,6 +204,7 @@ func storeError(err error, dataDir string) error {
 type indexer struct {
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
+	counted chan struct{} // closed once the waiting journals are counted
 	catchUp chan struct{} // closed once a backlog has been imported
 	backlog atomic.Bool   // a backlog was found: stop waits for catchUp
 }
@@ -221,7 +222,7 @@ const (
 // keep the records).
 func startIndexer(ctx context.Context, dataDir string, after, every time.Duration, onError func(error)) *indexer {
 	ctx, cancel := context.WithCancel(ctx)
-	ix := &indexer{cancel: cancel, catchUp: make(chan struct{})}
+	ix := &indexer{cancel: cancel, counted: make(chan struct{}), catchUp: make(chan struct{})}
 	ix.done.Go(func() {
 		defer func() {
 			select {
@@ -234,6 +235,7 @@ func startIndexer(ctx context.Context, dataDir string, after, every time.Duratio
 			ix.backlog.Store(true)
 			after = 0
 		}
+		close(ix.counted)
 		wait := time.NewTimer(after)
 		defer wait.Stop()
 		select {
@@ -276,6 +278,10 @@ func startIndexer(ctx context.Context, dataDir string, after, every time.Duratio
 // stop ends the indexer and waits for it; when it is importing a backlog,
 // it first lets it finish, within ctx (the flush timeout).
 func (ix *indexer) stop(ctx context.Context) {
+	select { // the count is a directory listing: a child that exits at once waits for it
+	case <-ix.counted:
+	case <-ctx.Done():
+	}
 	if ix.backlog.Load() {
 		select {
 		case <-ix.catchUp:

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/graphsignal/graphsignal/internal/journal"
+	"github.com/graphsignal/graphsignal/internal/store"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
@@ -94,4 +97,71 @@ func TestOpenStoreForReadNoData(t *testing.T) {
 	if _, ok := err.(*NoDataError); !ok {
 		t.Errorf("empty data dir: %v, want *NoDataError", err)
 	}
+}
+
+// writeJournals leaves n final journals of one finished run each in data.
+func writeJournals(t *testing.T, data string, n int) {
+	t.Helper()
+	for i := range n {
+		w, err := journal.Create(journalDir(data), fmt.Sprintf("%04d-run", i), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Append(runBatch(fmt.Sprintf("s%d", i), time.Now())); err != nil {
+			t.Fatal(err)
+		}
+		_ = w.Close()
+	}
+}
+
+// TestIndexerBacklog: with backlogJournals waiting, the indexer starts at
+// once and stop waits for the import; with the database locked by another
+// process, stop does not wait for it and the journals stay.
+func TestIndexerBacklog(t *testing.T) {
+	ctx := context.Background()
+	t.Run("imports before stop returns", func(t *testing.T) {
+		data := t.TempDir()
+		writeJournals(t, data, backlogJournals)
+		ix := startIndexer(ctx, data, time.Hour, time.Hour, func(err error) { t.Errorf("indexer: %v", err) })
+		stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		ix.stop(stopCtx)
+		if names, _ := journal.List(journalDir(data)); len(names) != 0 {
+			t.Errorf("%d journals left after a backlog import", len(names))
+		}
+	})
+	t.Run("a locked database does not hold stop", func(t *testing.T) {
+		data := t.TempDir()
+		st, err := store.Open(ctx, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = st.Close()
+		db, err := sql.Open("sqlite", filepath.Join(data, store.FileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+			t.Fatal(err)
+		}
+		defer conn.ExecContext(ctx, "ROLLBACK") //nolint:errcheck
+		writeJournals(t, data, backlogJournals)
+		ix := startIndexer(ctx, data, time.Hour, time.Hour, func(err error) { t.Errorf("indexer: %v", err) })
+		stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		start := time.Now()
+		ix.stop(stopCtx)
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("stop took %v with the database locked", d)
+		}
+		if names, _ := journal.List(journalDir(data)); len(names) != backlogJournals {
+			t.Errorf("%d journals left, want all %d (the database was locked)", len(names), backlogJournals)
+		}
+	})
 }

@@ -231,7 +231,7 @@ func startIndexer(ctx context.Context, dataDir string, after, every time.Duratio
 				close(ix.catchUp)
 			}
 		}()
-		if readableJournals(dataDir) >= backlogJournals {
+		if hasBacklog(dataDir) {
 			ix.backlog.Store(true)
 			after = 0
 		}
@@ -292,18 +292,22 @@ func (ix *indexer) stop(ctx context.Context) {
 	ix.done.Wait()
 }
 
-// readableJournals counts the journals waiting in dataDir that this user
-// can read (one it cannot read stays, and must not make every run wait).
-func readableJournals(dataDir string) int {
+// hasBacklog reports whether backlogJournals or more journals that this
+// user can read are waiting in dataDir (one it cannot read stays, and must
+// not make every run wait). Below that, it costs one directory listing.
+func hasBacklog(dataDir string) bool {
 	dir := journalDir(dataDir)
 	names, _ := journal.List(dir)
+	if len(names) < backlogJournals {
+		return false
+	}
 	n := 0
 	for _, name := range names {
 		if unix.Access(filepath.Join(dir, name+journal.Ext), unix.R_OK) == nil {
 			n++
 		}
 	}
-	return n
+	return n >= backlogJournals
 }
 
 // indexPass opens the store if it is not open yet, then imports the

@@ -21,7 +21,7 @@ func TestForwardThroughRealSocket(t *testing.T) {
 	var mu sync.Mutex
 	var got telemetry.Batch
 	trace, outerSpan := telemetry.NewTraceID(), telemetry.NewSpanID()
-	srv, err := ipc.Listen(context.Background(), ipc.Config{
+	srv, err := ipc.Bind(context.Background(), ipc.Config{
 		TraceID: trace, SpanID: outerSpan, Tags: telemetry.Tags{"session_id": "s-1"}, RecordPayloads: true,
 		Consumer: ipc.ConsumerFunc(func(b telemetry.Batch) {
 			mu.Lock()
@@ -34,6 +34,7 @@ func TestForwardThroughRealSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv.Serve()
 	f, err := Dial(context.Background(), srv.Addr())
 	if err != nil {
 		t.Fatal(err)

@@ -53,7 +53,7 @@ func BenchmarkOTLPTraces1000(b *testing.B) {
 	for _, clients := range []int{1, 8} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
 			var got atomic.Int64
-			s, err := Start(context.Background(), Config{TraceID: testTrace, RunSpanID: testRunSpan, Tags: testTags,
+			s, err := start(context.Background(), Config{TraceID: testTrace, RunSpanID: testRunSpan, Tags: testTags,
 				Consumer: ConsumerFunc(func(bt telemetry.Batch) { got.Add(int64(len(bt.Spans))) })})
 			if err != nil {
 				b.Fatal(err)

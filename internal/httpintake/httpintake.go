@@ -16,7 +16,7 @@
 // Config.Consumer. docs/intake.md describes the routes, limits and mapping
 // rules in full.
 //
-// Goroutines: Serve (which Start calls) launches one goroutine that runs the
+// Goroutines: Serve launches one goroutine that runs the
 // HTTP server; each request is served on a goroutine of net/http. Bind alone
 // starts none: it only creates the listening socket, so that a run can put
 // the endpoint in the child's environment at the least cost and serve once
@@ -57,7 +57,7 @@ const (
 	writeTimeout             = 30 * time.Second
 )
 
-// ErrConfig is wrapped by Start's error when the Config is unusable.
+// ErrConfig is wrapped by Bind's error when the Config is unusable.
 var ErrConfig = errors.New("invalid intake config")
 
 // Consumer receives what the intake decoded. Consume is called from request
@@ -133,18 +133,6 @@ type Server struct {
 	gateMu   sync.Mutex // guards gateShut and handlers.Add
 	gateShut bool
 	handlers sync.WaitGroup // requests inside ServeHTTP
-}
-
-// Start is Bind followed by Serve: it listens on 127.0.0.1 port 0 and
-// serves until Close. ctx bounds only the start; cancelling it later has no
-// effect. It returns an error wrapping ErrConfig for an unusable Config.
-func Start(ctx context.Context, cfg Config) (*Server, error) {
-	s, err := Bind(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	s.Serve()
-	return s, nil
 }
 
 // Bind checks cfg and creates the listening socket on 127.0.0.1 port 0,

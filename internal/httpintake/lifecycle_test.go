@@ -30,7 +30,7 @@ func TestStartConfigErrors(t *testing.T) {
 		{"no consumer", Config{TraceID: testTrace, RunSpanID: testRunSpan}},
 	}
 	for _, tt := range tests {
-		if s, err := Start(context.Background(), tt.cfg); !errors.Is(err, ErrConfig) || s != nil {
+		if s, err := Bind(context.Background(), tt.cfg); !errors.Is(err, ErrConfig) || s != nil {
 			t.Errorf("%s: Start = %v, %v; want ErrConfig", tt.name, s, err)
 		}
 	}
@@ -77,7 +77,7 @@ func TestSlowClient(t *testing.T) {
 
 func TestCloseStopsServing(t *testing.T) {
 	col := &collector{}
-	s, err := Start(context.Background(), Config{TraceID: testTrace, RunSpanID: testRunSpan, Consumer: col})
+	s, err := start(context.Background(), Config{TraceID: testTrace, RunSpanID: testRunSpan, Consumer: col})
 	if err != nil {
 		t.Fatal(err)
 	}

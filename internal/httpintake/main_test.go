@@ -68,7 +68,7 @@ func startIntake(t testing.TB, mod func(*Config)) (*Server, *collector) {
 	if mod != nil {
 		mod(&cfg)
 	}
-	s, err := Start(context.Background(), cfg)
+	s, err := start(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -128,4 +128,14 @@ func gz(t testing.TB, b []byte) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// start is Bind followed by Serve, as a run does around its child's start.
+func start(ctx context.Context, cfg Config) (*Server, error) {
+	s, err := Bind(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.Serve()
+	return s, nil
 }

@@ -103,7 +103,7 @@ func TestDefaultSocketParent(t *testing.T) {
 			if got := defaultSocketParent(); got != tt.want {
 				t.Errorf("defaultSocketParent() with XDG_RUNTIME_DIR=%q = %q, want %q", tt.xdg, got, tt.want)
 			}
-			srv, err := Listen(context.Background(), Config{Consumer: &collector{}})
+			srv, err := listen(context.Background(), Config{Consumer: &collector{}})
 			if err != nil {
 				t.Fatalf("Listen: %v", err)
 			}

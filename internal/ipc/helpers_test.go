@@ -84,7 +84,7 @@ func startServer(t testing.TB, cfg Config) (*Server, *collector) {
 			cfg.Dir = ""
 		}
 	}
-	srv, err := Listen(context.Background(), cfg)
+	srv, err := listen(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("Listen: %v", err)
 	}
@@ -136,4 +136,14 @@ func settle(t testing.TB, srv *Server) {
 	if err := srv.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
+}
+
+// listen is Bind followed by Serve, as a run does around its child's start.
+func listen(ctx context.Context, cfg Config) (*Server, error) {
+	s, err := Bind(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.Serve()
+	return s, nil
 }

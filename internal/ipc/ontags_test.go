@@ -13,7 +13,7 @@ import (
 // tags merged with the context tags, for the run's other intakes.
 func TestOnTagsSeesContextTags(t *testing.T) {
 	got := make(chan telemetry.Tags, 4)
-	srv, err := Listen(context.Background(), Config{
+	srv, err := listen(context.Background(), Config{
 		TraceID: telemetry.NewTraceID(), SpanID: telemetry.NewSpanID(),
 		Tags:     telemetry.Tags{"session_id": "s-1"},
 		Consumer: ConsumerFunc(func(telemetry.Batch) {}),

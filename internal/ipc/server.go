@@ -143,7 +143,7 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// ErrNoConsumer is returned by Bind and Listen when Config.Consumer is nil.
+// ErrNoConsumer is returned by Bind when Config.Consumer is nil.
 var ErrNoConsumer = errors.New("ipc: no consumer")
 
 // Server is a socket intake. Its methods are safe for concurrent use.
@@ -191,16 +191,6 @@ type Server struct {
 type queued struct {
 	batch telemetry.Batch
 	bytes int64
-}
-
-// Listen is Bind followed by Serve.
-func Listen(ctx context.Context, cfg Config) (*Server, error) {
-	s, err := Bind(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	s.Serve()
-	return s, nil
 }
 
 // Bind creates the private directory (0700) and the listening socket in it

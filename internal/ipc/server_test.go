@@ -45,19 +45,19 @@ func TestListenPermissionsAndClose(t *testing.T) {
 }
 
 func TestListenErrors(t *testing.T) {
-	if _, err := Listen(context.Background(), Config{}); !errors.Is(err, ErrNoConsumer) {
+	if _, err := Bind(context.Background(), Config{}); !errors.Is(err, ErrNoConsumer) {
 		t.Errorf("Listen without consumer = %v, want ErrNoConsumer", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Listen(ctx, Config{Consumer: &collector{}}); !errors.Is(err, context.Canceled) {
+	if _, err := Bind(ctx, Config{Consumer: &collector{}}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Listen with cancelled ctx = %v, want context.Canceled", err)
 	}
 	long := filepath.Join(t.TempDir(), strings.Repeat("d", 120))
 	if err := os.Mkdir(long, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Listen(context.Background(), Config{Consumer: &collector{}, Dir: long}); err == nil {
+	if _, err := Bind(context.Background(), Config{Consumer: &collector{}, Dir: long}); err == nil {
 		t.Errorf("Listen with a %d-byte directory succeeded, want a path length error", len(long))
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
-// Stats is a snapshot of the intake's counters since Listen. Every map has
+// Stats is a snapshot of the intake's counters since Bind. Every map has
 // an entry for every message type or reason, zero included.
 type Stats struct {
 	Messages        map[string]uint64 // accepted messages by type ("span", "score", ...)

@@ -186,14 +186,9 @@ func (w *Writer) write(lines [][]byte, runSpan bool) error {
 // records how it ended.
 const runSpanReserve = 1 << 20
 
-func isRunSpan(s *telemetry.Span) bool {
-	k, _ := s.Attributes[telemetry.AttrSpanKind].(string)
-	return k == telemetry.SpanKindRun
-}
-
 func hasRunSpan(b *telemetry.Batch) bool {
 	for i := range b.Spans {
-		if isRunSpan(&b.Spans[i]) {
+		if b.Spans[i].IsRun() {
 			return true
 		}
 	}
@@ -204,7 +199,7 @@ func hasRunSpan(b *telemetry.Batch) bool {
 func runSpansOf(b *telemetry.Batch) telemetry.Batch {
 	var runs telemetry.Batch
 	for i := range b.Spans {
-		if isRunSpan(&b.Spans[i]) {
+		if b.Spans[i].IsRun() {
 			runs.Spans = append(runs.Spans, b.Spans[i])
 		}
 	}

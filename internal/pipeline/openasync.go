@@ -18,10 +18,10 @@ import (
 // pipeline reports it once). Close closes the opened exporter when it
 // implements io.Closer. The returned Exporter has Name() == name.
 func OpenAsync(name string, open func(ctx context.Context) (Exporter, error)) Exporter {
-	return &lazy{name: name, open: open}
+	return &asyncOpen{name: name, open: open}
 }
 
-type lazy struct {
+type asyncOpen struct {
 	name string
 	open func(ctx context.Context) (Exporter, error)
 
@@ -32,12 +32,12 @@ type lazy struct {
 	closed bool
 }
 
-func (l *lazy) Name() string { return l.name }
+func (l *asyncOpen) Name() string { return l.name }
 
 // openNow opens the target; the worker calls it when it starts.
-func (l *lazy) openNow(ctx context.Context) { _, _ = l.target(ctx) }
+func (l *asyncOpen) openNow(ctx context.Context) { _, _ = l.target(ctx) }
 
-func (l *lazy) target(ctx context.Context) (Exporter, error) {
+func (l *asyncOpen) target(ctx context.Context) (Exporter, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -59,7 +59,7 @@ func (l *lazy) target(ctx context.Context) (Exporter, error) {
 }
 
 // Export opens the target if needed and exports b to it.
-func (l *lazy) Export(ctx context.Context, b telemetry.Batch) error {
+func (l *asyncOpen) Export(ctx context.Context, b telemetry.Batch) error {
 	e, err := l.target(ctx)
 	if err != nil {
 		return err
@@ -68,7 +68,7 @@ func (l *lazy) Export(ctx context.Context, b telemetry.Batch) error {
 }
 
 // Close closes the target if it was opened and is an io.Closer.
-func (l *lazy) Close() error {
+func (l *asyncOpen) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {

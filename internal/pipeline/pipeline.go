@@ -440,12 +440,6 @@ func coalesce(in []telemetry.Batch, max int) (telemetry.Batch, []telemetry.Batch
 	return out, in[n:]
 }
 
-// IsRunSpan reports whether s is a run span, which the pipeline never drops.
-func IsRunSpan(s *telemetry.Span) bool {
-	v, ok := s.Attributes[telemetry.AttrSpanKind].(string)
-	return ok && v == telemetry.SpanKindRun
-}
-
 // trim keeps every run span of b and, in order (spans, metrics, scores,
 // logs), as many other records as room allows; it returns the kept batch
 // and the dropped counts.
@@ -455,7 +449,7 @@ func trim(b telemetry.Batch, room int) (telemetry.Batch, Counts) {
 	var drop Counts
 	for i := range b.Spans {
 		switch {
-		case IsRunSpan(&b.Spans[i]):
+		case b.Spans[i].IsRun():
 			out.Spans = append(out.Spans, b.Spans[i])
 		case room > 0:
 			out.Spans = append(out.Spans, b.Spans[i])
@@ -473,7 +467,7 @@ func trim(b telemetry.Batch, room int) (telemetry.Batch, Counts) {
 	return out, drop
 }
 
-var _ io.Closer = (*lazy)(nil)
+var _ io.Closer = (*asyncOpen)(nil)
 
 // errClosed is returned by an OpenAsync exporter used after Close.
 var errClosed = errors.New("exporter closed")

@@ -190,3 +190,16 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 		}
 	}
 }
+
+// BenchmarkOOMCounter locates and reads this process's OOM-kill counter, as
+// every run does while its child starts.
+func BenchmarkOOMCounter(b *testing.B) {
+	if _, err := (Cgroups{}).OOMCounter(os.Getpid()); err != nil {
+		b.Skipf("no cgroup counter here: %v", err)
+	}
+	for b.Loop() {
+		if _, err := (Cgroups{}).OOMCounter(os.Getpid()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

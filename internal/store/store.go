@@ -16,9 +16,10 @@
 //
 // Failures are returned, never panicked: a file that is not a database, or is
 // damaged, yields an error wrapping ErrCorrupt; a data directory that cannot
-// be created or written yields a wrapped *os.PathError or SQLite error. The
-// caller (the recorder) is expected to warn once and carry on without the
-// store; nothing here touches the child process.
+// be created or written yields a wrapped *os.PathError or SQLite error, and a
+// lock held past the busy timeout one wrapping ErrBusy. Runs never write
+// here directly: they append to journals (package journal) that importers
+// move in with Import, so nothing here can delay or touch a child process.
 package store
 
 import (

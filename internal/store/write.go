@@ -92,12 +92,6 @@ func writeBatch(ctx context.Context, tx *sql.Tx, b *telemetry.Batch) error {
 	return writeLogs(ctx, tx, b.Logs)
 }
 
-// IsRun reports whether sp is a run span.
-func IsRun(sp *telemetry.Span) bool {
-	k, ok := sp.Attributes[telemetry.AttrSpanKind].(string)
-	return ok && k == telemetry.SpanKindRun
-}
-
 func writeSpans(ctx context.Context, tx *sql.Tx, spans []telemetry.Span) error {
 	if len(spans) == 0 {
 		return nil
@@ -110,7 +104,7 @@ func writeSpans(ctx context.Context, tx *sql.Tx, spans []telemetry.Span) error {
 	var delScores, addScore *sql.Stmt
 	for i := range spans {
 		sp := &spans[i]
-		run := IsRun(sp)
+		run := sp.IsRun()
 		session := sp.Tags[telemetry.TagSessionID]
 		if run && session == "" {
 			session = sp.TraceID.String()

@@ -180,6 +180,14 @@ type Span struct {
 	Scores        []Score
 }
 
+// IsRun reports whether s is a run span (attribute AttrSpanKind =
+// SpanKindRun): the root span graphsignal writes for each run, which the
+// pipeline never drops and the journal keeps room for.
+func (s *Span) IsRun() bool {
+	k, ok := s.Attributes[AttrSpanKind].(string)
+	return ok && k == SpanKindRun
+}
+
 // Duration returns End-Start, or 0 when the span has not ended.
 func (s *Span) Duration() time.Duration {
 	if s.End.IsZero() || s.End.Before(s.Start) {

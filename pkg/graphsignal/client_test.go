@@ -46,13 +46,14 @@ func (c *collector) get() telemetry.Batch {
 func intake(t testing.TB, recordPayloads bool) (*ipc.Server, *collector) {
 	t.Helper()
 	col := &collector{}
-	srv, err := ipc.Listen(context.Background(), ipc.Config{
+	srv, err := ipc.Bind(context.Background(), ipc.Config{
 		TraceID: runTrace, SpanID: runSpan, Tags: telemetry.Tags{"session_id": "s"},
 		RecordPayloads: recordPayloads, Consumer: col,
 	})
 	if err != nil {
-		t.Fatalf("ipc.Listen: %v", err)
+		t.Fatalf("ipc.Bind: %v", err)
 	}
+	srv.Serve()
 	t.Cleanup(func() { _ = srv.Close() })
 	return srv, col
 }

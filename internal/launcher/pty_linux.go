@@ -25,10 +25,17 @@ type ptySession struct {
 	master, slave *os.File
 	in, out       *os.File
 	tail          *Tail         // keeps the end of the output, may be nil
-	stopped       chan struct{} // the child was stopped by a terminal signal
+	stopped       chan struct{} // wakes Wait: see stopPending
 
 	mu       sync.Mutex
 	rawState *term.State // outer terminal settings to restore, nil if untouched
+
+	// stopPending is set when the child's group stops (by the suspend key
+	// or as Wait finds it), cleared by takeStop and, once graphsignal is
+	// continued, by suspend: the key's notice and Wait's own report of the
+	// same stop make one suspension, never two.
+	stopMu      sync.Mutex
+	stopPending bool
 
 	child    atomic.Int64 // the child's pid, once started
 	exited   atomic.Bool
@@ -224,11 +231,10 @@ func (p *ptySession) writeInput(b []byte) error {
 			return err
 		}
 		if pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP); err == nil && int64(pgrp) == p.child.Load() {
-			_ = unix.Kill(-pgrp, unix.SIGSTOP)
 			// Suspend now rather than when the child reports the stop: a
 			// child waiting in vfork(2) for a grandchild that the SIGSTOP
 			// stopped before its exec never stops itself.
-			p.notifyStopped()
+			p.stopGroup(pgrp)
 		} else if err := writeAll(fd, b[i:i+1]); err != nil {
 			return err
 		}
@@ -237,13 +243,39 @@ func (p *ptySession) writeInput(b []byte) error {
 	return nil
 }
 
+// stopGroup stops the child's process group and tells Wait. The stop and
+// the notice are one step for suspend, which clears the notice.
+func (p *ptySession) stopGroup(pgrp int) {
+	p.stopMu.Lock()
+	_ = unix.Kill(-pgrp, unix.SIGSTOP)
+	p.stopPending = true
+	p.stopMu.Unlock()
+	p.wakeWait()
+}
+
 // notifyStopped tells Wait that the child's group is stopped; a stop
 // already pending is not doubled.
 func (p *ptySession) notifyStopped() {
+	p.stopMu.Lock()
+	p.stopPending = true
+	p.stopMu.Unlock()
+	p.wakeWait()
+}
+
+func (p *ptySession) wakeWait() {
 	select {
 	case p.stopped <- struct{}{}:
 	default:
 	}
+}
+
+// takeStop reports whether a stop is pending, and clears it.
+func (p *ptySession) takeStop() bool {
+	p.stopMu.Lock()
+	defer p.stopMu.Unlock()
+	pending := p.stopPending
+	p.stopPending = false
+	return pending
 }
 
 // suspendKey returns the child terminal's suspend character, if signals
@@ -280,6 +312,9 @@ func (p *ptySession) suspend(child int) {
 	p.restore()
 	_ = unix.Kill(os.Getpid(), unix.SIGTSTP)
 	<-cont
+	// Notices that came in meanwhile are of the stop just handled: the
+	// child stays stopped until the SIGCONT below.
+	p.takeStop()
 	p.makeRaw()
 	p.resize()
 	_ = unix.Kill(-child, unix.SIGCONT)

@@ -11,7 +11,8 @@ import (
 // forwarded are the signals graphsignal relays to the child (SPEC §3).
 // Those whose default action would end graphsignal are caught before the
 // fork (a SIGTERM in between must not leave the child orphaned); SIGWINCH,
-// ignored by default, is caught after it, with SIGCHLD.
+// ignored by default, is caught after the fork, so that it does not compete
+// with the fork for the CPU.
 var (
 	forwardedEarly = []os.Signal{
 		unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM,
@@ -20,19 +21,23 @@ var (
 	forwardedLate = []os.Signal{unix.SIGWINCH}
 )
 
-// Signals catches the signals a Child forwards, and SIGCHLD. Catching a
-// signal takes the Go runtime a round trip to its signal thread, about 50
-// to 100 microseconds each on a small VM, so a caller may start it early
-// with CatchSignals, do other work meanwhile, and hand it to Start in
-// Config.Signals. The catching runs on goroutines of its own, joined by
-// Start and Wait (which take the Signals over) or by Stop. A forwarded
-// signal caught before the child exists is forwarded to it once Wait runs.
+// Signals catches the signals a Child forwards. Catching a signal takes
+// the Go runtime a round trip to its signal thread, 10 to 200 microseconds
+// each on a small VM, so a caller may start it early with CatchSignals, do
+// other work meanwhile, and hand it to Start in Config.Signals. The catching
+// runs on a goroutine of its own, joined by Start and Wait (which take the
+// Signals over) or by Stop. A forwarded signal caught before the child
+// exists is forwarded to it once Wait runs.
+//
+// SIGCHLD is caught only where the child's exit cannot be watched through a
+// pidfd (see Child.Wait).
 type Signals struct {
 	forward chan os.Signal // forwarded signals
 	sigchld chan os.Signal
 	caught  chan struct{} // closed once the early handlers are in
-	late    chan struct{} // closed once the late handlers are in
-	lateOne sync.Once
+	forked  chan struct{} // closed by catchLate
+	late    chan struct{} // closed once all forwarded signals are caught
+	forkOne sync.Once
 	stop    sync.Once
 }
 
@@ -45,11 +50,15 @@ func CatchSignals() *Signals {
 		forward: make(chan os.Signal, 16),
 		sigchld: make(chan os.Signal, 1),
 		caught:  make(chan struct{}),
+		forked:  make(chan struct{}),
 		late:    make(chan struct{}),
 	}
 	go func() {
-		defer close(s.caught)
+		defer close(s.late)
 		s.notify(forwardedEarly)
+		close(s.caught)
+		<-s.forked
+		s.notify(forwardedLate)
 	}()
 	return s
 }
@@ -65,31 +74,25 @@ func (s *Signals) notify(sigs []os.Signal) {
 // wait returns once the early handlers are in.
 func (s *Signals) wait() { <-s.caught }
 
-// catchLate starts catching SIGWINCH and SIGCHLD; Start calls it right
-// after the fork, Wait joins it with waitLate before it first polls the
-// child, so no SIGCHLD is missed.
-func (s *Signals) catchLate() {
-	s.lateOne.Do(func() {
-		go func() {
-			defer close(s.late)
-			s.notify(forwardedLate)
-			signal.Notify(s.sigchld, unix.SIGCHLD)
-		}()
-	})
-}
+// catchLate lets the catching go on with the late signals; Start calls it
+// after the fork, Stop if there is none.
+func (s *Signals) catchLate() { s.forkOne.Do(func() { close(s.forked) }) }
 
+// waitLate returns once every forwarded signal is caught.
 func (s *Signals) waitLate() {
 	s.catchLate()
 	<-s.late
 }
 
+// catchChildExits starts delivering SIGCHLD to s.sigchld. A child that
+// exited before it is found by the caller's next poll.
+func (s *Signals) catchChildExits() { signal.Notify(s.sigchld, unix.SIGCHLD) }
+
 // Stop waits for the catching to be complete, then stops it: a signal
 // received after Stop has its default effect. Later calls do nothing.
 func (s *Signals) Stop() {
 	s.stop.Do(func() {
-		s.wait()
-		s.lateOne.Do(func() { close(s.late) })
-		<-s.late
+		s.waitLate()
 		signal.Stop(s.forward)
 		signal.Stop(s.sigchld)
 	})

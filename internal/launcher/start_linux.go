@@ -24,6 +24,7 @@ type Child struct {
 	sigs   *Signals
 	tty    *os.File // our controlling terminal, nil without one
 	pty    *ptySession
+	exit   *exitWatch // nil: Wait catches SIGCHLD
 	stderr *stderrCapture
 	tail   StderrTail
 }
@@ -86,6 +87,9 @@ func Start(cfg Config) (*Child, error) {
 	}
 	c.Pid = pid
 	sigs.catchLate()
+	if !cfg.PTY && !cfg.Reaper {
+		c.exit, _ = watchExit(pid) // nil: Wait catches SIGCHLD instead
+	}
 	c.stderr.started()
 	if c.pty != nil {
 		c.pty.started(pid)

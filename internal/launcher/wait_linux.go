@@ -16,6 +16,10 @@ import (
 // returns how it ended. With Config.Reaper it also reaps every other process
 // that exits while it waits. Wait must be called exactly once.
 //
+// The child's exit is watched through a pidfd where the kernel has them;
+// SIGCHLD is caught instead without one, with a pty (which must also see
+// the child stop) and as PID 1 (which must also see orphans exit).
+//
 // The forwarded signals stay caught after Wait returns, so that a signal
 // arriving while graphsignal finishes its work does not end it with another
 // status than the child's: read them from Signals, and call Release when
@@ -24,10 +28,15 @@ func (c *Child) Wait() (*Exit, error) {
 	defer c.closeTTY()
 	if c.pty != nil {
 		defer c.pty.close()
-	}
-	c.sigs.waitLate()
-	if c.pty != nil {
+		c.sigs.waitLate()
 		c.pty.resize() // a resize before SIGWINCH was caught is not lost
+	}
+	var exitWatched <-chan error
+	if c.exit != nil {
+		defer c.exit.close()
+		exitWatched = c.exit.done
+	} else {
+		c.sigs.catchChildExits()
 	}
 	for {
 		done, err := c.poll()
@@ -41,8 +50,15 @@ func (c *Child) Wait() (*Exit, error) {
 		case s := <-c.sigs.forward:
 			c.forward(s.(syscall.Signal))
 		case <-c.sigs.sigchld:
+		case err := <-exitWatched:
+			exitWatched = nil
+			if err != nil {
+				c.sigs.catchChildExits()
+			}
 		case <-c.ptyStopped():
-			c.pty.suspend(c.Pid)
+			if c.pty.takeStop() {
+				c.pty.suspend(c.Pid)
+			}
 		}
 	}
 }

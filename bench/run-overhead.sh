@@ -1,39 +1,66 @@
 #!/usr/bin/env bash
 # run-overhead.sh [BINARY] [RUNS]: median wall time and peak RSS of
-# `graphsignal run -- true` against `true` alone, interleaved, same machine.
-# Prints one line per command and the ratio. Uses python3 for precise timing
-# (perf_counter) and wait4's ru_maxrss for peak memory.
+# `graphsignal run -- true` against `true` alone, same machine, the commands
+# in a new random order every round (the order moves a command by up to
+# 0.6 ms on a 2-vCPU VM). Uses python3 for precise timing (perf_counter) and
+# wait4's ru_maxrss for peak memory.
+#
+# The same binary is timed in three page-cache states, because on this
+# project's VM the state alone moves the result by 1-2 ms (the number of page
+# faults is the same; their cost is not, see BENCHMARKS.md):
+#   linked     BINARY as `go build` wrote it (through mmap)
+#   installed  a copy written with write(2), as cp, install or a package
+#              manager leave it
+#   from disk  a copy evicted from the page cache and faulted back in by
+#              exec, as after a reboot
 set -euo pipefail
 bin=${1:-./bin/graphsignal}
 runs=${2:-200}
-export GRAPHSIGNAL_DATA_DIR=${GRAPHSIGNAL_DATA_DIR:-$(mktemp -d)}
-python3 - "$bin" "$runs" <<'PY'
-import os, statistics, sys, time
-binary, runs = sys.argv[1], int(sys.argv[2])
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export GRAPHSIGNAL_DATA_DIR=${GRAPHSIGNAL_DATA_DIR:-$tmp/data}
+cp "$bin" "$tmp/installed"
+cp "$bin" "$tmp/fromdisk"
+python3 - "$tmp/fromdisk" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)
+PY
+python3 - "$bin" "$tmp/installed" "$tmp/fromdisk" "$runs" <<'PY'
+import os, random, statistics, sys, time
+linked, installed, fromdisk, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 truebin = "/bin/true"
-cmds = {"true": [truebin], "graphsignal run -- true": [binary, "run", "--summary", "never", "--", truebin]}
+def run(b): return [b, "run", "--summary", "never", "--", truebin]
+cmds = {"true": [truebin],
+        "graphsignal run -- true (linked)": run(linked),
+        "graphsignal run -- true (installed)": run(installed),
+        "graphsignal run -- true (from disk)": run(fromdisk)}
 res = {k: ([], []) for k in cmds}
 devnull = os.open(os.devnull, os.O_RDWR)
 def once(argv):
     t0 = time.perf_counter()
     pid = os.fork()
     if pid == 0:
-        os.dup2(devnull, 0); os.dup2(devnull, 1)
+        os.dup2(devnull, 0); os.dup2(devnull, 1); os.dup2(devnull, 2)
         os.execv(argv[0], argv)
     _, status, ru = os.wait4(pid, 0)
     dt = time.perf_counter() - t0
     if status != 0:
         sys.exit(f"{argv} exited with status {status}")
     return dt, ru.ru_maxrss
-for k, argv in cmds.items():  # warm-up
+for k, argv in cmds.items():  # warm-up (this faults "from disk" back in)
     for _ in range(5): once(argv)
+order = list(cmds)
 for _ in range(runs):
-    for k, argv in cmds.items():
-        dt, rss = once(argv)
+    random.shuffle(order)
+    for k in order:
+        dt, rss = once(cmds[k])
         res[k][0].append(dt); res[k][1].append(rss)
+base = statistics.median(res["true"][0])
 for k in cmds:
     t, m = res[k]
-    print(f"{k:28s} median {statistics.median(t)*1e3:7.3f} ms  p90 {sorted(t)[int(len(t)*0.9)]*1e3:7.3f} ms  peak RSS max {max(m)/1024:6.1f} MiB  median {statistics.median(m)/1024:6.1f} MiB")
-a = statistics.median(res["graphsignal run -- true"][0]); b = statistics.median(res["true"][0])
-print(f"added: {(a-b)*1e3:.3f} ms per run (ratio {a/b:.2f}x), runs={runs}")
+    med = statistics.median(t)
+    added = "" if k == "true" else f"  added {(med-base)*1e3:6.3f} ms"
+    print(f"{k:38s} median {med*1e3:7.3f} ms  p90 {sorted(t)[int(len(t)*0.9)]*1e3:7.3f} ms  peak RSS median {statistics.median(m)/1024:5.1f} MiB, max {max(m)/1024:5.1f} MiB{added}")
+print(f"runs={runs}")
 PY

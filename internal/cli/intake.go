@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -117,13 +118,18 @@ func (in *intakes) childEnv(environ []string) map[string]string {
 func (in *intakes) shutdown(ctx context.Context, now time.Time) []telemetry.Metric {
 	ctx, cancel := context.WithTimeout(ctx, intakeDrain)
 	defer cancel()
+	// The two drain at the same time: each waits for its own goroutines.
+	var httpDone sync.WaitGroup
+	if in.http != nil {
+		httpDone.Go(func() { _ = in.http.Close(ctx) })
+	}
 	var metrics []telemetry.Metric
 	if in.sock != nil {
 		_ = in.sock.Shutdown(ctx)
 		metrics = append(metrics, in.sock.Metrics(now)...)
 	}
+	httpDone.Wait()
 	if in.http != nil {
-		_ = in.http.Close(ctx)
 		metrics = append(metrics, in.http.Metrics(now)...)
 	}
 	nonZero := metrics[:0]

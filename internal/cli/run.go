@@ -218,14 +218,12 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		oomRead.Wait()
 		return failedStart(ctx, opts, pipe, warn, in, recCfg, err)
 	}
+	// The recorder's in-progress run span goes to the journal at once
+	// (the pipeline hands run spans on without waiting), while the child
+	// runs, so that exit only has the final records left to write; a child
+	// that runs long enough gets its records indexed meanwhile.
 	rec = recorder.Start(recCfg, child.Pid, child.Started)
-	// Create the journal and write the in-progress run span while the
-	// child runs, so that exit only has the final records left to write;
-	// a child that runs long enough gets its records indexed meanwhile.
-	earlyCtx, stopEarly := context.WithCancel(ctx)
-	var early sync.WaitGroup
-	early.Go(func() { _ = pipe.Flush(earlyCtx) })
-	early.Go(shieldFromOOM)
+	shieldFromOOM()
 	var ix *indexer
 	if !isNested(opts.environ) {
 		ix = startIndexer(ctx, cfg.DataDir, indexAfter, cfg.SampleInterval, func(err error) {
@@ -234,8 +232,6 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	exit, err := child.Wait()
 	oomRead.Wait()
-	stopEarly()
-	early.Wait()
 	err = afterExit(ctx, opts, child, exit, err, rec, pipe, warn, in, oom)
 	// The indexer stops only once the final records are in the journal.
 	if ix != nil {

@@ -3,8 +3,8 @@
 //
 // Producers call Enqueue, which never blocks: records go to one bounded
 // intake queue. One dispatcher goroutine owns that queue; every Interval, or
-// as soon as MaxBatch records wait, it coalesces them into batches and hands
-// each batch to every exporter. Each exporter has its own bounded queue and
+// as soon as MaxBatch records or a run span wait, it coalesces them into
+// batches and hands each batch to every exporter. Each exporter has its own bounded queue and
 // its own worker goroutine, and every Export call is bounded by
 // ExportTimeout.
 //
@@ -221,16 +221,27 @@ func (p *Pipeline) Enqueue(b telemetry.Batch) bool {
 		p.accepted += uint64(n)
 		p.enqueued.add(countsOf(&b))
 	}
-	// While backlogged the dispatcher waits for a worker's room signal.
-	full := p.queued >= p.cfg.MaxBatch && !p.backlogged.Load()
+	// A run span is handed on at once: it is what a run that is killed
+	// leaves behind. While backlogged the dispatcher waits for a worker's
+	// room signal.
+	now := (p.queued >= p.cfg.MaxBatch || hasRunSpan(b.Spans)) && !p.backlogged.Load()
 	p.mu.Unlock()
-	if full {
+	if now {
 		select {
 		case p.kick <- struct{}{}:
 		default:
 		}
 	}
 	return ok
+}
+
+func hasRunSpan(spans []telemetry.Span) bool {
+	for i := range spans {
+		if spans[i].IsRun() {
+			return true
+		}
+	}
+	return false
 }
 
 // Flush waits until every record enqueued before the call has been handed

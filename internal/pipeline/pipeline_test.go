@@ -78,6 +78,19 @@ func TestExportTriggers(t *testing.T) {
 		if time.Since(start) != 0 {
 			t.Errorf("MaxBatch export waited %v", time.Since(start))
 		}
+
+		// A run span goes out at once, with what waits before it.
+		p.Enqueue(metrics("d", 1))
+		p.Enqueue(telemetry.Batch{Spans: []telemetry.Span{span("other", false)}})
+		synctest.Wait()
+		if got := r.names(); len(got) != 8 {
+			t.Fatalf("a plain span and a metric exported %d records at once, want them to wait (8)", len(got))
+		}
+		p.Enqueue(telemetry.Batch{Spans: []telemetry.Span{span("run", true)}})
+		synctest.Wait()
+		if got := r.names(); len(got) != 11 || time.Since(start) != 0 {
+			t.Fatalf("after a run span exported %v after %v, want 11 records at once", got, time.Since(start))
+		}
 	})
 }
 

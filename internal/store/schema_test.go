@@ -42,6 +42,13 @@ func TestOpenNewDatabase(t *testing.T) {
 	if err := s.db.QueryRow(`PRAGMA auto_vacuum`).Scan(&vacuum); err != nil || vacuum != 2 {
 		t.Errorf("auto_vacuum = %d, %v; want 2 (incremental)", vacuum, err)
 	}
+	// The records are the user's alone, the WAL's too (both exist while
+	// the database is open).
+	for _, name := range []string{FileName, FileName + "-wal", FileName + "-shm"} {
+		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, %v; want mode 0600", name, st.Mode(), err)
+		}
+	}
 	// Reopening is a no-op migration.
 	if err := s.Close(); err != nil {
 		t.Fatal(err)

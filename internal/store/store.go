@@ -120,6 +120,12 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	path := filepath.Join(abs, FileName)
+	// The records are the user's alone: a new database is created 0600
+	// (SQLite would make it 0644), and SQLite gives its -wal and -shm files
+	// the database file's mode. An empty file is a valid new database.
+	if f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		_ = f.Close()
+	}
 	db, err := sql.Open("sqlite", dsn(path, cfg.busyTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)

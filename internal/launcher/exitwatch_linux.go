@@ -42,11 +42,17 @@ func watchExit(pid int) (*exitWatch, error) {
 // exited reports whether pid has exited, without reaping it.
 func exited(pid int) bool {
 	var info unix.Siginfo
-	err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-	if err != nil {
-		// EINTR: look again once readable; anything else (ECHILD): there
-		// is nothing left to wait for, and the caller's poll says why.
-		return err != unix.EINTR
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			// ECHILD: there is nothing left to wait for; the caller's
+			// poll says why.
+			return true
+		}
+		break
 	}
 	got, _ := siginfoPidCode(&info)
 	return got == pid

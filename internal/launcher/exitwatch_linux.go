@@ -58,5 +58,6 @@ func exited(pid int) bool {
 	return got == pid
 }
 
-// close ends the watch; its goroutine returns.
+// close ends the watch: its goroutine returns soon after, as Read fails on
+// the closed file (done then holds the error, unless it was read already).
 func (w *exitWatch) close() { w.f.Close() }

@@ -312,12 +312,15 @@ func (p *ptySession) suspend(child int) {
 	p.restore()
 	_ = unix.Kill(os.Getpid(), unix.SIGTSTP)
 	<-cont
-	// Notices that came in meanwhile are of the stop just handled: the
-	// child stays stopped until the SIGCONT below.
-	p.takeStop()
 	p.makeRaw()
 	p.resize()
+	// Notices that came in meanwhile are of the stop just handled (the
+	// child stays stopped until the SIGCONT); a suspend key typed after
+	// the SIGCONT stops the child anew (stopGroup holds the same lock).
+	p.stopMu.Lock()
+	p.stopPending = false
 	_ = unix.Kill(-child, unix.SIGCONT)
+	p.stopMu.Unlock()
 }
 
 // drain waits for the child's output to be copied out, then stops input.

@@ -44,7 +44,8 @@ type Signals struct {
 // CatchSignals starts catching the forwarded signals and returns at once.
 // A signal that was ignored when graphsignal started stays ignored, so the
 // child inherits SIG_IGN for it (Go can only tell for HUP and INT). Pass
-// the result to Start in Config.Signals, or call Stop.
+// the result to Start in Config.Signals, or call Stop: until one of them
+// runs, the catching goroutine waits for the fork after the early signals.
 func CatchSignals() *Signals {
 	s := &Signals{
 		forward: make(chan os.Signal, 16),

@@ -4,9 +4,9 @@
 // Producers call Enqueue, which never blocks: records go to one bounded
 // intake queue. One dispatcher goroutine owns that queue; every Interval, or
 // as soon as MaxBatch records or a run span wait, it coalesces them into
-// batches and hands each batch to every exporter. Each exporter has its own bounded queue and
-// its own worker goroutine, and every Export call is bounded by
-// ExportTimeout.
+// batches and hands each batch to every exporter. Each exporter has its own
+// bounded queue and its own worker goroutine, and every Export call is
+// bounded by ExportTimeout.
 //
 // Backpressure and isolation: the dispatcher moves records only as far as
 // the exporter with the most room can take them; the rest wait in the
@@ -27,10 +27,12 @@
 //
 // Drop policy: when the intake is full the newest records are dropped and
 // counted per kind. Spans whose attribute telemetry.AttrSpanKind is
-// telemetry.SpanKindRun (the run span) are never dropped while the pipeline
-// is running: RunSpanReserve records of the bound are kept for them, and they
-// are admitted even past the bound. The same rule holds for each exporter's
-// queue.
+// telemetry.SpanKindRun (run spans: this run's and those that nested runs
+// forward) are kept while the pipeline is running: other records stop
+// RunSpanReserve short of QueueSize, and run spans are admitted up to
+// RunSpanReserve past it. Only a flood of spans marked as runs (a child
+// forging them) reaches that cap; they are then dropped and counted too, so
+// memory stays bounded. The same rule holds for each exporter's queue.
 //
 // An exporter error is counted (the batch is "failed" for that exporter),
 // reported once per exporter through Config.OnError, and delivery goes on.
@@ -85,11 +87,11 @@ var ErrExporterPanic = errors.New("exporter panicked")
 // Config tunes a Pipeline. Zero fields take the defaults above.
 type Config struct {
 	// QueueSize bounds the intake queue and each exporter's queue, in
-	// records. Memory is thus bounded by about QueueSize*(1+exporters)
-	// records.
+	// records. Memory is thus bounded by about
+	// (QueueSize+RunSpanReserve)*(1+exporters) records.
 	QueueSize int
-	// RunSpanReserve is the part of QueueSize only run spans may use.
-	// It is clamped to QueueSize-1.
+	// RunSpanReserve is the part of QueueSize only run spans may use, and
+	// how far past QueueSize they may go. It is clamped to QueueSize-1.
 	RunSpanReserve int
 	// MaxBatch is the coalescing target: an export is started as soon as
 	// this many records wait, and coalesced batches hold at most this many
@@ -205,7 +207,7 @@ func (p *Pipeline) Enqueue(b telemetry.Batch) bool {
 	ok := true
 	if p.queued+n > p.cfg.QueueSize-p.cfg.RunSpanReserve {
 		var drop Counts
-		b, drop = trim(b, p.cfg.QueueSize-p.cfg.RunSpanReserve-p.queued)
+		b, drop = p.cfg.trim(b, p.queued)
 		p.dropped.add(drop)
 		ok = drop.Total() == 0
 		n = b.Len()
@@ -224,9 +226,9 @@ func (p *Pipeline) Enqueue(b telemetry.Batch) bool {
 	// A run span is handed on at once: it is what a run that is killed
 	// leaves behind. While backlogged the dispatcher waits for a worker's
 	// room signal.
-	now := (p.queued >= p.cfg.MaxBatch || hasRunSpan(b.Spans)) && !p.backlogged.Load()
+	kickNow := (p.queued >= p.cfg.MaxBatch || hasRunSpan(b.Spans)) && !p.backlogged.Load()
 	p.mu.Unlock()
-	if now {
+	if kickNow {
 		select {
 		case p.kick <- struct{}{}:
 		default:
@@ -451,23 +453,31 @@ func coalesce(in []telemetry.Batch, max int) (telemetry.Batch, []telemetry.Batch
 	return out, in[n:]
 }
 
-// trim keeps every run span of b and, in order (spans, metrics, scores,
-// logs), as many other records as room allows; it returns the kept batch
-// and the dropped counts.
-func trim(b telemetry.Batch, room int) (telemetry.Batch, Counts) {
-	room = max(room, 0)
+// trim fits b into a queue that holds queued records, by the drop policy
+// (see the package doc); it returns the kept batch and the dropped counts.
+func (c *Config) trim(b telemetry.Batch, queued int) (telemetry.Batch, Counts) {
+	return trim(b, c.QueueSize-c.RunSpanReserve-queued, c.QueueSize+c.RunSpanReserve-queued)
+}
+
+// trim keeps, in order (spans, metrics, scores, logs), as many records as
+// room allows, and run spans as long as runRoom allows (every kept record
+// takes from runRoom); it returns the kept batch and the dropped counts.
+func trim(b telemetry.Batch, room, runRoom int) (telemetry.Batch, Counts) {
+	room = max(min(room, runRoom), 0)
 	var out telemetry.Batch
 	var drop Counts
 	for i := range b.Spans {
-		switch {
-		case b.Spans[i].IsRun():
-			out.Spans = append(out.Spans, b.Spans[i])
-		case room > 0:
-			out.Spans = append(out.Spans, b.Spans[i])
-			room--
-		default:
+		run := b.Spans[i].IsRun()
+		if !(run && runRoom > 0 || !run && room > 0) {
 			drop.Spans++
+			continue
 		}
+		out.Spans = append(out.Spans, b.Spans[i])
+		runRoom--
+		if !run {
+			room--
+		}
+		room = min(room, runRoom)
 	}
 	k := min(room, len(b.Metrics))
 	out.Metrics, drop.Metrics, room = b.Metrics[:k:k], uint64(len(b.Metrics)-k), room-k

@@ -125,6 +125,14 @@ func TestDropWhenFull(t *testing.T) {
 			wantDropped: Counts{Scores: 1},
 			wantNames:   []string{"a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "r1", "r2", "r3"},
 		},
+		{
+			name: "run spans capped RunSpanReserve past the bound",
+			batches: []telemetry.Batch{metrics("a", 8),
+				{Spans: []telemetry.Span{span("r1", true), span("r2", true), span("r3", true), span("r4", true), span("r5", true)}}},
+			wantOK:      []bool{true, false},
+			wantDropped: Counts{Spans: 1},
+			wantNames:   []string{"a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "r1", "r2", "r3", "r4"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,20 +209,23 @@ func TestTrim(t *testing.T) {
 		Logs:    make([]telemetry.Log, 2),
 	}
 	tests := []struct {
-		room     int
-		wantKept Counts
-		wantDrop Counts
+		room, runRoom int
+		wantKept      Counts
+		wantDrop      Counts
 	}{
-		{room: -5, wantKept: Counts{Spans: 1}, wantDrop: Counts{Spans: 2, Metrics: 2, Logs: 2}},
-		{room: 0, wantKept: Counts{Spans: 1}, wantDrop: Counts{Spans: 2, Metrics: 2, Logs: 2}},
-		{room: 3, wantKept: Counts{Spans: 3, Metrics: 1}, wantDrop: Counts{Metrics: 1, Logs: 2}},
-		{room: 5, wantKept: Counts{Spans: 3, Metrics: 2, Logs: 1}, wantDrop: Counts{Logs: 1}},
+		{room: -5, runRoom: 10, wantKept: Counts{Spans: 1}, wantDrop: Counts{Spans: 2, Metrics: 2, Logs: 2}},
+		{room: 0, runRoom: 10, wantKept: Counts{Spans: 1}, wantDrop: Counts{Spans: 2, Metrics: 2, Logs: 2}},
+		{room: 0, runRoom: 0, wantKept: Counts{}, wantDrop: Counts{Spans: 3, Metrics: 2, Logs: 2}},
+		{room: 3, runRoom: 10, wantKept: Counts{Spans: 3, Metrics: 1}, wantDrop: Counts{Metrics: 1, Logs: 2}},
+		{room: 3, runRoom: 1, wantKept: Counts{Spans: 1}, wantDrop: Counts{Spans: 2, Metrics: 2, Logs: 2}},
+		{room: 1, runRoom: 3, wantKept: Counts{Spans: 2}, wantDrop: Counts{Spans: 1, Metrics: 2, Logs: 2}},
+		{room: 5, runRoom: 10, wantKept: Counts{Spans: 3, Metrics: 2, Logs: 1}, wantDrop: Counts{Logs: 1}},
 	}
 	for _, tt := range tests {
-		t.Run(fmt.Sprint(tt.room), func(t *testing.T) {
-			kept, drop := trim(b, tt.room)
+		t.Run(fmt.Sprint(tt.room, "/", tt.runRoom), func(t *testing.T) {
+			kept, drop := trim(b, tt.room, tt.runRoom)
 			if got := countsOf(&kept); got != tt.wantKept || drop != tt.wantDrop {
-				t.Errorf("trim(%d) kept %+v dropped %+v, want %+v %+v", tt.room, got, drop, tt.wantKept, tt.wantDrop)
+				t.Errorf("trim(%d, %d) kept %+v dropped %+v, want %+v %+v", tt.room, tt.runRoom, got, drop, tt.wantKept, tt.wantDrop)
 			}
 		})
 	}

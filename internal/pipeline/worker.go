@@ -85,7 +85,7 @@ func (w *worker) push(it item) {
 	}
 	if n := int(it.counts.Total()); n > 0 && w.queued+n > w.cfg.QueueSize-w.cfg.RunSpanReserve {
 		var drop Counts
-		it.batch, drop = trim(it.batch, w.cfg.QueueSize-w.cfg.RunSpanReserve-w.queued)
+		it.batch, drop = w.cfg.trim(it.batch, w.queued)
 		it.counts = countsOf(&it.batch)
 		w.failed.add(drop)
 		w.overflowed.Store(true) // reported by run, which owns OnError calls

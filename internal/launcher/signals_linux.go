@@ -86,7 +86,7 @@ func (s *Signals) waitLate() {
 }
 
 // catchChildExits starts delivering SIGCHLD to s.sigchld. A child that
-// exited before it is found by the caller's next poll.
+// exited earlier is found by the caller's next poll.
 func (s *Signals) catchChildExits() { signal.Notify(s.sigchld, unix.SIGCHLD) }
 
 // Stop waits for the catching to be complete, then stops it: a signal

@@ -314,13 +314,18 @@ func (p *ptySession) suspend(child int) {
 	<-cont
 	p.makeRaw()
 	p.resize()
-	// Notices that came in meanwhile are of the stop just handled (the
-	// child stays stopped until the SIGCONT); a suspend key typed after
-	// the SIGCONT stops the child anew (stopGroup holds the same lock).
+	p.continueGroup(child)
+}
+
+// continueGroup continues the child's process group after a suspension.
+// Notices that came in meanwhile are of the stop just handled (the group
+// stays stopped until the SIGCONT) and are cleared; a suspend key typed
+// after the SIGCONT stops the group anew (stopGroup holds the same lock).
+func (p *ptySession) continueGroup(pgrp int) {
 	p.stopMu.Lock()
+	defer p.stopMu.Unlock()
 	p.stopPending = false
-	_ = unix.Kill(-child, unix.SIGCONT)
-	p.stopMu.Unlock()
+	_ = unix.Kill(-pgrp, unix.SIGCONT)
 }
 
 // drain waits for the child's output to be copied out, then stops input.

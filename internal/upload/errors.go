@@ -1,0 +1,80 @@
+// Package upload delivers what runs recorded to remote destinations (the
+// Graphsignal API, OpenTelemetry backends): the Sender interface that each
+// destination implements, the error types that tell a permanent refusal
+// from a retryable failure, and the delivery loop that reads the run
+// journals with its own offsets, retries with backoff and keeps what could
+// not be sent for later. docs/upload.md is the contract.
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+)
+
+// Sender sends batches to one destination. Send is called from one
+// goroutine at a time. It returns nil once the destination acknowledged the
+// whole batch; otherwise an error that the delivery loop classifies with
+// errors.As: *PermanentError (never retried), *RetryableError (retried with
+// backoff, honouring RetryAfter), ErrTooLarge (the batch is split in two and
+// each half sent again). Any other error (a transport failure: refused
+// connection, timeout, DNS, TLS) is retried. Errors never contain secrets.
+type Sender interface {
+	// Name is the destination as shown to users: its kind and endpoint,
+	// without credentials ("Graphsignal API https://api.graphsignal.com").
+	Name() string
+	Send(ctx context.Context, b telemetry.Batch) (Result, error)
+}
+
+// Result is what a destination said about an accepted batch.
+type Result struct {
+	// Bytes is the size of the request body on the wire (after compression).
+	Bytes int
+	// Rejected counts records the destination accepted the request for but
+	// refused individually (OTLP partial success); they are not resent.
+	Rejected int
+	// Message is the destination's explanation of Rejected, if any.
+	Message string
+}
+
+// ErrTooLarge is returned (wrapped) by Send when the destination refused
+// the request as too large (HTTP 413): the batch is split and resent.
+var ErrTooLarge = errors.New("request too large")
+
+// PermanentError is a refusal that sending again would not change (HTTP
+// 400, 401, 403, 404, an OTLP/gRPC InvalidArgument or Unauthenticated, a
+// bad certificate). Delivery to the destination stops and the records stay
+// on disk for `graphsignal upload` once the cause is fixed.
+type PermanentError struct {
+	Destination string // the Sender's Name()
+	Status      int    // HTTP status, or 0
+	Reason      string // what it means, in words: "invalid API key"
+}
+
+func (e *PermanentError) Error() string {
+	if e.Status != 0 {
+		return fmt.Sprintf("upload rejected by %s: %s (%d)", e.Destination, e.Reason, e.Status)
+	}
+	return fmt.Sprintf("upload rejected by %s: %s", e.Destination, e.Reason)
+}
+
+// RetryableError is a failure that may pass: HTTP 408, 429, 5xx, gRPC
+// Unavailable and friends. RetryAfter, when positive, is the wait the
+// destination asked for (Retry-After).
+type RetryableError struct {
+	Destination string
+	Status      int
+	Reason      string
+	RetryAfter  time.Duration
+}
+
+func (e *RetryableError) Error() string {
+	s := fmt.Sprintf("upload to %s failed: %s", e.Destination, e.Reason)
+	if e.Status != 0 {
+		s += fmt.Sprintf(" (%d)", e.Status)
+	}
+	return s
+}

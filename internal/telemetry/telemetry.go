@@ -178,6 +178,9 @@ type Span struct {
 	Payloads      []Payload
 	Usage         []Usage
 	Scores        []Score
+	// InSDKUpload marks a span decoded from an SDKUpload, which carries it
+	// to the Graphsignal API whole.
+	InSDKUpload bool
 }
 
 // IsRun reports whether s is a run span (attribute AttrSpanKind =
@@ -298,6 +301,8 @@ type Metric struct {
 	Counts  []uint64
 	Count   uint64
 	Sum     float64
+	// InSDKUpload marks a point decoded from an SDKUpload.
+	InSDKUpload bool
 }
 
 // Log is one log record, tied to a trace and optionally a span.
@@ -309,6 +314,8 @@ type Log struct {
 	Tags      Tags
 	TraceID   TraceID
 	SpanID    SpanID
+	// InSDKUpload marks a log decoded from an SDKUpload.
+	InSDKUpload bool
 }
 
 // Units used in metric names and attributes.
@@ -322,15 +329,28 @@ const (
 // Batch is a group of records handed from a producer to a consumer in one
 // call. Any field may be empty.
 type Batch struct {
-	Spans   []Span
-	Metrics []Metric
-	Scores  []Score
-	Logs    []Log
+	Spans      []Span
+	Metrics    []Metric
+	Scores     []Score
+	Logs       []Log
+	SDKUploads []SDKUpload
+}
+
+// SDKUpload is one request the official Graphsignal SDK in the program sent
+// to the intake while graphsignal uploads to the Graphsignal API (cloud
+// mode): the serialized UploadRequest (not compressed) with the run's tags
+// merged into every tagged message, and every field kept as received,
+// including those the model does not hold. The records decoded from it
+// travel beside it with InSDKUpload set, for the local store; the Graphsignal
+// API gets the SDKUpload itself (docs/upload.md).
+type SDKUpload struct {
+	Time time.Time
+	Body []byte
 }
 
 // Len returns the number of records in the batch.
 func (b *Batch) Len() int {
-	return len(b.Spans) + len(b.Metrics) + len(b.Scores) + len(b.Logs)
+	return len(b.Spans) + len(b.Metrics) + len(b.Scores) + len(b.Logs) + len(b.SDKUploads)
 }
 
 // UnixNano is t in Unix nanoseconds, 0 for the zero time: the form in which

@@ -25,6 +25,9 @@ func TestMain(m *testing.M) {
 		"waitfile":    waitFileMain,
 		"jsonq":       jsonqMain,
 		"otelchild":   otelChildMain,
+		"socketspans": socketSpansMain,
+		"fakeapi":     fakeAPIMain,
+		"within":      withinMain,
 	})
 }
 

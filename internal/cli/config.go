@@ -52,7 +52,8 @@ var settings = []setting{
 	{key: "api_key", flag: "api-key", envs: []string{"GRAPHSIGNAL_API_KEY"}, secret: true},
 	{key: "deployment", flag: "deployment", envs: []string{"GRAPHSIGNAL_DEPLOYMENT"}},
 	{key: "api_base", flag: "api-base", envs: []string{"GRAPHSIGNAL_API_BASE", "GRAPHSIGNAL_API_URL"}, def: "https://api.graphsignal.com"},
-	{key: "otlp_endpoint", flag: "otlp-endpoint", envs: []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"}},
+	// The OTEL_EXPORTER_OTLP_* variables are read by internal/upload/otlpexport.
+	{key: "otlp_endpoint", flag: "otlp-endpoint"},
 	{key: "data_dir", flag: "data-dir", envs: []string{"GRAPHSIGNAL_DATA_DIR"}},
 	{key: "record_payloads", flag: "record-payloads", envs: []string{"GRAPHSIGNAL_RECORD_PAYLOADS"}, def: "true"},
 	{key: "sample_interval", flag: "sample-interval", envs: []string{"GRAPHSIGNAL_SAMPLE_INTERVAL"}, def: "1s"},

@@ -14,6 +14,7 @@ import (
 	"github.com/graphsignal/graphsignal/internal/env"
 	"github.com/graphsignal/graphsignal/internal/httpintake"
 	"github.com/graphsignal/graphsignal/internal/ipc"
+	"github.com/graphsignal/graphsignal/internal/sdkconfig"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
@@ -32,6 +33,9 @@ type intakes struct {
 	sock  *ipc.Server
 	http  *httpintake.Server
 	token string // the per-run local API key, "" when the user has a key
+	// sdkConfig fetches the Graphsignal API's sdk_config in cloud mode
+	// (nil otherwise); started by serve, closed by shutdown.
+	sdkConfig *sdkconfig.Fetcher
 }
 
 // startIntakes binds both intakes, delivering into out: their addresses
@@ -63,10 +67,21 @@ func startIntakes(ctx context.Context, cfg *Config, id runIdentity, tags telemet
 		in.token = newLocalToken()
 		apiKey = in.token
 	}
-	srv, err := httpintake.Bind(ctx, httpintake.Config{
+	hcfg := httpintake.Config{
 		TraceID: id.traceID, RunSpanID: id.spanID, Tags: tags, APIKey: apiKey,
 		RecordPayloads: cfg.RecordPayloads, Consumer: httpintake.ConsumerFunc(consume),
-	})
+		// Cloud mode: the SDK's uploads are forwarded whole (docs/intake.md).
+		PassThrough: cfg.APIKey != "",
+	}
+	if cfg.APIKey != "" {
+		f, err := sdkconfig.New(sdkconfig.Config{APIBase: cfg.APIBase, APIKey: cfg.APIKey, Tags: tags, CacheDir: cfg.DataDir})
+		if err != nil {
+			fmt.Fprintf(stderr, "graphsignal: warning: %v (the Graphsignal SDK in the program gets the default options)\n", err)
+		} else {
+			in.sdkConfig, hcfg.SDKConfig = f, f
+		}
+	}
+	srv, err := httpintake.Bind(ctx, hcfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "graphsignal: warning: HTTP intake: %v (OpenTelemetry SDKs in the program cannot report)\n", err)
 	} else {
@@ -83,6 +98,9 @@ func (in *intakes) serve() {
 	}
 	if in.http != nil {
 		in.http.Serve()
+		if in.sdkConfig != nil {
+			in.sdkConfig.Start()
+		}
 	}
 }
 
@@ -102,8 +120,11 @@ func (in *intakes) childEnv(environ []string) map[string]string {
 	}
 	if in.http != nil {
 		add[env.VarAPIBase] = in.http.Endpoint()
-		if v, ok := env.Lookup(environ, env.VarOTLPEndpoint); !ok || v == "" {
-			add[env.VarOTLPEndpoint] = in.http.Endpoint()
+		// Always the intake, whatever the user set: the run records the
+		// child's OpenTelemetry data and its exporter forwards it to the
+		// user's endpoint (docs/intake.md).
+		for k, v := range env.OTLPChildEndpoints(environ, in.http.Endpoint(), in.http.GRPCEndpoint()) {
+			add[k] = v
 		}
 	}
 	if in.token != "" {
@@ -129,6 +150,9 @@ func (in *intakes) shutdown(ctx context.Context, now time.Time) []telemetry.Metr
 		metrics = append(metrics, in.sock.Metrics(now)...)
 	}
 	httpDone.Wait()
+	if in.sdkConfig != nil {
+		in.sdkConfig.Close()
+	}
 	if in.http != nil {
 		metrics = append(metrics, in.http.Metrics(now)...)
 	}

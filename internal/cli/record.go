@@ -25,9 +25,10 @@ const (
 
 // destination is where the run's records go: the enclosing run's socket
 // for a nested run (falling back to the local store if it cannot be
-// reached), else the local store, through the run's journal.
-func destination(cfg *Config, environ []string, journalName string) pipeline.Exporter {
-	openJournal := openJournalExporter(cfg.DataDir, journalName)
+// reached), else the local store, through the run's journal, which dl (nil
+// for none) delivers to the remote destinations.
+func destination(cfg *Config, environ []string, journalName string, dl *delivery) pipeline.Exporter {
+	openJournal := dl.opener(openJournalExporter(cfg.DataDir, journalName))
 	if !isNested(environ) {
 		return pipeline.OpenAsync("local store "+cfg.DataDir, openJournal)
 	}

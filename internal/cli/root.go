@@ -75,6 +75,7 @@ SDKs in the child report. See "graphsignal run --help".`,
 		NewCmdScore(streams, environ),
 		NewCmdSessions(streams, environ),
 		NewCmdShow(streams, environ),
+		NewCmdUpload(streams, environ, nil),
 		NewCmdVersion(streams),
 		NewCmdCopy(streams),
 	)

@@ -18,6 +18,7 @@ import (
 	"github.com/graphsignal/graphsignal/internal/pipeline"
 	"github.com/graphsignal/graphsignal/internal/recorder"
 	"github.com/graphsignal/graphsignal/internal/redact"
+	"github.com/graphsignal/graphsignal/internal/spool"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 	"golang.org/x/term"
 )
@@ -68,6 +69,8 @@ type runOptions struct {
 	sources map[string]configSource
 	args    []string
 	signals *launcher.Signals // nil: runRun catches them
+	// delivery sends the run to the remote destinations; nil for none.
+	delivery *delivery
 }
 
 // NewCmdRun builds `graphsignal run`. signals, when not nil, are the
@@ -176,8 +179,11 @@ func runRun(ctx context.Context, opts *runOptions) error {
 
 	warn := &warnings{w: stderr, secrets: []string{cfg.APIKey}}
 	start := time.Now()
+	name := spool.JournalName(start, id.spanID)
+	opts.delivery = newDelivery(cfg, opts.environ, name, tags, stderr)
+	defer opts.delivery.stop()
 	pipe := pipeline.New(pipeline.Config{OnError: warn.exporterError},
-		destination(cfg, opts.environ, journalName(start, id.spanID)))
+		destination(cfg, opts.environ, name, opts.delivery))
 	in := startIntakes(ctx, cfg, id, tags, pipe, stderr)
 	add := in.childEnv(opts.environ)
 	add[env.VarTraceID] = id.traceID.String()
@@ -212,6 +218,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		Signals:         sigs,
 	})
 	in.serve()
+	opts.delivery.start(ctx)
 	// Host and CI facts are gathered once the child is on its way.
 	recCfg.Attributes = runAttributes(opts.environ)
 	if err != nil {
@@ -224,9 +231,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	// that runs long enough gets its records indexed meanwhile.
 	rec = recorder.Start(recCfg, child.Pid, child.Started)
 	shieldFromOOM()
-	var ix *indexer
+	var ix *spool.Indexer
 	if !isNested(opts.environ) {
-		ix = startIndexer(ctx, cfg.DataDir, indexAfter, cfg.SampleInterval, func(err error) {
+		ix = spool.Open(cfg.DataDir).StartIndexer(ctx, spool.IndexAfter, cfg.SampleInterval, func(err error) {
 			warn.exporterError("local store "+cfg.DataDir, err)
 		})
 	}
@@ -236,7 +243,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	// The indexer stops only once the final records are in the journal.
 	if ix != nil {
 		stopCtx, cancel := context.WithTimeout(ctx, cfg.FlushTimeout)
-		ix.stop(stopCtx)
+		ix.Stop(stopCtx)
 		cancel()
 	}
 	return err
@@ -334,13 +341,19 @@ func runAttributes(environ []string) map[string]any {
 // prints the end-of-run summary when asked to.
 func finishRun(ctx context.Context, opts *runOptions, pipe *pipeline.Pipeline, warn *warnings, outcome recorder.Outcome, exit *launcher.Exit, childSpans int) {
 	cfg := opts.config
+	delivered := flushDelivery(ctx, opts.delivery) // at the same time as the journal
 	flushErr := pipe.Shutdown(ctx)
 	stats := pipe.Stats()
+	dests := delivered()
+	if cfg.Debug {
+		printDeliveryDebug(opts.streams.ErrOut, dests)
+	}
 	if cfg.Summary == "always" || (cfg.Summary == "auto" && term.IsTerminal(int(opts.streams.ErrOut.Fd()))) {
-		printSummary(opts.streams.ErrOut, cfg, outcome, exit, stats, flushErr, childSpans)
+		printSummary(opts.streams.ErrOut, cfg, outcome, exit, stats, flushErr, childSpans, dests)
 		return
 	}
 	warn.lost(stats.Dropped.Total(), stats.Failed.Total(), cfg.FlushTimeout)
+	warnUndelivered(opts.streams.ErrOut, dests, cfg.FlushTimeout)
 }
 
 // startError keeps exec failures (126/127) as they are and makes any other

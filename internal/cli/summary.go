@@ -13,8 +13,9 @@ import (
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
-// printSummary writes the end-of-run summary: at most four lines on stderr.
-func printSummary(w io.Writer, cfg *Config, o recorder.Outcome, exit *launcher.Exit, stats pipeline.Stats, flushErr error, childSpans int) {
+// printSummary writes the end-of-run summary on stderr: three lines, then
+// one per remote destination saying what it got and what is pending.
+func printSummary(w io.Writer, cfg *Config, o recorder.Outcome, exit *launcher.Exit, stats pipeline.Stats, flushErr error, childSpans int, dests []destinationResult) {
 	span := o.Span
 	status := "ok"
 	switch {
@@ -33,4 +34,5 @@ func printSummary(w io.Writer, cfg *Config, o recorder.Outcome, exit *launcher.E
 		where = fmt.Sprintf("%d records not recorded to %s", lost, cfg.DataDir)
 	}
 	fmt.Fprintf(w, "graphsignal: %d spans from the program · %s\n", childSpans, strings.TrimSpace(where))
+	printDelivery(w, dests)
 }

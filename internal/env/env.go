@@ -31,8 +31,8 @@ const (
 	// VarAPIBase is the Graphsignal API base URL; for the child, the loopback
 	// intake.
 	VarAPIBase = "GRAPHSIGNAL_API_BASE"
-	// VarOTLPEndpoint is the OTLP/HTTP endpoint; added for the child only
-	// where the user set none.
+	// VarOTLPEndpoint is the OTLP endpoint; for the child, always the
+	// loopback intake (see OTLPChildEndpoints).
 	VarOTLPEndpoint = "OTEL_EXPORTER_OTLP_ENDPOINT"
 	// VarAPIKey is the Graphsignal API key; in local mode the child gets a
 	// per-run local token in it.
@@ -96,7 +96,10 @@ func ChildVars() []Var {
 		{VarTraceparent, "W3C trace context of the run span, for OpenTelemetry SDKs"},
 		{VarTags, "the merged tags, so SDKs in the child use the same session"},
 		{VarAPIBase, "the loopback intake for the Graphsignal SDK"},
-		{VarOTLPEndpoint, "the loopback OTLP/HTTP intake, only where the user set none"},
+		{VarOTLPEndpoint, "always the loopback OTLP intake (http://127.0.0.1:PORT for OTEL_EXPORTER_OTLP_PROTOCOL=grpc); the run forwards to the user's endpoint"},
+		{VarOTLPTracesEndpoint, "the loopback intake, only where the user set it (or " + VarOTLPTracesProtocol + ")"},
+		{VarOTLPMetricsEndpoint, "the loopback intake, only where the user set it (or " + VarOTLPMetricsProtocol + ")"},
+		{VarOTLPLogsEndpoint, "the loopback intake, only where the user set it (or " + VarOTLPLogsProtocol + ")"},
 		{VarAPIKey, "local mode only: a per-run local token for the Graphsignal SDK"},
 	}
 }

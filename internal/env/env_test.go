@@ -74,7 +74,7 @@ func TestVarLists(t *testing.T) {
 		names = append(names, v.Name)
 	}
 	// SPEC §3: exactly these are added to the child's environment.
-	want := []string{VarSocket, VarTraceID, VarParentSpanID, VarTraceparent, VarTags, VarAPIBase, VarOTLPEndpoint, VarAPIKey}
+	want := []string{VarSocket, VarTraceID, VarParentSpanID, VarTraceparent, VarTags, VarAPIBase, VarOTLPEndpoint, VarOTLPTracesEndpoint, VarOTLPMetricsEndpoint, VarOTLPLogsEndpoint, VarAPIKey}
 	if !slices.Equal(names, want) {
 		t.Errorf("ChildVars names = %q, want %q", names, want)
 	}

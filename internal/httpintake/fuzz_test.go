@@ -22,7 +22,8 @@ func fuzzServer() *Server {
 }
 
 // FuzzDecode feeds arbitrary bytes to every decoder and converter: nothing
-// may panic or hang.
+// may panic or hang, and an UploadRequest that decodes is also forwarded
+// in cloud mode.
 func FuzzDecode(f *testing.F) {
 	if b, err := ptraceotlp.NewExportRequestFromTraces(testTraces()).MarshalProto(); err == nil {
 		f.Add(b)
@@ -52,6 +53,11 @@ func FuzzDecode(f *testing.F) {
 			}
 			for _, lb := range req.GetLogBatches() {
 				s.sdkLogs(nil, lb, t0)
+			}
+			// Cloud mode forwards whatever decodes: the merge never refuses it.
+			var b telemetry.Batch
+			if err := s.passThrough(&b, data, t0); err != nil || len(b.SDKUploads) != 1 {
+				t.Fatalf("passThrough of a decodable request = %v", err)
 			}
 		}
 	})

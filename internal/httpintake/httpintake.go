@@ -8,7 +8,12 @@
 //
 //	POST /v1/traces, /v1/metrics, /v1/logs   OTLP/HTTP, protobuf or JSON, gzip or not
 //	POST /api/v1/signals/                    Graphsignal SDK upload (gzip protobuf UploadRequest)
-//	GET  /api/v1/sdk_config/                 Graphsignal SDK options (traces_per_sec)
+//	GET  /api/v1/sdk_config/                 Graphsignal SDK options (traces_per_sec; the
+//	                                         Graphsignal API's in cloud mode)
+//
+// OTLP/gRPC calls (content type application/grpc, over cleartext HTTP/2 on
+// the same port) are routed by method instead, outside the prefix, and
+// served only to processes of the user graphsignal runs as (grpc.go).
 //
 // The Graphsignal routes also require the header X-API-Key to equal
 // Config.APIKey (401 otherwise). Everything received is converted to
@@ -52,6 +57,7 @@ const (
 	DefaultReadTimeout       = 30 * time.Second
 	DefaultReadHeaderTimeout = 5 * time.Second
 	DefaultTracesPerSec      = 1000
+	DefaultSDKConfigWait     = 500 * time.Millisecond
 	maxHeaderBytes           = 64 << 10
 	idleTimeout              = 60 * time.Second
 	writeTimeout             = 30 * time.Second
@@ -94,6 +100,18 @@ type Config struct {
 	// TracesPerSec is the traces_per_sec option given to the Graphsignal SDK
 	// (0 means DefaultTracesPerSec).
 	TracesPerSec float64
+	// PassThrough is set in cloud mode (the user has an API key): each
+	// Graphsignal SDK upload is also handed on whole, as a
+	// telemetry.SDKUpload with the run's tags merged into it
+	// (signalspb.MergeTags) and every other byte as received, and the
+	// records decoded from it carry InSDKUpload (docs/intake.md).
+	PassThrough bool
+	// SDKConfig, when set (cloud mode), gives the sdk_config answer; the
+	// local default (TracesPerSec) is used when it has none.
+	SDKConfig SDKConfigSource
+	// SDKConfigWait bounds how long an sdk_config request waits for
+	// SDKConfig (0 means DefaultSDKConfigWait).
+	SDKConfigWait time.Duration
 	// Consumer receives every decoded batch.
 	Consumer Consumer
 	// MaxBodyBytes bounds a request body both as sent and after gzip
@@ -130,6 +148,10 @@ type Server struct {
 	connMu   sync.Mutex // guards newConns
 	newConns map[net.Conn]struct{}
 
+	grpc    http.Handler // OTLP/gRPC calls (grpc.go)
+	peerUID peerUIDFunc  // who is calling over gRPC
+	uid     uint32       // the only caller uid allowed over gRPC
+
 	gateMu   sync.Mutex // guards gateShut and handlers.Add
 	gateShut bool
 	handlers sync.WaitGroup // requests inside ServeHTTP
@@ -159,6 +181,9 @@ func Bind(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.TracesPerSec <= 0 {
 		cfg.TracesPerSec = DefaultTracesPerSec
 	}
+	if cfg.SDKConfigWait <= 0 {
+		cfg.SDKConfigWait = DefaultSDKConfigWait
+	}
 	if cfg.MaxSeries <= 0 {
 		cfg.MaxSeries = 10000
 	}
@@ -185,6 +210,7 @@ func Bind(ctx context.Context, cfg Config) (*Server, error) {
 		newConns: make(map[net.Conn]struct{}),
 	}
 	s.runTagsPtr.Store(&cfg.Tags)
+	s.initGRPC()
 	s.endpoint = "http://" + addr + s.prefix
 	return s, nil
 }
@@ -198,8 +224,15 @@ func (s *Server) Serve() {
 	if s.closed || s.srv != nil {
 		return
 	}
+	// HTTP/1.1 for OTLP/HTTP and the Graphsignal SDK, cleartext HTTP/2
+	// (prior knowledge, as gRPC clients speak it) for OTLP/gRPC.
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
 	s.srv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
+		Protocols:         &protocols,
+		ConnContext:       connContext,
 		ReadHeaderTimeout: DefaultReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      writeTimeout,
@@ -296,6 +329,10 @@ const (
 	routeSignals   = "signals"
 	routeSDKConfig = "sdk_config"
 	routeNotFound  = "not_found"
+
+	routeGRPCTraces  = "grpc_traces"
+	routeGRPCMetrics = "grpc_metrics"
+	routeGRPCLogs    = "grpc_logs"
 )
 
 // serveHTTP routes a request. Anything outside the capability prefix, or an
@@ -306,6 +343,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.handlers.Done()
+	if isGRPC(r) {
+		s.serveGRPC(w, r)
+		return
+	}
 	rest, ok := s.stripPrefix(r.URL.Path)
 	if !ok {
 		s.stats.request(routeNotFound)

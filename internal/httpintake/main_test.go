@@ -40,6 +40,7 @@ func (c *collector) all() telemetry.Batch {
 		out.Metrics = append(out.Metrics, b.Metrics...)
 		out.Logs = append(out.Logs, b.Logs...)
 		out.Scores = append(out.Scores, b.Scores...)
+		out.SDKUploads = append(out.SDKUploads, b.SDKUploads...)
 	}
 	return out
 }
@@ -56,6 +57,15 @@ var (
 // closes it at the end of the test.
 func startIntake(t testing.TB, mod func(*Config)) (*Server, *collector) {
 	t.Helper()
+	s, col := bindIntakeWith(t, mod)
+	s.Serve()
+	return s, col
+}
+
+// bindIntakeWith binds a server with test defaults, changed by mod, and
+// closes it at the end of the test; the caller serves it.
+func bindIntakeWith(t testing.TB, mod func(*Config)) (*Server, *collector) {
+	t.Helper()
 	col := &collector{}
 	cfg := Config{
 		TraceID:        testTrace,
@@ -68,10 +78,17 @@ func startIntake(t testing.TB, mod func(*Config)) (*Server, *collector) {
 	if mod != nil {
 		mod(&cfg)
 	}
-	s, err := start(context.Background(), cfg)
+	s, err := Bind(context.Background(), cfg)
 	if err != nil {
-		t.Fatalf("Start: %v", err)
+		t.Fatalf("Bind: %v", err)
 	}
+	closeAtEnd(t, s)
+	return s, col
+}
+
+// closeAtEnd closes s at the end of the test.
+func closeAtEnd(t testing.TB, s *Server) {
+	t.Helper()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -79,7 +96,6 @@ func startIntake(t testing.TB, mod func(*Config)) (*Server, *collector) {
 			t.Errorf("Close: %v", err)
 		}
 	})
-	return s, col
 }
 
 // newClient returns an HTTP client whose idle connections are closed at the

@@ -15,8 +15,12 @@ import (
 
 // TestNodeOTelSDK runs testdata/node-otel/export-spans.js: the OpenTelemetry
 // JS SDK from npm (@opentelemetry/sdk-trace-node 2.12 with the OTLP
-// exporters 0.223), configured only through OTEL_EXPORTER_OTLP_ENDPOINT and
-// TRACEPARENT, as a child of graphsignal run would be.
+// exporters 0.223), configured only through OTEL_EXPORTER_OTLP_ENDPOINT,
+// OTEL_EXPORTER_OTLP_PROTOCOL and TRACEPARENT, as a child of graphsignal run
+// would be: over OTLP/HTTP (protobuf, JSON) and over OTLP/gRPC, both with
+// the bare gRPC endpoint the child gets with OTEL_EXPORTER_OTLP_PROTOCOL=grpc
+// and with the HTTP endpoint (a program that picks the gRPC exporter in its
+// code; the exporter ignores the path).
 func TestNodeOTelSDK(t *testing.T) {
 	dir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "node-otel"))
 	if err != nil {
@@ -29,21 +33,42 @@ func TestNodeOTelSDK(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@opentelemetry", "sdk-trace-node")); err != nil {
 		t.Skipf("%s/node_modules is missing: run testdata/node-otel/install.sh", dir)
 	}
-	for _, encoding := range []string{"proto", "json"} {
-		t.Run(encoding, func(t *testing.T) {
+	tests := []struct {
+		name, arg, protocol, encoding string
+		grpcEndpoint                  bool
+	}{
+		{name: "proto", arg: "proto", encoding: "proto"},
+		{name: "json", arg: "json", encoding: "json"},
+		{name: "grpc", protocol: "grpc", encoding: "grpc", grpcEndpoint: true},
+		{name: "grpc exporter with the HTTP endpoint", arg: "grpc", encoding: "grpc"},
+	}
+	for _, tt := range tests {
+		encoding := tt.encoding
+		t.Run(tt.name, func(t *testing.T) {
 			s, col := startIntake(t, nil)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, node, "export-spans.js", encoding)
+			args := []string{"export-spans.js"}
+			if tt.arg != "" {
+				args = append(args, tt.arg)
+			}
+			cmd := exec.CommandContext(ctx, node, args...)
 			cmd.Dir = dir
 			for _, kv := range os.Environ() {
 				if !strings.HasPrefix(kv, "OTEL_") && !strings.HasPrefix(kv, "TRACEPARENT=") {
 					cmd.Env = append(cmd.Env, kv)
 				}
 			}
+			endpoint := s.Endpoint()
+			if tt.grpcEndpoint {
+				endpoint = s.GRPCEndpoint()
+			}
 			cmd.Env = append(cmd.Env,
-				"OTEL_EXPORTER_OTLP_ENDPOINT="+s.Endpoint(),
+				"OTEL_EXPORTER_OTLP_ENDPOINT="+endpoint,
 				"TRACEPARENT=00-"+testTrace.String()+"-"+testRunSpan.String()+"-01")
+			if tt.protocol != "" {
+				cmd.Env = append(cmd.Env, "OTEL_EXPORTER_OTLP_PROTOCOL="+tt.protocol)
+			}
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
 			out, err := cmd.Output()
@@ -84,6 +109,9 @@ func TestNodeOTelSDK(t *testing.T) {
 			}
 			if child.Attributes["tokens"] != int64(42) && child.Attributes["tokens"] != float64(42) {
 				t.Errorf("tokens = %#v, want 42", child.Attributes["tokens"])
+			}
+			if st := s.Stats(); (encoding == "grpc") != (st.Requests[routeGRPCTraces] > 0) {
+				t.Errorf("requests %v: gRPC traces counted %d times for %s", st.Requests, st.Requests[routeGRPCTraces], encoding)
 			}
 		})
 	}

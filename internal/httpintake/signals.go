@@ -1,6 +1,7 @@
 package httpintake
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -32,11 +33,32 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
+// SDKConfigSource gives the Graphsignal SDK's options as the Graphsignal
+// API answers them (in cloud mode: sdkconfig.Fetcher).
+type SDKConfigSource interface {
+	// Options returns the sdk_config JSON ({"options":[…]}), or nil when
+	// none is known. It returns by the time ctx is done.
+	Options(ctx context.Context) []byte
+}
+
 // handleSDKConfig serves GET /api/v1/sdk_config/: the options that make the
-// Graphsignal SDK send its spans.
+// Graphsignal SDK send its spans. With Config.SDKConfig they are the
+// Graphsignal API's (waiting at most Config.SDKConfigWait for them), and
+// the local default when it has none.
 func (s *Server) handleSDKConfig(w http.ResponseWriter, r *http.Request) {
 	if !allowMethod(w, r, http.MethodGet) || !s.authorized(w, r) {
 		return
+	}
+	if s.cfg.SDKConfig != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.SDKConfigWait)
+		body := s.cfg.SDKConfig.Options(ctx)
+		cancel()
+		if body != nil {
+			s.stats.sdkConfigFromAPI.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(body)
+			return
+		}
 	}
 	type option struct {
 		Name  string `json:"name"`
@@ -75,12 +97,38 @@ func (s *Server) handleSignals(w http.ResponseWriter, r *http.Request) {
 	for _, lb := range req.GetLogBatches() {
 		b.Logs = s.sdkLogs(b.Logs, lb, now)
 	}
+	if s.cfg.PassThrough {
+		if err := s.passThrough(&b, body, now); err != nil {
+			s.signalsError(w, http.StatusBadRequest, err)
+			return
+		}
+	}
 	s.stats.batch(&b)
 	s.consume(b)
 	resp := (&signalspb.UploadResponse{}).Marshal()
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(resp)
+}
+
+// passThrough adds the request itself to b, with the run's tags merged,
+// and marks the records decoded from it (Config.PassThrough).
+func (s *Server) passThrough(b *telemetry.Batch, body []byte, now time.Time) error {
+	merged, err := signalspb.MergeTags(body, s.tags())
+	if err != nil {
+		return fmt.Errorf("merge run tags into upload request: %w", err)
+	}
+	b.SDKUploads = append(b.SDKUploads, telemetry.SDKUpload{Time: now, Body: merged})
+	for i := range b.Spans {
+		b.Spans[i].InSDKUpload = true
+	}
+	for i := range b.Metrics {
+		b.Metrics[i].InSDKUpload = true
+	}
+	for i := range b.Logs {
+		b.Logs[i].InSDKUpload = true
+	}
+	return nil
 }
 
 func (s *Server) signalsError(w http.ResponseWriter, code int, err error) {

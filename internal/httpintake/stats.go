@@ -10,13 +10,20 @@ import (
 // Stats is a snapshot of the intake's counters since Start.
 type Stats struct {
 	// Requests counts requests per route: "traces", "metrics", "logs",
-	// "signals", "sdk_config" and "not_found" (wrong prefix or path).
+	// "signals", "sdk_config", "grpc_traces", "grpc_metrics", "grpc_logs" (the
+	// OTLP/gRPC Export methods) and "not_found" (wrong prefix or path,
+	// unknown gRPC method).
 	Requests map[string]uint64
-	// Records handed to the consumer.
-	Spans, Metrics, Logs uint64
+	// Records handed to the consumer; SDKUploads counts the Graphsignal SDK
+	// uploads handed on whole (Config.PassThrough).
+	Spans, Metrics, Logs, SDKUploads uint64
+	// SDKConfigFromAPI counts sdk_config requests answered with
+	// Config.SDKConfig's options rather than the local default.
+	SDKConfigFromAPI uint64
 	// BadRequests counts undecodable bodies (400); TooLarge bodies over the
 	// limit (413); UnsupportedMedia unknown content types or encodings (415);
-	// Unauthorized Graphsignal SDK requests with a wrong or missing key (401).
+	// Unauthorized Graphsignal SDK requests with a wrong or missing key (401)
+	// and gRPC calls from another user than graphsignal's.
 	BadRequests, TooLarge, UnsupportedMedia, Unauthorized uint64
 	// Dropped counts data points not converted: unsupported metric types
 	// (exponential histograms, summaries, profiles) and series beyond
@@ -24,11 +31,13 @@ type Stats struct {
 	Dropped uint64
 }
 
-var routes = [...]string{routeTraces, routeMetrics, routeLogs, routeSignals, routeSDKConfig, routeNotFound}
+var routes = [...]string{routeTraces, routeMetrics, routeLogs, routeSignals, routeSDKConfig, routeNotFound,
+	routeGRPCTraces, routeGRPCMetrics, routeGRPCLogs}
 
 type counters struct {
 	requests                                              [len(routes)]atomic.Uint64
-	spans, metrics, logs                                  atomic.Uint64
+	spans, metrics, logs, sdkUploads                      atomic.Uint64
+	sdkConfigFromAPI                                      atomic.Uint64
 	badRequests, tooLarge, unsupportedMedia, unauthorized atomic.Uint64
 	dropped                                               atomic.Uint64
 }
@@ -46,6 +55,7 @@ func (c *counters) batch(b *telemetry.Batch) {
 	c.spans.Add(uint64(len(b.Spans)))
 	c.metrics.Add(uint64(len(b.Metrics)))
 	c.logs.Add(uint64(len(b.Logs)))
+	c.sdkUploads.Add(uint64(len(b.SDKUploads)))
 }
 
 // Stats returns the current counters. It may be called after Close.
@@ -55,6 +65,8 @@ func (s *Server) Stats() Stats {
 		Spans:            s.stats.spans.Load(),
 		Metrics:          s.stats.metrics.Load(),
 		Logs:             s.stats.logs.Load(),
+		SDKUploads:       s.stats.sdkUploads.Load(),
+		SDKConfigFromAPI: s.stats.sdkConfigFromAPI.Load(),
 		BadRequests:      s.stats.badRequests.Load(),
 		TooLarge:         s.stats.tooLarge.Load(),
 		UnsupportedMedia: s.stats.unsupportedMedia.Load(),
@@ -87,7 +99,7 @@ func (s *Server) Metrics(now time.Time) []telemetry.Metric {
 			Value:   float64(v),
 		}
 	}
-	out := make([]telemetry.Metric, 0, len(routes)+8)
+	out := make([]telemetry.Metric, 0, len(routes)+10)
 	for _, r := range routes {
 		out = append(out, m("requests", st.Requests[r], telemetry.Tags{"route": r}))
 	}
@@ -95,6 +107,8 @@ func (s *Server) Metrics(now time.Time) []telemetry.Metric {
 		m("spans", st.Spans, nil),
 		m("metrics", st.Metrics, nil),
 		m("logs", st.Logs, nil),
+		m("sdk_uploads", st.SDKUploads, nil),
+		m("sdk_config_from_api", st.SDKConfigFromAPI, nil),
 		m("bad_requests", st.BadRequests, nil),
 		m("too_large", st.TooLarge, nil),
 		m("unsupported_media", st.UnsupportedMedia, nil),

@@ -36,6 +36,10 @@ func encodeBatch(b *telemetry.Batch) []byte {
 		e.key("logs", &first)
 		e.list(len(b.Logs), func(i int) { e.log(&b.Logs[i]) })
 	}
+	if len(b.SDKUploads) > 0 {
+		e.key("sdk_uploads", &first)
+		e.list(len(b.SDKUploads), func(i int) { e.sdkUpload(&b.SDKUploads[i]) })
+	}
 	e.byte('}')
 	e.byte('\n')
 	return e.buf
@@ -79,6 +83,14 @@ func (e *encoder) int(name string, v int64, first *bool) {
 	if v != 0 {
 		e.key(name, first)
 		e.buf = strconv.AppendInt(e.buf, v, 10)
+	}
+}
+
+// flag writes true, and nothing for false.
+func (e *encoder) flag(name string, v bool, first *bool) {
+	if v {
+		e.key(name, first)
+		e.buf = append(e.buf, "true"...)
 	}
 }
 
@@ -176,6 +188,7 @@ func (e *encoder) span(s *telemetry.Span) {
 		e.key("scores", &first)
 		e.list(len(s.Scores), func(i int) { e.score(&s.Scores[i]) })
 	}
+	e.flag("in_sdk_upload", s.InSDKUpload, &first)
 	e.byte('}')
 }
 
@@ -220,6 +233,7 @@ func (e *encoder) metric(m *telemetry.Metric) {
 	}
 	e.key("sum", &first)
 	e.float(m.Sum)
+	e.flag("in_sdk_upload", m.InSDKUpload, &first)
 	e.byte('}')
 }
 
@@ -233,6 +247,18 @@ func (e *encoder) log(l *telemetry.Log) {
 	e.tags(l.Tags, &first)
 	e.str("trace_id", l.TraceID.String(), &first)
 	e.str("span_id", l.SpanID.String(), &first)
+	e.flag("in_sdk_upload", l.InSDKUpload, &first)
+	e.byte('}')
+}
+
+func (e *encoder) sdkUpload(u *telemetry.SDKUpload) {
+	e.byte('{')
+	first := true
+	e.time("time", u.Time, &first)
+	e.key("body", &first)
+	e.byte('"')
+	e.buf = base64.StdEncoding.AppendEncode(e.buf, u.Body)
+	e.byte('"')
 	e.byte('}')
 }
 

@@ -13,8 +13,9 @@ import (
 // telemetry model exactly: times as Unix nanoseconds (0 = zero time), ids as
 // hex, floats that JSON cannot hold (NaN, ±Inf) as strings, and attribute
 // values with their type ({"s":…}, {"i":…}, {"f":…}, {"b":…}, {"a":[…]}) so
-// that an int64 stays an int64. The format is private: only this package
-// reads what it writes, and a journal lives until the next reader imports it.
+// that an int64 stays an int64; an SDK upload's body is base64. The format
+// is private: only this package reads what it writes, and a journal lives
+// until the next reader imports it.
 
 type (
 	wireBatch struct {
@@ -22,6 +23,12 @@ type (
 		Metrics []wireMetric `json:"metrics,omitempty"`
 		Scores  []wireScore  `json:"scores,omitempty"`
 		Logs    []wireLog    `json:"logs,omitempty"`
+		// SDKUploads' bodies are base64 (encoding/json's []byte).
+		SDKUploads []wireSDKUpload `json:"sdk_uploads,omitempty"`
+	}
+	wireSDKUpload struct {
+		Time int64  `json:"time,omitempty"`
+		Body []byte `json:"body"`
 	}
 	wireSpan struct {
 		TraceID       string               `json:"trace_id,omitempty"`
@@ -39,6 +46,7 @@ type (
 		Payloads      []telemetry.Payload  `json:"payloads,omitempty"`
 		Usage         []wireUsage          `json:"usage,omitempty"`
 		Scores        []wireScore          `json:"scores,omitempty"`
+		InSDKUpload   bool                 `json:"in_sdk_upload,omitempty"`
 	}
 	wireEvent struct {
 		Name       string               `json:"name,omitempty"`
@@ -68,26 +76,28 @@ type (
 		Time     int64          `json:"time,omitempty"`
 	}
 	wireMetric struct {
-		TraceID string               `json:"trace_id,omitempty"`
-		Name    string               `json:"name,omitempty"`
-		Kind    telemetry.MetricKind `json:"kind,omitempty"`
-		Unit    string               `json:"unit,omitempty"`
-		Tags    telemetry.Tags       `json:"tags,omitempty"`
-		Time    int64                `json:"time,omitempty"`
-		Value   wireFloat            `json:"value"`
-		Buckets []wireFloat          `json:"buckets,omitempty"`
-		Counts  []uint64             `json:"counts,omitempty"`
-		Count   uint64               `json:"count,omitempty"`
-		Sum     wireFloat            `json:"sum"`
+		TraceID     string               `json:"trace_id,omitempty"`
+		Name        string               `json:"name,omitempty"`
+		Kind        telemetry.MetricKind `json:"kind,omitempty"`
+		Unit        string               `json:"unit,omitempty"`
+		Tags        telemetry.Tags       `json:"tags,omitempty"`
+		Time        int64                `json:"time,omitempty"`
+		Value       wireFloat            `json:"value"`
+		Buckets     []wireFloat          `json:"buckets,omitempty"`
+		Counts      []uint64             `json:"counts,omitempty"`
+		Count       uint64               `json:"count,omitempty"`
+		Sum         wireFloat            `json:"sum"`
+		InSDKUpload bool                 `json:"in_sdk_upload,omitempty"`
 	}
 	wireLog struct {
-		Time      int64          `json:"time,omitempty"`
-		Level     string         `json:"level,omitempty"`
-		Message   string         `json:"message,omitempty"`
-		Exception string         `json:"exception,omitempty"`
-		Tags      telemetry.Tags `json:"tags,omitempty"`
-		TraceID   string         `json:"trace_id,omitempty"`
-		SpanID    string         `json:"span_id,omitempty"`
+		Time        int64          `json:"time,omitempty"`
+		Level       string         `json:"level,omitempty"`
+		Message     string         `json:"message,omitempty"`
+		Exception   string         `json:"exception,omitempty"`
+		Tags        telemetry.Tags `json:"tags,omitempty"`
+		TraceID     string         `json:"trace_id,omitempty"`
+		SpanID      string         `json:"span_id,omitempty"`
+		InSDKUpload bool           `json:"in_sdk_upload,omitempty"`
 	}
 	// wireValue is an attribute value with its type; exactly one field is set.
 	wireValue struct {
@@ -157,7 +167,7 @@ func decodeBatch(line []byte) (telemetry.Batch, error) {
 		for i := range w.Logs {
 			l := &w.Logs[i]
 			out := telemetry.Log{Time: telemetry.FromUnixNano(l.Time), Level: l.Level, Message: l.Message,
-				Exception: l.Exception, Tags: l.Tags}
+				Exception: l.Exception, Tags: l.Tags, InSDKUpload: l.InSDKUpload}
 			if out.TraceID, err = traceID(l.TraceID); err != nil {
 				return telemetry.Batch{}, err
 			}
@@ -167,6 +177,12 @@ func decodeBatch(line []byte) (telemetry.Batch, error) {
 			b.Logs[i] = out
 		}
 	}
+	if len(w.SDKUploads) > 0 {
+		b.SDKUploads = make([]telemetry.SDKUpload, len(w.SDKUploads))
+		for i, u := range w.SDKUploads {
+			b.SDKUploads[i] = telemetry.SDKUpload{Time: telemetry.FromUnixNano(u.Time), Body: u.Body}
+		}
+	}
 	return b, nil
 }
 
@@ -174,7 +190,7 @@ func spanFromWire(w *wireSpan) (telemetry.Span, error) {
 	s := telemetry.Span{
 		Name: w.Name, Start: telemetry.FromUnixNano(w.Start), End: telemetry.FromUnixNano(w.End), Tags: w.Tags,
 		Attributes: attrsFromWire(w.Attributes), Status: w.Status, StatusMessage: w.StatusMessage,
-		Payloads: w.Payloads,
+		Payloads: w.Payloads, InSDKUpload: w.InSDKUpload,
 	}
 	var err error
 	if s.TraceID, err = traceID(w.TraceID); err != nil {
@@ -218,7 +234,7 @@ func scoreFromWire(w *wireScore) (telemetry.Score, error) {
 
 func metricFromWire(w *wireMetric) (telemetry.Metric, error) {
 	m := telemetry.Metric{Name: w.Name, Kind: w.Kind, Unit: w.Unit, Tags: w.Tags, Time: telemetry.FromUnixNano(w.Time),
-		Value: float64(w.Value), Counts: w.Counts, Count: w.Count, Sum: float64(w.Sum)}
+		Value: float64(w.Value), Counts: w.Counts, Count: w.Count, Sum: float64(w.Sum), InSDKUpload: w.InSDKUpload}
 	for _, b := range w.Buckets {
 		m.Buckets = append(m.Buckets, float64(b))
 	}

@@ -226,12 +226,16 @@ func encodeLines(b *telemetry.Batch, limit int) (lines [][]byte, dropped int) {
 }
 
 // splitBatch returns the first n records of b (spans first, then metrics,
-// scores, logs) and the rest, keeping the order within each kind.
+// scores, logs, SDK uploads) and the rest, keeping the order within each
+// kind.
 func splitBatch(b *telemetry.Batch, n int) (first, rest telemetry.Batch) {
 	take := func(k int) int { t := min(k, n); n -= t; return t }
 	s, m, c, l := take(len(b.Spans)), take(len(b.Metrics)), take(len(b.Scores)), take(len(b.Logs))
-	first = telemetry.Batch{Spans: b.Spans[:s], Metrics: b.Metrics[:m], Scores: b.Scores[:c], Logs: b.Logs[:l]}
-	rest = telemetry.Batch{Spans: b.Spans[s:], Metrics: b.Metrics[m:], Scores: b.Scores[c:], Logs: b.Logs[l:]}
+	u := take(len(b.SDKUploads))
+	first = telemetry.Batch{Spans: b.Spans[:s], Metrics: b.Metrics[:m], Scores: b.Scores[:c], Logs: b.Logs[:l],
+		SDKUploads: b.SDKUploads[:u]}
+	rest = telemetry.Batch{Spans: b.Spans[s:], Metrics: b.Metrics[m:], Scores: b.Scores[c:], Logs: b.Logs[l:],
+		SDKUploads: b.SDKUploads[u:]}
 	return first, rest
 }
 

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
@@ -40,14 +41,18 @@ func fullBatch() telemetry.Batch {
 			Payloads:   []telemetry.Payload{{Name: "input", ContentType: "application/json", Data: []byte("{\"x\":\x00\xff}")}},
 			Usage:      []telemetry.Usage{{PayloadName: "input", Name: "token_count", Value: 12}},
 			Scores:     []telemetry.Score{{Name: "acc", Value: 0.5, Unit: "%", Comment: "ok", Severity: 2, Time: t0}},
-		}, {TraceID: trace, SpanID: span, Name: "run in progress", Start: t0}},
+		}, {TraceID: trace, SpanID: span, Name: "run in progress", Start: t0},
+			{TraceID: trace, SpanID: span, Name: "from the SDK", Start: t0, InSDKUpload: true}},
 		Metrics: []telemetry.Metric{
 			{TraceID: trace, Name: "process.cpu.usage", Kind: telemetry.Gauge, Unit: "%", Time: t0, Value: math.Inf(-1)},
 			{Name: "latency", Kind: telemetry.Histogram, Unit: "s", Tags: telemetry.Tags{"k": "v"}, Time: t0,
 				Buckets: []float64{0.1, 1}, Counts: []uint64{1, 2, 3}, Count: 6, Sum: 7.25},
+			{Name: "process.cpu.usage", Kind: telemetry.Gauge, Time: t0, Value: 1, InSDKUpload: true},
 		},
 		Scores: []telemetry.Score{{Name: "thumbs", Value: 1, Tags: telemetry.Tags{"run_id": "r"}, TraceID: trace, SpanID: span, Time: t0}},
-		Logs:   []telemetry.Log{{Time: t0, Level: "error", Message: "m", Exception: "x", Tags: telemetry.Tags{"a": "b"}, TraceID: trace, SpanID: span}},
+		Logs: []telemetry.Log{{Time: t0, Level: "error", Message: "m", Exception: "x", Tags: telemetry.Tags{"a": "b"}, TraceID: trace, SpanID: span},
+			{Time: t0, Message: "sdk", InSDKUpload: true}},
+		SDKUploads: []telemetry.SDKUpload{{Time: t0, Body: []byte("\x0a\x02\x3a\x00\xff\x00\"\\\n")}, {Body: []byte{}}},
 	}
 }
 
@@ -61,6 +66,7 @@ func TestRoundTrip(t *testing.T) {
 	}{
 		{"every field", fullBatch()},
 		{"one metric", telemetry.Batch{Metrics: []telemetry.Metric{{Name: "m", Kind: telemetry.Counter, Time: t0, Value: 3}}}},
+		{"sdk upload alone", telemetry.Batch{SDKUploads: []telemetry.SDKUpload{{Time: t0, Body: bytes.Repeat([]byte{0, 0xff, '\n', '"'}, 1000)}}}},
 		{"zero times and ids", telemetry.Batch{Spans: []telemetry.Span{{Name: "s"}}}},
 		{"widened attribute types", telemetry.Batch{Spans: []telemetry.Span{{Name: "s", Attributes: map[string]any{"int": 7, "f32": float32(0.5)}}}}},
 		{"strings that need escaping", telemetry.Batch{Logs: []telemetry.Log{{
@@ -404,6 +410,7 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add(line[:len(line)-1])
 	f.Add([]byte(`{"metrics":[{"value":"NaN","sum":"-Inf","buckets":[1,"+Inf"]}]}`))
 	f.Add([]byte(`{"spans":[{"attributes":{"k":{"s":"x","i":1}}}]}`))
+	f.Add([]byte(`{"sdk_uploads":[{"time":1,"body":"CgI6AA=="},{"body":null}],"logs":[{"in_sdk_upload":true}]}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		got, err := decodeBatch(line)
 		if err != nil {
@@ -439,6 +446,9 @@ func TestLongBatchSplit(t *testing.T) {
 		b.Metrics = append(b.Metrics, telemetry.Metric{Name: "m", Kind: telemetry.Gauge, Time: t0, Value: float64(i)})
 	}
 	b.Spans = []telemetry.Span{{Name: "s", Payloads: []telemetry.Payload{{Name: "p", Data: make([]byte, 2000)}}}}
+	for i := range 3 {
+		b.SDKUploads = append(b.SDKUploads, telemetry.SDKUpload{Time: t0, Body: bytes.Repeat([]byte{byte(i)}, 1200)})
+	}
 	if err := w.Append(b); err != nil {
 		t.Fatal(err)
 	}
@@ -461,6 +471,7 @@ func TestLongBatchSplit(t *testing.T) {
 		t.Fatalf("Read = %+v, %v", c, err)
 	}
 	var values []float64
+	var uploads []telemetry.SDKUpload
 	spans, logs := 0, 0
 	for _, got := range c.Batches {
 		spans += len(got.Spans)
@@ -468,6 +479,10 @@ func TestLongBatchSplit(t *testing.T) {
 		for _, m := range got.Metrics {
 			values = append(values, m.Value)
 		}
+		uploads = append(uploads, got.SDKUploads...)
+	}
+	if d := cmp.Diff(b.SDKUploads, uploads); d != "" {
+		t.Errorf("SDK uploads split across lines (-want +got):\n%s", d)
 	}
 	if len(c.Batches) < 5 || spans != 1 || logs != 1 || len(values) != 300 {
 		t.Fatalf("%d lines, %d spans, %d logs, %d points; want several lines, 1 span, 1 log, 300 points",

@@ -57,6 +57,9 @@ func (r *recorder) names() []string {
 		for _, l := range b.Logs {
 			out = append(out, l.Message)
 		}
+		for _, u := range b.SDKUploads {
+			out = append(out, "upload "+string(u.Body))
+		}
 	}
 	return out
 }

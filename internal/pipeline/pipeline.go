@@ -23,7 +23,9 @@
 //	                exporter queue + worker   exporter queue + worker   ...
 //
 // Order is kept within each record kind: a coalesced batch holds the spans
-// of its source batches in enqueue order, then their metrics, and so on.
+// of its source batches in enqueue order, then their metrics, and so on;
+// the Graphsignal SDK's requests carried whole (telemetry.SDKUpload) are a
+// kind of their own, one record each.
 //
 // Drop policy: when the intake is full the newest records are dropped and
 // counted per kind. Spans whose attribute telemetry.AttrSpanKind is
@@ -444,11 +446,15 @@ func coalesce(in []telemetry.Batch, max int) (telemetry.Batch, []telemetry.Batch
 	out.Metrics = make([]telemetry.Metric, 0, c.Metrics)
 	out.Scores = make([]telemetry.Score, 0, c.Scores)
 	out.Logs = make([]telemetry.Log, 0, c.Logs)
+	if c.SDKUploads > 0 {
+		out.SDKUploads = make([]telemetry.SDKUpload, 0, c.SDKUploads)
+	}
 	for _, b := range in[:n] {
 		out.Spans = append(out.Spans, b.Spans...)
 		out.Metrics = append(out.Metrics, b.Metrics...)
 		out.Scores = append(out.Scores, b.Scores...)
 		out.Logs = append(out.Logs, b.Logs...)
+		out.SDKUploads = append(out.SDKUploads, b.SDKUploads...)
 	}
 	return out, in[n:]
 }
@@ -459,9 +465,10 @@ func (c *Config) trim(b telemetry.Batch, queued int) (telemetry.Batch, Counts) {
 	return trim(b, c.QueueSize-c.RunSpanReserve-queued, c.QueueSize+c.RunSpanReserve-queued)
 }
 
-// trim keeps, in order (spans, metrics, scores, logs), as many records as
-// room allows, and run spans as long as runRoom allows (every kept record
-// takes from runRoom); it returns the kept batch and the dropped counts.
+// trim keeps, in order (spans, metrics, scores, logs, SDK uploads), as many
+// records as room allows, and run spans as long as runRoom allows (every
+// kept record takes from runRoom); it returns the kept batch and the
+// dropped counts.
 func trim(b telemetry.Batch, room, runRoom int) (telemetry.Batch, Counts) {
 	room = max(min(room, runRoom), 0)
 	var out telemetry.Batch
@@ -484,7 +491,9 @@ func trim(b telemetry.Batch, room, runRoom int) (telemetry.Batch, Counts) {
 	k = min(room, len(b.Scores))
 	out.Scores, drop.Scores, room = b.Scores[:k:k], uint64(len(b.Scores)-k), room-k
 	k = min(room, len(b.Logs))
-	out.Logs, drop.Logs = b.Logs[:k:k], uint64(len(b.Logs)-k)
+	out.Logs, drop.Logs, room = b.Logs[:k:k], uint64(len(b.Logs)-k), room-k
+	k = min(room, len(b.SDKUploads))
+	out.SDKUploads, drop.SDKUploads = b.SDKUploads[:k:k], uint64(len(b.SDKUploads)-k)
 	return out, drop
 }
 

@@ -48,6 +48,52 @@ func TestOrderAndCoalescing(t *testing.T) {
 	})
 }
 
+// TestSDKUploadsCoalesced: the Graphsignal SDK's requests carried whole are
+// coalesced like any record, kept in enqueue order, exported once each and
+// counted as their own kind.
+func TestSDKUploadsCoalesced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &recorder{name: "r"}
+		p := New(Config{MaxBatch: 6, Interval: time.Second}, r)
+		var want []string
+		for i := range 10 {
+			b := metrics(fmt.Sprintf("m%d.", i), 1)
+			body := fmt.Sprintf("upload %d", i)
+			b.SDKUploads = []telemetry.SDKUpload{{Time: time.Now(), Body: []byte(body)}}
+			want = append(want, body)
+			if !p.Enqueue(b) {
+				t.Fatal("Enqueue refused with room left")
+			}
+		}
+		if err := p.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		bs := r.batches()
+		for _, b := range bs {
+			for _, u := range b.SDKUploads {
+				got = append(got, string(u.Body))
+			}
+			if b.Len() > 6 {
+				t.Errorf("batch of %d records, MaxBatch 6", b.Len())
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("SDK uploads (-want +got):\n%s", diff)
+		}
+		if len(bs) >= 10 {
+			t.Errorf("%d exports for 10 two-record batches: not coalesced", len(bs))
+		}
+		if err := p.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		st := p.Stats()
+		if st.Enqueued.SDKUploads != 10 || st.Exported.SDKUploads != 10 || st.Enqueued.Total() != 20 {
+			t.Errorf("stats %+v, want 10 SDK uploads enqueued and exported, 20 records", st)
+		}
+	})
+}
+
 func TestExportTriggers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := &recorder{name: "r"}
@@ -124,6 +170,14 @@ func TestDropWhenFull(t *testing.T) {
 			wantOK:      []bool{true, false},
 			wantDropped: Counts{Scores: 1},
 			wantNames:   []string{"a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "r1", "r2", "r3"},
+		},
+		{
+			name: "SDK uploads dropped after logs, counted",
+			batches: []telemetry.Batch{metrics("a", 6), {Logs: []telemetry.Log{{Message: "l"}},
+				SDKUploads: []telemetry.SDKUpload{{Body: []byte("1")}, {Body: []byte("2")}}}},
+			wantOK:      []bool{true, false},
+			wantDropped: Counts{SDKUploads: 1},
+			wantNames:   []string{"a0", "a1", "a2", "a3", "a4", "a5", "l", "upload 1"},
 		},
 		{
 			name: "run spans capped RunSpanReserve past the bound",
@@ -204,22 +258,26 @@ func TestConcurrentEnqueue(t *testing.T) {
 
 func TestTrim(t *testing.T) {
 	b := telemetry.Batch{
-		Spans:   []telemetry.Span{span("a", false), span("run", true), span("b", false)},
-		Metrics: metrics("m", 2).Metrics,
-		Logs:    make([]telemetry.Log, 2),
+		Spans:      []telemetry.Span{span("a", false), span("run", true), span("b", false)},
+		Metrics:    metrics("m", 2).Metrics,
+		Logs:       make([]telemetry.Log, 2),
+		SDKUploads: []telemetry.SDKUpload{{Body: []byte("u1")}, {Body: []byte("u2")}},
 	}
 	tests := []struct {
 		room, runRoom int
 		wantKept      Counts
 		wantDrop      Counts
 	}{
-		{room: -5, runRoom: 10, wantKept: Counts{Spans: 1}, wantDrop: Counts{Spans: 2, Metrics: 2, Logs: 2}},
-		{room: 0, runRoom: 10, wantKept: Counts{Spans: 1}, wantDrop: Counts{Spans: 2, Metrics: 2, Logs: 2}},
-		{room: 0, runRoom: 0, wantKept: Counts{}, wantDrop: Counts{Spans: 3, Metrics: 2, Logs: 2}},
-		{room: 3, runRoom: 10, wantKept: Counts{Spans: 3, Metrics: 1}, wantDrop: Counts{Metrics: 1, Logs: 2}},
-		{room: 3, runRoom: 1, wantKept: Counts{Spans: 1}, wantDrop: Counts{Spans: 2, Metrics: 2, Logs: 2}},
-		{room: 1, runRoom: 3, wantKept: Counts{Spans: 2}, wantDrop: Counts{Spans: 1, Metrics: 2, Logs: 2}},
-		{room: 5, runRoom: 10, wantKept: Counts{Spans: 3, Metrics: 2, Logs: 1}, wantDrop: Counts{Logs: 1}},
+		{room: -5, runRoom: 10, wantKept: Counts{Spans: 1}, wantDrop: Counts{Spans: 2, Metrics: 2, Logs: 2, SDKUploads: 2}},
+		{room: 0, runRoom: 10, wantKept: Counts{Spans: 1}, wantDrop: Counts{Spans: 2, Metrics: 2, Logs: 2, SDKUploads: 2}},
+		{room: 0, runRoom: 0, wantKept: Counts{}, wantDrop: Counts{Spans: 3, Metrics: 2, Logs: 2, SDKUploads: 2}},
+		{room: 3, runRoom: 10, wantKept: Counts{Spans: 3, Metrics: 1}, wantDrop: Counts{Metrics: 1, Logs: 2, SDKUploads: 2}},
+		{room: 3, runRoom: 1, wantKept: Counts{Spans: 1}, wantDrop: Counts{Spans: 2, Metrics: 2, Logs: 2, SDKUploads: 2}},
+		{room: 1, runRoom: 3, wantKept: Counts{Spans: 2}, wantDrop: Counts{Spans: 1, Metrics: 2, Logs: 2, SDKUploads: 2}},
+		{room: 5, runRoom: 10, wantKept: Counts{Spans: 3, Metrics: 2, Logs: 1}, wantDrop: Counts{Logs: 1, SDKUploads: 2}},
+		{room: 7, runRoom: 10, wantKept: Counts{Spans: 3, Metrics: 2, Logs: 2, SDKUploads: 1}, wantDrop: Counts{SDKUploads: 1}},
+		{room: 9, runRoom: 8, wantKept: Counts{Spans: 3, Metrics: 2, Logs: 2, SDKUploads: 1}, wantDrop: Counts{SDKUploads: 1}},
+		{room: 20, runRoom: 20, wantKept: Counts{Spans: 3, Metrics: 2, Logs: 2, SDKUploads: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.room, "/", tt.runRoom), func(t *testing.T) {

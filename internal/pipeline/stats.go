@@ -6,23 +6,26 @@ import (
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
-// Counts are record counts per kind.
+// Counts are record counts per kind. SDKUploads counts the Graphsignal SDK's
+// requests carried whole (telemetry.SDKUpload), each one record.
 type Counts struct {
-	Spans, Metrics, Scores, Logs uint64
+	Spans, Metrics, Scores, Logs, SDKUploads uint64
 }
 
 // Total returns the sum over all kinds.
-func (c Counts) Total() uint64 { return c.Spans + c.Metrics + c.Scores + c.Logs }
+func (c Counts) Total() uint64 { return c.Spans + c.Metrics + c.Scores + c.Logs + c.SDKUploads }
 
 func (c *Counts) add(o Counts) {
 	c.Spans += o.Spans
 	c.Metrics += o.Metrics
 	c.Scores += o.Scores
 	c.Logs += o.Logs
+	c.SDKUploads += o.SDKUploads
 }
 
 func countsOf(b *telemetry.Batch) Counts {
-	return Counts{uint64(len(b.Spans)), uint64(len(b.Metrics)), uint64(len(b.Scores)), uint64(len(b.Logs))}
+	return Counts{uint64(len(b.Spans)), uint64(len(b.Metrics)), uint64(len(b.Scores)), uint64(len(b.Logs)),
+		uint64(len(b.SDKUploads))}
 }
 
 // ExporterStats are one exporter's counts. Exported records reached it;
@@ -64,7 +67,7 @@ func (p *Pipeline) Stats() Stats {
 }
 
 // Metric names produced by Stats.Metrics. Each is a counter with a "kind"
-// tag (spans, metrics, scores, logs); exported and failed are reported per
+// tag (spans, metrics, scores, logs, sdk_uploads); exported and failed are reported per
 // exporter with an "exporter" tag.
 const (
 	MetricEnqueued = "graphsignal.pipeline.enqueued"
@@ -77,12 +80,12 @@ const (
 // it can be stored and shown like any other series. Zero counts are included
 // so that a clean run is visibly clean.
 func (s Stats) Metrics(trace telemetry.TraceID, now time.Time) []telemetry.Metric {
-	out := make([]telemetry.Metric, 0, 8+8*len(s.Exporters))
+	out := make([]telemetry.Metric, 0, 10+10*len(s.Exporters))
 	add := func(name string, c Counts, exporter string) {
 		for _, kv := range [...]struct {
 			kind string
 			n    uint64
-		}{{"spans", c.Spans}, {"metrics", c.Metrics}, {"scores", c.Scores}, {"logs", c.Logs}} {
+		}{{"spans", c.Spans}, {"metrics", c.Metrics}, {"scores", c.Scores}, {"logs", c.Logs}, {"sdk_uploads", c.SDKUploads}} {
 			tags := telemetry.Tags{"kind": kv.kind}
 			if exporter != "" {
 				tags["exporter"] = exporter

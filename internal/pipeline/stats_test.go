@@ -45,3 +45,22 @@ func TestStatsMetrics(t *testing.T) {
 		}
 	})
 }
+
+// TestStatsMetricsSDKUploads: SDK uploads are reported as their own kind.
+func TestStatsMetricsSDKUploads(t *testing.T) {
+	st := Stats{Enqueued: Counts{SDKUploads: 3}, Dropped: Counts{SDKUploads: 1},
+		Exporters: []ExporterStats{{Name: "gs", Exported: Counts{SDKUploads: 2}}}}
+	got := map[string]float64{}
+	for _, m := range st.Metrics(telemetry.NewTraceID(), time.Now()) {
+		if m.Tags["kind"] == "sdk_uploads" {
+			got[m.Name+"/"+m.Tags["exporter"]] = m.Value
+		}
+	}
+	want := map[string]float64{
+		"graphsignal.pipeline.enqueued/": 3, "graphsignal.pipeline.dropped/": 1,
+		"graphsignal.pipeline.exported/gs": 2, "graphsignal.pipeline.failed/gs": 0,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("sdk_uploads metrics (-want +got):\n%s", diff)
+	}
+}

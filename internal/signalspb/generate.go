@@ -22,6 +22,10 @@
 // values and sorts map keys: the same bytes as protobuf-go's deterministic
 // Marshal.
 //
+// MergeTags works on the encoding itself rather than the structs: it merges
+// tags into a request and keeps every other byte, fields this package does
+// not know included, for requests that graphsignal forwards as received.
+//
 // The protoc-gen-go code for the same .proto is kept in signalspbgen for tests
 // only (the reference the codec is checked against). It was produced with
 // protoc 3.21.12 (Debian protobuf-compiler) and protoc-gen-go v1.36.12

@@ -2,7 +2,9 @@
 // OpenTelemetry JS SDK, unchanged, the way an application would:
 //   - the exporter finds the intake through OTEL_EXPORTER_OTLP_ENDPOINT
 //     (set by `graphsignal run`), appending /v1/traces itself;
-//   - the first argument picks the OTLP encoding: "proto" (default) or "json";
+//   - the first argument picks the OTLP exporter: "proto" (OTLP/HTTP
+//     protobuf), "json" (OTLP/HTTP JSON) or "grpc" (OTLP/gRPC); without one,
+//     "grpc" when OTEL_EXPORTER_OTLP_PROTOCOL=grpc, else "proto";
 //   - TRACEPARENT (W3C, also set by `graphsignal run`) is extracted so the
 //     spans join the run's trace.
 // It creates a root span, a child with attributes and an exception event,
@@ -15,10 +17,13 @@ const { W3CTraceContextPropagator } = require('@opentelemetry/core');
 const { resourceFromAttributes } = require('@opentelemetry/resources');
 const { NodeTracerProvider, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-node');
 
-const encoding = process.argv[2] || 'proto';
-const { OTLPTraceExporter } = encoding === 'json'
-  ? require('@opentelemetry/exporter-trace-otlp-http')
-  : require('@opentelemetry/exporter-trace-otlp-proto');
+const encoding = process.argv[2]
+  || ((process.env.OTEL_EXPORTER_OTLP_PROTOCOL || '').trim() === 'grpc' ? 'grpc' : 'proto');
+const { OTLPTraceExporter } = require({
+  proto: '@opentelemetry/exporter-trace-otlp-proto',
+  json: '@opentelemetry/exporter-trace-otlp-http',
+  grpc: '@opentelemetry/exporter-trace-otlp-grpc',
+}[encoding] || `unknown exporter ${encoding}`);
 
 async function main() {
   if (!process.env.OTEL_EXPORTER_OTLP_ENDPOINT) {

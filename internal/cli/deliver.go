@@ -1,0 +1,373 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/graphsignal/graphsignal/internal/env"
+	"github.com/graphsignal/graphsignal/internal/pipeline"
+	"github.com/graphsignal/graphsignal/internal/redact"
+	"github.com/graphsignal/graphsignal/internal/report"
+	"github.com/graphsignal/graphsignal/internal/spool"
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+	"github.com/graphsignal/graphsignal/internal/upload"
+	"github.com/graphsignal/graphsignal/internal/upload/gsapi"
+	"github.com/graphsignal/graphsignal/internal/upload/otlpexport"
+)
+
+// Delivery of a run to the remote destinations (docs/upload.md,
+// "Delivery"): the run's journal is expected by each destination before it
+// is created, one upload.Shipper per destination streams it while the run
+// goes on (and sends older pending journals in the background), and the
+// run's exit flushes it within the flush timeout, at the same time as the
+// journal itself.
+
+// destinations are the Senders configured now: the Graphsignal API when a
+// key is set, OTLP when an endpoint is. secrets are the values to redact.
+type destinations struct {
+	senders []upload.Sender
+	secrets []string
+	// warnings are one-line problems found while configuring them.
+	warnings []string
+}
+
+// configuredDestinations builds the Senders of cfg and environ. It opens
+// no connection.
+func configuredDestinations(cfg *Config, environ []string, deployment string) destinations {
+	var d destinations
+	if cfg.APIKey != "" {
+		gs, err := gsapi.New(gsapi.Config{APIBase: cfg.APIBase, APIKey: cfg.APIKey})
+		switch {
+		case err != nil:
+			d.warnings = append(d.warnings, fmt.Sprintf("Graphsignal API: %v (nothing is sent there)", err))
+		default:
+			d.senders = append(d.senders, gs)
+			if gs.InsecureKey() {
+				d.warnings = append(d.warnings, fmt.Sprintf("the API key is sent over plain HTTP to %s; use https", gs.Name()))
+			}
+		}
+		d.secrets = append(d.secrets, cfg.APIKey)
+	}
+	oc, err := otlpexport.FromEnv(environ, cfg.OTLPEndpoint, deployment)
+	if err != nil {
+		d.warnings = append(d.warnings, fmt.Sprintf("OTLP: %v (nothing is sent there)", err))
+		return d
+	}
+	d.secrets = append(d.secrets, oc.Secrets()...)
+	if !oc.Enabled() {
+		return d
+	}
+	ox, err := otlpexport.New(oc)
+	if err != nil {
+		d.warnings = append(d.warnings, fmt.Sprintf("OTLP: %v (nothing is sent there)", err))
+		return d
+	}
+	d.senders = append(d.senders, ox)
+	return d
+}
+
+// wantsDelivery reports, without building anything, whether a run may
+// have a destination: a key, or an OTLP endpoint in the configuration or
+// the environment.
+func wantsDelivery(cfg *Config, environ []string) bool {
+	if cfg.APIKey != "" || cfg.OTLPEndpoint != "" {
+		return true
+	}
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+		"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"} {
+		if v, ok := env.Lookup(environ, name); ok && v != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// delivery streams one run's journal to the configured destinations. All
+// its methods are safe on a nil *delivery (no destination, or a nested
+// run, which reports through the enclosing run).
+type delivery struct {
+	cfg        *Config
+	environ    []string
+	journal    string
+	deployment string
+	stderr     io.Writer
+	spool      *spool.Dir
+
+	prepOnce sync.Once
+	dests    destinations
+	expected []upload.Sender // those whose Expect succeeded
+
+	mu       sync.Mutex
+	shippers []*upload.Shipper
+	cancel   context.CancelFunc
+	started  chan struct{} // closed once the Shippers run (or none will)
+	stopped  bool
+}
+
+// newDelivery returns the delivery of the run whose journal is named
+// journal, or nil when it has no destination or is nested.
+func newDelivery(cfg *Config, environ []string, journal string, tags telemetry.Tags, stderr io.Writer) *delivery {
+	if isNested(environ) || !wantsDelivery(cfg, environ) {
+		return nil
+	}
+	return &delivery{cfg: cfg, environ: environ, journal: journal, deployment: tags[telemetry.TagDeployment],
+		stderr: stderr, spool: spool.Open(cfg.DataDir), started: make(chan struct{})}
+}
+
+// prepare builds the Senders and expects the run's journal for each; it
+// runs once, in the pipeline's worker, just before the journal is created.
+func (d *delivery) prepare() {
+	if d == nil {
+		return
+	}
+	d.prepOnce.Do(func() {
+		d.dests = configuredDestinations(d.cfg, d.environ, d.deployment)
+		for _, w := range d.dests.warnings {
+			fmt.Fprintf(d.stderr, "graphsignal: warning: %s\n", redact.String(w, d.dests.secrets...))
+		}
+		for _, s := range d.dests.senders {
+			if err := d.spool.Expect(s.Name(), d.journal); err != nil {
+				fmt.Fprintf(d.stderr, "graphsignal: warning: %s: %v (this run is not sent there)\n", s.Name(), err)
+				continue
+			}
+			d.expected = append(d.expected, s)
+		}
+	})
+}
+
+// opener wraps the journal's opener: the destinations expect the journal
+// before it exists, and each append kicks the Shippers.
+func (d *delivery) opener(open func(context.Context) (pipeline.Exporter, error)) func(context.Context) (pipeline.Exporter, error) {
+	if d == nil {
+		return open
+	}
+	return func(ctx context.Context) (pipeline.Exporter, error) {
+		d.prepare()
+		e, err := open(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return kickingExporter{Exporter: e, kick: d.kick}, nil
+	}
+}
+
+// kickingExporter kicks the Shippers after each append to the journal and
+// once it is closed.
+type kickingExporter struct {
+	pipeline.Exporter
+	kick func()
+}
+
+func (k kickingExporter) Export(ctx context.Context, b telemetry.Batch) error {
+	err := k.Exporter.Export(ctx, b)
+	k.kick()
+	return err
+}
+
+func (k kickingExporter) Close() error {
+	var err error
+	if c, ok := k.Exporter.(io.Closer); ok {
+		err = c.Close()
+	}
+	k.kick()
+	return err
+}
+
+// start starts a Shipper per destination in the background; the run calls
+// it once the child has started, so that nothing of it delays the child.
+func (d *delivery) start(ctx context.Context) {
+	if d == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	d.mu.Lock()
+	d.cancel = cancel
+	d.mu.Unlock()
+	go func() { // ends once the Shippers are started; flush and stop wait for it
+		defer close(d.started)
+		d.prepare()
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.stopped {
+			return
+		}
+		for _, snd := range d.expected {
+			s, err := upload.New(upload.Config{Sender: snd, Spool: d.spool, Live: d.journal,
+				Stderr: d.stderr, Debug: d.cfg.Debug, Secrets: d.dests.secrets})
+			if err != nil {
+				continue
+			}
+			s.Start(ctx)
+			d.shippers = append(d.shippers, s)
+		}
+	}()
+}
+
+func (d *delivery) kick() {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, s := range d.shippers {
+		s.Kick()
+	}
+}
+
+// destinationResult is what one destination got of the run.
+type destinationResult struct {
+	stats   upload.Stats
+	flush   error          // nil when the run's journal was wholly delivered
+	pending upload.Pending // what is left for the destination, all runs
+}
+
+// flush sends what remains of the run's journal to every destination at
+// once, within ctx (the flush timeout), stops the Shippers and returns
+// what each destination got. It returns by ctx's deadline whatever the
+// destinations do.
+func (d *delivery) flush(ctx context.Context) []destinationResult {
+	if d == nil {
+		return nil
+	}
+	select {
+	case <-d.started:
+	case <-ctx.Done():
+	}
+	d.mu.Lock()
+	shippers := d.shippers
+	d.mu.Unlock()
+	errs := make([]error, len(shippers))
+	var wg sync.WaitGroup
+	for i, s := range shippers {
+		wg.Go(func() { errs[i] = s.Flush(ctx) })
+	}
+	wg.Wait()
+	d.stop()
+	out := make([]destinationResult, len(shippers))
+	for i, s := range shippers {
+		out[i] = destinationResult{stats: s.Stats(), flush: errs[i]}
+		out[i].pending, _ = upload.PendingOf(d.spool, out[i].stats.Destination)
+	}
+	return out
+}
+
+// stop cancels what is in flight and joins the Shippers. It is safe to
+// call more than once.
+func (d *delivery) stop() {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	d.stopped = true
+	cancel := d.cancel
+	shippers := d.shippers
+	d.mu.Unlock()
+	if cancel == nil {
+		return // never started
+	}
+	cancel()
+	<-d.started
+	for _, s := range shippers {
+		s.Stop()
+	}
+	for _, snd := range d.expected {
+		if c, ok := snd.(interface{ CloseIdleConnections() }); ok {
+			c.CloseIdleConnections()
+		}
+	}
+}
+
+// printDelivery writes one summary line per destination: what was
+// delivered and what is pending.
+func printDelivery(w io.Writer, results []destinationResult) {
+	for _, r := range results {
+		fmt.Fprintf(w, "graphsignal: %s: %s\n", r.stats.Destination, describeDelivery(r))
+	}
+}
+
+func describeDelivery(r destinationResult) string {
+	var parts []string
+	parts = append(parts, fmt.Sprintf("%d records delivered", r.stats.Records))
+	if r.stats.Rejected > 0 {
+		parts = append(parts, fmt.Sprintf("%d rejected", r.stats.Rejected))
+	}
+	if r.stats.Dropped > 0 {
+		parts = append(parts, fmt.Sprintf("%d dropped", r.stats.Dropped))
+	}
+	if r.pending.Journals > 0 {
+		why := ""
+		switch {
+		case r.stats.Permanent:
+			why = "refused"
+		case errors.Is(r.flush, context.DeadlineExceeded):
+			why = "flush timeout"
+		case r.stats.LastError != "":
+			why = r.stats.LastError
+		}
+		p := fmt.Sprintf("pending: %s in %s", report.Bytes(r.pending.Bytes), journals(r.pending.Journals))
+		if why != "" {
+			p += " (" + why + ")"
+		}
+		parts = append(parts, p+"; graphsignal upload sends them")
+	}
+	return strings.Join(parts, " · ")
+}
+
+// warnUndelivered says, when no summary is shown, that part of this run
+// stays pending for a destination (a permanent refusal has said so
+// already).
+func warnUndelivered(w io.Writer, results []destinationResult, flushTimeout fmt.Stringer) {
+	for _, r := range results {
+		if r.flush == nil || r.stats.Permanent {
+			continue
+		}
+		fmt.Fprintf(w, "graphsignal: warning: %s: this run was not wholly delivered within the flush timeout of %v (%s); it is kept locally and sent by the next run or graphsignal upload\n",
+			r.stats.Destination, flushTimeout, reasonOf(r))
+	}
+}
+
+func reasonOf(r destinationResult) string {
+	if r.stats.LastError != "" {
+		return r.stats.LastError
+	}
+	return "no answer"
+}
+
+// flushDelivery starts dl's flush within ctx and returns the wait for its
+// results.
+func flushDelivery(ctx context.Context, dl *delivery) func() []destinationResult {
+	if dl == nil {
+		return func() []destinationResult { return nil }
+	}
+	var out []destinationResult
+	done := make(chan struct{})
+	go func() { // joined by the returned function
+		defer close(done)
+		out = dl.flush(ctx)
+	}()
+	return func() []destinationResult {
+		<-done
+		return out
+	}
+}
+
+// printDeliveryDebug writes every destination's counters, for --debug.
+func printDeliveryDebug(w io.Writer, results []destinationResult) {
+	for _, r := range results {
+		s := r.stats
+		fmt.Fprintf(w, "graphsignal: upload: %s: delivered=%d requests=%d bytes=%d failed=%d rejected=%d dropped=%d pending_journals=%d pending_bytes=%d last_error=%q\n",
+			s.Destination, s.Records, s.Requests, s.Bytes, s.Failed, s.Rejected, s.Dropped, r.pending.Journals, r.pending.Bytes, s.LastError)
+	}
+}
+
+// journals says "1 journal", "2 journals".
+func journals(n int) string {
+	if n == 1 {
+		return "1 journal"
+	}
+	return fmt.Sprintf("%d journals", n)
+}

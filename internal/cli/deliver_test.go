@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/graphsignal/graphsignal/internal/spool"
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+)
+
+func TestConfiguredDestinations(t *testing.T) {
+	const key = "gs-key-secret-42"
+	tests := []struct {
+		name     string
+		cfg      Config
+		environ  []string
+		senders  []string // name prefixes
+		warnings []string // substrings, one per warning
+	}{
+		{name: "none"},
+		{name: "api key", cfg: Config{APIKey: key, APIBase: "https://api.graphsignal.com"},
+			senders: []string{"Graphsignal API https://api.graphsignal.com"}},
+		{name: "key over plain http", cfg: Config{APIKey: key, APIBase: "http://api.example.com"},
+			senders: []string{"Graphsignal API http://api.example.com"}, warnings: []string{"plain HTTP"}},
+		{name: "key over http to loopback", cfg: Config{APIKey: key, APIBase: "http://127.0.0.1:1"},
+			senders: []string{"Graphsignal API http://127.0.0.1:1"}},
+		{name: "otlp from the environment", environ: []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318", "OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20" + key},
+			senders: []string{"OTLP http://collector:4318"}},
+		{name: "both", cfg: Config{APIKey: key, APIBase: "https://api.graphsignal.com", OTLPEndpoint: "https://collector:4318"},
+			senders: []string{"Graphsignal API ", "OTLP https://collector:4318"}},
+		{name: "bad otlp setting", environ: []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318", "OTEL_EXPORTER_OTLP_PROTOCOL=carrier-pigeon"},
+			warnings: []string{"OTLP"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			d := configuredDestinations(&cfg, tt.environ, "app")
+			if len(d.senders) != len(tt.senders) {
+				t.Fatalf("%d senders, want %d (%v)", len(d.senders), len(tt.senders), tt.senders)
+			}
+			for i, s := range d.senders {
+				if !strings.HasPrefix(s.Name(), tt.senders[i]) {
+					t.Errorf("sender %d = %q, want %q...", i, s.Name(), tt.senders[i])
+				}
+				if strings.Contains(s.Name(), key) {
+					t.Errorf("sender name %q shows the key", s.Name())
+				}
+			}
+			if len(d.warnings) != len(tt.warnings) {
+				t.Fatalf("warnings %q, want %d", d.warnings, len(tt.warnings))
+			}
+			for i, w := range d.warnings {
+				if !strings.Contains(w, tt.warnings[i]) || strings.Contains(w, key) {
+					t.Errorf("warning %q, want %q and no key", w, tt.warnings[i])
+				}
+			}
+			want := len(tt.senders) > 0 || len(tt.warnings) > 0
+			if got := wantsDelivery(&cfg, tt.environ); got != want {
+				t.Errorf("wantsDelivery = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestDeliveryFlushBounded runs the run's delivery wiring against an API
+// that accepts and never answers: flush returns by the flush timeout, the
+// goroutines end, and the run's journal stays pending.
+func TestDeliveryFlushBounded(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+
+	cfg := &Config{APIKey: "k-secret-1234", APIBase: srv.URL, DataDir: t.TempDir()}
+	var stderr bytes.Buffer
+	name := spool.JournalName(time.Now(), telemetry.NewSpanID())
+	dl := newDelivery(cfg, nil, name, telemetry.Tags{telemetry.TagDeployment: "app"}, &stderr)
+	if dl == nil {
+		t.Fatal("newDelivery with a key = nil")
+	}
+	defer dl.stop()
+	exp, err := dl.opener(openJournalExporter(cfg.DataDir, name))(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl.start(t.Context())
+	if err := exp.Export(t.Context(), telemetry.Batch{Metrics: []telemetry.Metric{{Name: "m", Kind: telemetry.Gauge, Time: time.Now()}}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	wait := flushDelivery(ctx, dl)
+	if err := exp.(interface{ Close() error }).Close(); err != nil {
+		t.Fatal(err)
+	}
+	res := wait()
+	if took := time.Since(start); took > 400*time.Millisecond {
+		t.Errorf("flush took %v with a flush timeout of 300ms", took)
+	}
+	if len(res) != 1 || res[0].flush == nil || res[0].pending.Journals != 1 || res[0].stats.Records != 0 {
+		t.Fatalf("flush results = %+v, want one destination with the journal pending", res)
+	}
+	var out bytes.Buffer
+	printDelivery(&out, res)
+	if want := "0 records delivered · pending: "; !strings.Contains(out.String(), want) {
+		t.Errorf("summary line %q, want %q", out.String(), want)
+	}
+	if strings.Contains(stderr.String()+out.String(), "k-secret-1234") {
+		t.Errorf("output shows the key: %q", stderr.String()+out.String())
+	}
+}
+
+// TestNilDelivery checks that a run without destinations (or nested)
+// pays nothing: every method is a no-op on nil.
+func TestNilDelivery(t *testing.T) {
+	cfg := &Config{DataDir: t.TempDir()}
+	if dl := newDelivery(cfg, nil, "j", nil, nil); dl != nil {
+		t.Fatal("newDelivery without destinations != nil")
+	}
+	nested := []string{"GRAPHSIGNAL_SOCKET=/tmp/x.sock"}
+	cfg.APIKey = "k"
+	if dl := newDelivery(cfg, nested, "j", nil, nil); dl != nil {
+		t.Fatal("newDelivery in a nested run != nil")
+	}
+	var dl *delivery
+	dl.start(t.Context())
+	dl.kick()
+	if res := flushDelivery(t.Context(), dl)(); res != nil {
+		t.Errorf("flush of nil = %v", res)
+	}
+	dl.stop()
+}

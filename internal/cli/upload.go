@@ -1,0 +1,235 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/graphsignal/graphsignal/internal/redact"
+	"github.com/graphsignal/graphsignal/internal/report"
+	"github.com/graphsignal/graphsignal/internal/spool"
+	"github.com/graphsignal/graphsignal/internal/upload"
+)
+
+// uploadRetryTime is how long `graphsignal upload` retries one request
+// before it gives up on the destination (what is left stays pending).
+const uploadRetryTime = 30 * time.Second
+
+// uploadOptions are the inputs of `graphsignal upload`.
+type uploadOptions struct {
+	streams *IOStreams
+	environ []string
+	config  *Config
+	json    bool
+}
+
+// NewCmdUpload builds `graphsignal upload`. runF replaces the upload step
+// in tests; nil means uploadRun.
+func NewCmdUpload(streams *IOStreams, environ []string, runF func(context.Context, *uploadOptions) error) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "upload [--json]",
+		Short: "Send what earlier runs could not deliver",
+		Long: `Send every run still pending in the data dir to the destinations configured
+now: the Graphsignal API when an API key is set, an OTLP endpoint when one is.
+Progress goes to stderr.
+
+Exit status:
+  0  nothing is left pending
+  1  something is left: what, for which destination, and why, is on stderr
+     (with --json, in the summary on stdout; see docs/json.md)
+  125  usage or configuration error`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			configFlag, _ := cmd.Flags().GetString("config")
+			debug, _ := cmd.Flags().GetBool("debug")
+			cfg, _, err := resolveConfig(cmd.Flags(), environ, configFlag, debug)
+			if err != nil {
+				return err
+			}
+			asJSON, _ := cmd.Flags().GetBool("json")
+			opts := &uploadOptions{streams: streams, environ: environ, config: cfg, json: asJSON}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return uploadRun(cmd.Context(), opts)
+		},
+	}
+	fs := cmd.Flags()
+	fs.String("api-key", "", "Graphsignal API key")
+	fs.String("api-base", "", "Graphsignal API base URL (default https://api.graphsignal.com)")
+	fs.String("otlp-endpoint", "", "OpenTelemetry OTLP endpoint")
+	fs.String("deployment", "", "deployment name (the OTLP service.name when OTEL_SERVICE_NAME is not set)")
+	fs.String("data-dir", "", "local data directory (default $XDG_DATA_HOME/graphsignal)")
+	fs.Bool("json", false, "print a JSON summary on stdout (docs/json.md)")
+	return cmd
+}
+
+// uploadSummary is the JSON summary of `graphsignal upload` (docs/json.md).
+type uploadSummary struct {
+	SchemaVersion int `json:"schema_version"`
+	// Pending is true when anything is left for any destination.
+	Pending      bool                `json:"pending"`
+	Destinations []uploadDestination `json:"destinations"`
+}
+
+type uploadDestination struct {
+	Name            string     `json:"name"`
+	Configured      bool       `json:"configured"`
+	Records         int64      `json:"records_delivered"`
+	Requests        int64      `json:"requests"`
+	Bytes           int64      `json:"sent_bytes"`
+	Rejected        int64      `json:"records_rejected"`
+	Dropped         int64      `json:"records_dropped"`
+	PendingJournals int        `json:"pending_journals"`
+	PendingBytes    int64      `json:"pending_bytes"`
+	Error           nullString `json:"error"`
+	Hint            nullString `json:"hint"`
+}
+
+// nullString is a string that is null in JSON when empty (docs/json.md).
+type nullString string
+
+func (s nullString) MarshalJSON() ([]byte, error) {
+	if s == "" {
+		return []byte("null"), nil
+	}
+	return json.Marshal(string(s))
+}
+
+func uploadRun(ctx context.Context, opts *uploadOptions) error {
+	cfg := opts.config
+	stderr := opts.streams.ErrOut
+	sp := spool.Open(cfg.DataDir)
+	dests := configuredDestinations(cfg, opts.environ, cfg.Deployment)
+	for _, w := range dests.warnings {
+		fmt.Fprintf(stderr, "graphsignal: warning: %s\n", redact.String(w, dests.secrets...))
+	}
+	results := make([]uploadDestination, len(dests.senders))
+	var wg sync.WaitGroup
+	var progress sync.Mutex
+	for i, snd := range dests.senders {
+		wg.Go(func() {
+			results[i] = drainDestination(ctx, sp, snd, cfg, dests.secrets, stderr, &progress)
+		})
+	}
+	wg.Wait()
+
+	sum := uploadSummary{SchemaVersion: 1, Destinations: results}
+	configured := map[string]bool{}
+	for _, r := range results {
+		configured[r.Name] = true
+	}
+	others, err := sp.Destinations()
+	if err != nil {
+		return fmt.Errorf("upload: %w", err)
+	}
+	for _, name := range others {
+		if configured[name] {
+			continue
+		}
+		p, _ := upload.PendingOf(sp, name)
+		sum.Destinations = append(sum.Destinations, uploadDestination{Name: name, PendingJournals: p.Journals,
+			PendingBytes: p.Bytes, Error: "not configured now", Hint: nullString(settingFor(name))})
+	}
+	for _, d := range sum.Destinations {
+		sum.Pending = sum.Pending || d.PendingJournals > 0
+		printUploadLine(stderr, d)
+	}
+	if len(sum.Destinations) == 0 {
+		fmt.Fprintln(stderr, "graphsignal: upload: nothing pending and no destination configured (set GRAPHSIGNAL_API_KEY or OTEL_EXPORTER_OTLP_ENDPOINT)")
+	}
+	if opts.json {
+		if sum.Destinations == nil {
+			sum.Destinations = []uploadDestination{}
+		}
+		enc := json.NewEncoder(opts.streams.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(sum); err != nil {
+			return err
+		}
+	}
+	if sum.Pending {
+		return &SilentError{Code: 1}
+	}
+	return nil
+}
+
+// drainDestination sends everything pending for snd, printing progress.
+func drainDestination(ctx context.Context, sp *spool.Dir, snd upload.Sender, cfg *Config, secrets []string, stderr io.Writer, progress *sync.Mutex) uploadDestination {
+	if c, ok := snd.(interface{ CloseIdleConnections() }); ok {
+		defer c.CloseIdleConnections()
+	}
+	out := uploadDestination{Name: snd.Name(), Configured: true}
+	s, err := upload.New(upload.Config{Sender: snd, Spool: sp, Stderr: stderr, Debug: cfg.Debug, Secrets: secrets, MaxRetryTime: uploadRetryTime})
+	if err != nil {
+		out.Error = nullString(err.Error())
+		return out
+	}
+	err = s.Drain(ctx, func(name string, st upload.Stats) {
+		progress.Lock()
+		defer progress.Unlock()
+		fmt.Fprintf(stderr, "graphsignal: upload: %s: %s done (%d records delivered so far)\n", snd.Name(), name, st.Records)
+	})
+	st := s.Stats()
+	out.Records, out.Requests, out.Bytes = st.Records, st.Requests, st.Bytes
+	out.Rejected, out.Dropped = st.Rejected, st.Dropped
+	p, _ := upload.PendingOf(sp, snd.Name())
+	out.PendingJournals, out.PendingBytes = p.Journals, p.Bytes
+	var perm *upload.PermanentError
+	switch {
+	case err == nil && p.Journals > 0:
+		out.Error = "still written by a running program, or sent by another graphsignal process; try again when it ends"
+	case errors.As(err, &perm):
+		out.Error = nullString(redact.String(perm.Error(), secrets...))
+		out.Hint = "fix the cause, then run graphsignal upload again"
+	case err != nil:
+		out.Error = nullString(redact.String(err.Error(), secrets...))
+		out.Hint = "run graphsignal upload again later"
+	}
+	return out
+}
+
+// settingFor says which setting would send the journals pending for a
+// destination that is not configured now.
+func settingFor(dest string) string {
+	switch {
+	case strings.HasPrefix(dest, "Graphsignal API "):
+		base := strings.TrimPrefix(dest, "Graphsignal API ")
+		return "set GRAPHSIGNAL_API_KEY (or --api-key) with api_base " + base + " (--api-base) to send them"
+	case strings.HasPrefix(dest, "OTLP "):
+		return "set OTEL_EXPORTER_OTLP_ENDPOINT (or --otlp-endpoint) to " + strings.TrimPrefix(dest, "OTLP ") + " to send them"
+	}
+	return "configure that destination again to send them"
+}
+
+func printUploadLine(w io.Writer, d uploadDestination) {
+	line := fmt.Sprintf("graphsignal: upload: %s: %d records delivered in %d requests (%s)", d.Name, d.Records, d.Requests, report.Bytes(d.Bytes))
+	if d.Rejected > 0 {
+		line += fmt.Sprintf(", %d rejected", d.Rejected)
+	}
+	if d.Dropped > 0 {
+		line += fmt.Sprintf(", %d dropped", d.Dropped)
+	}
+	if !d.Configured {
+		line = fmt.Sprintf("graphsignal: upload: %s: not configured now", d.Name)
+	}
+	if d.PendingJournals == 0 {
+		fmt.Fprintln(w, line+"; nothing left")
+		return
+	}
+	line += fmt.Sprintf("; left: %s (%s)", journals(d.PendingJournals), report.Bytes(d.PendingBytes))
+	if d.Error != "" && d.Configured {
+		line += ": " + string(d.Error)
+	}
+	if d.Hint != "" {
+		line += "; " + string(d.Hint)
+	}
+	fmt.Fprintln(w, line)
+}

@@ -1,0 +1,173 @@
+package spool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/graphsignal/graphsignal/internal/journal"
+	"github.com/graphsignal/graphsignal/internal/store"
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+)
+
+// The importer takes *store.Store rather than an interface of its own: the
+// Indexer opens the database itself and branches on store.ErrBusy, there is
+// no second implementation, and the tests use a real SQLite file.
+
+const (
+	// pruneEvery is how often retention is applied.
+	pruneEvery = 24 * time.Hour
+	// importChunk bounds the journal bytes imported per transaction, so
+	// that stopping an Indexer (at a run's exit) waits for little decoding.
+	importChunk = 1 << 20
+)
+
+// ImportReport says what ImportAll had to pass over.
+type ImportReport struct {
+	// Damaged counts undecodable records skipped (torn or damaged lines).
+	Damaged int
+	// Unreadable holds an error for each journal that could not be read
+	// (left in place).
+	Unreadable []error
+}
+
+// journalError marks a failure to read a journal file, as opposed to a
+// database failure: the journal is passed over, the import goes on.
+type journalError struct{ err error }
+
+func (e journalError) Error() string { return e.err.Error() }
+func (e journalError) Unwrap() error { return e.err }
+
+// listing is one read of the journal directory: the journals and those
+// marked imported (final and wholly in the store, kept for destinations).
+type listing struct {
+	names    []string
+	imported map[string]bool
+}
+
+func (d *Dir) list() (listing, error) {
+	var l listing
+	entries, err := os.ReadDir(d.JournalDir())
+	if errors.Is(err, os.ErrNotExist) {
+		return l, nil
+	}
+	if err != nil {
+		return l, fmt.Errorf("list journals: %w", err)
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if !e.Type().IsRegular() {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(n, ".") && strings.HasSuffix(n, extImported):
+			if l.imported == nil {
+				l.imported = make(map[string]bool)
+			}
+			l.imported[strings.TrimSuffix(n[1:], extImported)] = true
+		case !strings.HasPrefix(n, ".") && strings.HasSuffix(n, journal.Ext):
+			l.names = append(l.names, strings.TrimSuffix(n, journal.Ext))
+		}
+	}
+	sort.Strings(l.names)
+	return l, nil
+}
+
+// ImportAll moves what the journals hold into st, oldest journal first,
+// and removes each journal that is final, wholly imported and not pending
+// for any destination (see the package documentation). Live journals
+// (their run goes on) are imported up to their last complete record. A
+// journal that cannot be read (permissions, I/O) is left in place and
+// reported; a database error stops the import and is returned.
+func (d *Dir) ImportAll(ctx context.Context, st *store.Store) (ImportReport, error) {
+	var rep ImportReport
+	l, err := d.list()
+	if err != nil {
+		return rep, err
+	}
+	for _, name := range l.names {
+		if l.imported[name] {
+			// Already in the store. While a cursor is pending its holder
+			// removes it (cursors are never added to an existing journal,
+			// so this needs no lock); a destination killed between
+			// retiring its cursor and removing the journal leaves it to us.
+			if need, err := d.needed(name); need || err != nil {
+				continue
+			}
+			if err := d.imported(name); err != nil {
+				rep.Unreadable = append(rep.Unreadable, err)
+			}
+			continue
+		}
+		damaged, err := d.importJournal(ctx, st, name)
+		rep.Damaged += damaged
+		var je journalError
+		if errors.As(err, &je) {
+			rep.Unreadable = append(rep.Unreadable, je.err)
+			continue
+		}
+		if err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+func (d *Dir) importJournal(ctx context.Context, st *store.Store, name string) (damaged int, err error) {
+	r, err := journal.Open(d.JournalDir(), name)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil // imported and removed by another process meanwhile
+	}
+	if err != nil {
+		return 0, journalError{err}
+	}
+	defer r.Close()
+	for {
+		var chunk journal.Chunk
+		_, err := st.Import(ctx, name, func(offset int64) ([]telemetry.Batch, int64, error) {
+			c, err := r.Read(offset, importChunk)
+			chunk = c
+			if err != nil {
+				return nil, offset, journalError{err}
+			}
+			return c.Batches, c.Next, nil
+		})
+		damaged += chunk.Skipped
+		if err != nil {
+			return damaged, err
+		}
+		if chunk.EOF {
+			break
+		}
+	}
+	if r.Final() {
+		if err := d.imported(name); err != nil {
+			return damaged, journalError{err}
+		}
+	}
+	return damaged, nil
+}
+
+// PruneDaily applies the store's retention (store.DefaultMaxAge,
+// store.DefaultMaxBytes) when it has not been applied for a day, recording
+// when in the marker file DATA/last-prune.
+func (d *Dir) PruneDaily(ctx context.Context, st *store.Store) {
+	marker := filepath.Join(d.data, "last-prune")
+	if fi, err := os.Stat(marker); err == nil && d.now().Sub(fi.ModTime()) < pruneEvery {
+		return
+	}
+	if err := st.Prune(ctx, store.DefaultMaxAge, store.DefaultMaxBytes); err == nil {
+		_ = os.WriteFile(marker, nil, 0o600)
+	}
+}
+
+// HasJournals reports whether any journal is waiting in the data dir.
+func (d *Dir) HasJournals() bool {
+	names, _ := journal.List(d.JournalDir())
+	return len(names) > 0
+}

@@ -1,0 +1,418 @@
+// Package gsapi is the Graphsignal API destination of the uploader: a
+// upload.Sender that posts each batch to {api_base}/api/v1/signals/ as one
+// gzip-compressed protobuf UploadRequest, the request the Graphsignal SDK
+// sends. docs/upload.md ("Graphsignal API mapping") is the contract of how
+// the model maps onto the request.
+//
+// The API key travels only in the X-API-Key header: it is never part of a
+// URL, an error or a log line, and redirects are never followed (a redirect
+// would carry the header to wherever it points).
+package gsapi
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/graphsignal/graphsignal/internal/signalspb"
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+	"github.com/graphsignal/graphsignal/internal/upload"
+)
+
+// SignalsPath is the API path, appended to the API base.
+const SignalsPath = "/api/v1/signals/"
+
+// Config configures a Sender. APIBase and APIKey are required.
+type Config struct {
+	// APIBase is the API's base URL ("https://api.graphsignal.com"): http or
+	// https, a host, optionally a path prefix; no query or fragment.
+	APIBase string
+	// APIKey is sent as X-API-Key.
+	APIKey string
+	// Client sends the requests; nil means a client with verified TLS,
+	// proxies from the environment (HTTPS_PROXY, NO_PROXY, ...), connect
+	// and response-header timeouts and connection reuse. Whatever the
+	// client, redirects are not followed.
+	Client *http.Client
+	// Now is the clock for upload_ts and Retry-After dates (nil: time.Now).
+	Now func() time.Time
+	// Version is graphsignal's version for the User-Agent ("" means the
+	// module version from the build information, if any).
+	Version string
+	// NumCPU is the number of logical CPUs of the host the runs were on,
+	// used to scale process.cpu.usage (100 = one core in the model) to the
+	// SDK's percent of all cores (0 means runtime.NumCPU()).
+	NumCPU int
+}
+
+// Default timeouts of the default client. The caller's context bounds each
+// Send as a whole.
+const (
+	dialTimeout           = 10 * time.Second
+	tlsHandshakeTimeout   = 10 * time.Second
+	responseHeaderTimeout = 30 * time.Second
+	idleConnTimeout       = 90 * time.Second
+)
+
+// maxSeries bounds the counter and histogram state kept to send deltas.
+const maxSeries = 20000
+
+// Sender posts batches to the Graphsignal API. Send may be called from one
+// goroutine at a time (upload.Sender's contract); the other methods are safe
+// for concurrent use. A Sender owns no goroutine; the default client's idle
+// connections are closed by CloseIdleConnections.
+type Sender struct {
+	endpoint  string // the signals URL, without credentials
+	name      string
+	insecure  bool
+	key       string
+	ua        string
+	client    *http.Client
+	now       func() time.Time
+	cpuFactor float64
+
+	mu   sync.Mutex // guards everything below (Send is serialised anyway)
+	sent seriesState
+	zw   *gzip.Writer
+	raw  []byte
+}
+
+var _ upload.Sender = (*Sender)(nil)
+
+// New checks cfg and returns a Sender. An unusable APIBase gives an error
+// naming it (without credentials); the key is never in an error.
+func New(cfg Config) (*Sender, error) {
+	base, err := parseBase(cfg.APIBase)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.APIKey == "" {
+		return nil, errors.New("graphsignal api: no API key")
+	}
+	if strings.IndexFunc(cfg.APIKey, func(r rune) bool { return r <= ' ' || r >= 0x7f }) >= 0 {
+		// Said without the key: it may be a secret pasted with a newline.
+		return nil, errors.New("graphsignal api: the API key contains spaces or control characters")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.NumCPU <= 0 {
+		cfg.NumCPU = runtime.NumCPU()
+	}
+	client := defaultClient()
+	if cfg.Client != nil {
+		c := *cfg.Client
+		client = &c
+	}
+	client.CheckRedirect = noRedirects
+	shown := strings.TrimRight(base.String(), "/")
+	return &Sender{
+		endpoint:  shown + SignalsPath,
+		name:      "Graphsignal API " + shown,
+		insecure:  base.Scheme == "http" && !isLoopback(base.Hostname()),
+		key:       cfg.APIKey,
+		ua:        userAgent(cfg.Version),
+		client:    client,
+		now:       cfg.Now,
+		cpuFactor: 1 / float64(cfg.NumCPU),
+		sent:      newSeriesState(),
+	}, nil
+}
+
+// parseBase parses and checks an API base URL, returning it without user
+// information, query or fragment.
+func parseBase(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Parse's error quotes the input, credentials included.
+		return nil, fmt.Errorf("api base %q: not a URL", redactRaw(raw))
+	}
+	shown := redactURL(u)
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("api base %q: scheme must be http or https", shown)
+	case u.Host == "" || u.Hostname() == "":
+		return nil, fmt.Errorf("api base %q: no host", shown)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return nil, fmt.Errorf("api base %q: a query or fragment is not allowed", shown)
+	case u.User != nil:
+		return nil, fmt.Errorf("api base %q: credentials in the URL are not allowed (the key is sent as a header)", shown)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("api base %q: bad port", shown)
+		}
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}, nil
+}
+
+// redactURL is u without user information, query and fragment.
+func redactURL(u *url.URL) string {
+	c := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	if u.User != nil {
+		c.User = url.User("redacted")
+	}
+	return c.String()
+}
+
+// redactRaw cuts what could be credentials out of a string that does not
+// parse as a URL: everything between "//" and the last "@", and any query.
+func redactRaw(s string) string {
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.LastIndex(s, "@"); i >= 0 {
+		start := strings.Index(s, "//") + 2
+		if start < 2 || start > i {
+			start = 0
+		}
+		s = s[:start] + "redacted" + s[i:]
+	}
+	return s
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+func defaultClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		TLSHandshakeTimeout:   tlsHandshakeTimeout,
+		ResponseHeaderTimeout: responseHeaderTimeout,
+		ExpectContinueTimeout: time.Second,
+		MaxIdleConns:          4,
+		MaxIdleConnsPerHost:   2,
+		IdleConnTimeout:       idleConnTimeout,
+	}}
+}
+
+func userAgent(version string) string {
+	if version == "" {
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			version = bi.Main.Version
+		}
+	}
+	if version == "" {
+		return "graphsignal"
+	}
+	return "graphsignal/" + strings.TrimPrefix(version, "v")
+}
+
+// Name is the destination as shown to users: "Graphsignal API " and the
+// API base, without credentials.
+func (s *Sender) Name() string { return s.name }
+
+// InsecureKey reports whether the key travels over plain HTTP to a host
+// that is not loopback (the caller warns once).
+func (s *Sender) InsecureKey() bool { return s.insecure }
+
+// CloseIdleConnections closes the client's idle connections.
+func (s *Sender) CloseIdleConnections() { s.client.CloseIdleConnections() }
+
+// Send maps b (docs/upload.md), appends b's SDKUploads as they are, and
+// posts the gzip-compressed request. ctx bounds the whole call. It returns
+// nil once the API answered 2xx. Otherwise, for upload's delivery loop:
+// *upload.PermanentError for 400, 401, 403, 404, other refusals and a
+// server certificate that does not verify; upload.ErrTooLarge (wrapped) for
+// 413; *upload.RetryableError for 408, 429 and 5xx; a wrapped transport
+// error (URL without credentials) for anything else. Result.Bytes is the
+// compressed body size, also on failure.
+func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := newMapper(s.now(), s.cpuFactor, s.sent)
+	req := m.request(&b)
+	body, err := s.encode(req, b.SDKUploads)
+	if err != nil {
+		return upload.Result{}, err
+	}
+	res := upload.Result{Bytes: len(body)}
+	if err := s.post(ctx, body); err != nil {
+		return res, err
+	}
+	m.commit(s.sent, maxSeries)
+	return res, nil
+}
+
+// encode serializes req, appends each SDK body (concatenated messages merge,
+// so their repeated fields join the request's) and compresses the result.
+func (s *Sender) encode(req *signalspb.UploadRequest, sdk []telemetry.SDKUpload) ([]byte, error) {
+	s.raw = req.AppendMarshal(s.raw[:0])
+	for _, u := range sdk {
+		s.raw = append(s.raw, u.Body...)
+	}
+	var out bytes.Buffer
+	out.Grow(len(s.raw)/4 + 64)
+	if s.zw == nil {
+		// BestSpeed: about twice the throughput of the default level for
+		// 10% more bytes (docs/upload.md, "Graphsignal API mapping").
+		s.zw, _ = gzip.NewWriterLevel(&out, gzip.BestSpeed)
+	} else {
+		s.zw.Reset(&out)
+	}
+	if _, err := s.zw.Write(s.raw); err != nil {
+		return nil, fmt.Errorf("compress request: %w", err)
+	}
+	if err := s.zw.Close(); err != nil {
+		return nil, fmt.Errorf("compress request: %w", err)
+	}
+	if cap(s.raw) > 8<<20 {
+		s.raw = nil // do not hold a huge buffer between calls
+	}
+	return out.Bytes(), nil
+}
+
+func (s *Sender) post(ctx context.Context, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("graphsignal api request: %w", redactErr(err, s.endpoint))
+	}
+	req.Header.Set("X-API-Key", s.key)
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("Content-Encoding", "gzip")
+	req.Header.Set("User-Agent", s.ua)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		var cert *tls.CertificateVerificationError
+		if errors.As(err, &cert) {
+			// Sending again would meet the same certificate.
+			return &upload.PermanentError{Destination: s.name,
+				Reason: "TLS certificate not trusted: " + cert.Err.Error()}
+		}
+		return fmt.Errorf("upload to %s: %w", s.name, redactErr(err, s.endpoint))
+	}
+	defer resp.Body.Close()
+	excerpt := readExcerpt(resp.Body)
+	// Drain what is left (bounded) so that the connection can be reused.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+	return s.statusErr(resp, excerpt)
+}
+
+const (
+	maxExcerpt = 200     // bytes of a 400's body quoted in its error
+	maxDrain   = 1 << 20 // bytes of a body read before closing
+)
+
+// statusErr classifies the response status (nil for 2xx).
+func (s *Sender) statusErr(resp *http.Response, excerpt []byte) error {
+	code := resp.StatusCode
+	perm := func(reason string) error {
+		return &upload.PermanentError{Destination: s.name, Status: code, Reason: reason}
+	}
+	switch {
+	case code >= 200 && code < 300:
+		return nil
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		return perm("invalid API key")
+	case code == http.StatusNotFound:
+		return perm("no such API endpoint (check --api-base)")
+	case code == http.StatusBadRequest:
+		reason := "request refused"
+		if e := s.sanitize(excerpt); e != "" {
+			reason += ": " + e
+		}
+		return perm(reason)
+	case code == http.StatusRequestEntityTooLarge:
+		return fmt.Errorf("upload to %s: %w (413)", s.name, upload.ErrTooLarge)
+	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
+		reason := "server error"
+		switch code {
+		case http.StatusTooManyRequests:
+			reason = "rate limited"
+		case http.StatusRequestTimeout:
+			reason = "request timeout"
+		case http.StatusServiceUnavailable:
+			reason = "service unavailable"
+		}
+		return &upload.RetryableError{Destination: s.name, Status: code, Reason: reason,
+			RetryAfter: retryAfter(resp.Header.Get("Retry-After"), s.now())}
+	case code >= 300 && code < 400:
+		return perm("redirected, not followed (check --api-base)")
+	default:
+		return perm("request refused")
+	}
+}
+
+// readExcerpt reads the start of a response body.
+func readExcerpt(r io.Reader) []byte {
+	b, _ := io.ReadAll(io.LimitReader(r, maxExcerpt))
+	return b
+}
+
+// sanitize makes a body excerpt fit for one line of an error: valid UTF-8,
+// printable, spaces collapsed, the key cut out should the server echo it.
+func (s *Sender) sanitize(b []byte) string {
+	t := strings.ToValidUTF8(string(b), "")
+	t = strings.Map(func(r rune) rune {
+		if !unicode.IsPrint(r) {
+			return ' '
+		}
+		return r
+	}, t)
+	t = strings.Join(strings.Fields(t), " ")
+	if s.key != "" {
+		t = strings.ReplaceAll(t, s.key, "[redacted]")
+	}
+	if len(b) == maxExcerpt && t != "" {
+		t += "…"
+	}
+	return t
+}
+
+// maxRetryAfter bounds the wait a server can ask for.
+const maxRetryAfter = 24 * time.Hour
+
+// retryAfter parses Retry-After: delay-seconds or an HTTP date. It returns 0
+// when absent, unparsable or in the past, and at most maxRetryAfter.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		return time.Duration(min(n, int64(maxRetryAfter/time.Second))) * time.Second
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	return min(max(t.Sub(now), 0), maxRetryAfter)
+}
+
+// redactErr replaces the URL in a *url.Error by the endpoint as the Sender
+// shows it (never with credentials or a query).
+func redactErr(err error, endpoint string) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		c := *ue
+		c.URL = endpoint
+		return &c
+	}
+	return err
+}

@@ -1,0 +1,214 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/graphsignal/graphsignal/internal/journal"
+	"github.com/graphsignal/graphsignal/internal/spool"
+)
+
+// The journals a Shipper sends: the run's live journal, the backlog, and
+// the claimed cursors of both.
+
+// flushLive sends the live journal until it is final and wholly
+// acknowledged, polling for its writer's close.
+func (s *Shipper) flushLive(ctx context.Context) error {
+	if s.cfg.Live == "" {
+		return nil
+	}
+	poll := time.NewTicker(flushPoll)
+	defer poll.Stop()
+	for {
+		done, err := s.sendLive(ctx)
+		switch {
+		case s.permanent != nil:
+			return s.permanent
+		case done:
+			return nil
+		case ctx.Err() != nil:
+			return fmt.Errorf("flush %s: %w", s.cfg.Sender.Name(), context.Cause(ctx))
+		case err != nil && !errors.Is(err, errNotYet):
+			return err
+		}
+		select {
+		case <-ctx.Done():
+		case <-s.kickc:
+		case <-poll.C:
+		}
+	}
+}
+
+// flushPoll is how often Flush checks whether the live journal's writer
+// has closed, when no Kick says so first.
+const flushPoll = 20 * time.Millisecond
+
+// errNotYet reports that the live journal does not exist or cannot be
+// claimed yet.
+var errNotYet = errors.New("live journal not there yet")
+
+// sendLive sends the live journal up to its current end. It reports done
+// once the journal is final and wholly acknowledged (its delivery is then
+// finished in the spool).
+func (s *Shipper) sendLive(ctx context.Context) (done bool, err error) {
+	if s.liveGone {
+		return true, nil
+	}
+	if s.live == nil {
+		c, err := s.claim(s.cfg.Live)
+		switch {
+		case errors.Is(err, spool.ErrNotPending) || errors.Is(err, spool.ErrBusy):
+			return false, errNotYet
+		case err != nil:
+			return false, err
+		}
+		s.live = c
+	}
+	for {
+		eof, err := s.sendOne(ctx, s.live)
+		s.liveSent = s.live.c.Offset()
+		if errors.Is(err, os.ErrNotExist) {
+			return false, errNotYet
+		}
+		if err != nil || s.live == nil {
+			return s.live == nil && err == nil, err
+		}
+		if eof {
+			if s.live.reader.Final() {
+				s.liveGone = true
+				return true, s.finishCursor(&s.live)
+			}
+			s.live.closeReader() // reopened next time, to see whether it became final
+			return false, nil
+		}
+	}
+}
+
+// liveGrew reports whether KickBytes or more were appended to the live
+// journal since what was sent.
+func (s *Shipper) liveGrew() bool {
+	if s.cfg.Live == "" || s.liveGone {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(s.cfg.Spool.JournalDir(), s.cfg.Live+journal.Ext))
+	return err == nil && fi.Size()-s.liveSent >= s.cfg.KickBytes
+}
+
+// backlogStep sends one request of the backlog (claiming the next pending
+// journal when needed) and reports whether there may be more to do.
+func (s *Shipper) backlogStep(ctx context.Context) (more bool, err error) {
+	if s.cur == nil {
+		if !s.listed {
+			s.listed = true
+			// The spool bounds (age, size) drop, and count, what waited too long.
+			if n, err := s.cfg.Spool.Trim(s.cfg.Dest); err == nil && n > 0 {
+				s.stats.add(func(st *Stats) { st.Dropped += n })
+			}
+			names, err := s.cfg.Spool.Pending(s.cfg.Dest)
+			if err != nil {
+				return false, fmt.Errorf("list pending journals: %w", err)
+			}
+			for _, n := range names {
+				if n != s.cfg.Live {
+					s.backlog = append(s.backlog, n)
+				}
+			}
+		}
+		if len(s.backlog) == 0 {
+			return false, nil
+		}
+		name := s.backlog[0]
+		s.backlog = s.backlog[1:]
+		c, err := s.claim(name)
+		if err != nil {
+			// Busy: another process sends it; not pending: done meanwhile.
+			if errors.Is(err, spool.ErrBusy) || errors.Is(err, spool.ErrNotPending) {
+				return true, nil
+			}
+			return true, err
+		}
+		s.cur = c
+	}
+	eof, err := s.sendOne(ctx, s.cur)
+	if errors.Is(err, os.ErrNotExist) {
+		// The file is gone: nothing of it can be sent any more.
+		return true, s.finishCursor(&s.cur)
+	}
+	var se sendError
+	switch {
+	case err == nil:
+	case s.permanent != nil || ctx.Err() != nil:
+		s.closeCursor(&s.cur, true)
+		return false, err
+	case errors.As(err, &se):
+		return true, err // retried for MaxRetryTime: Drain gives up
+	default:
+		// The journal cannot be read (or its offset recorded): it stays
+		// pending, passed over until the next process.
+		s.closeCursor(&s.cur, true)
+		return true, err
+	}
+	if eof {
+		if s.cur.reader.Final() {
+			name := s.cur.name
+			err := s.finishCursor(&s.cur)
+			if err == nil {
+				s.finished = name
+			}
+			return true, err
+		}
+		s.closeCursor(&s.cur, true) // another run's live journal: later
+	}
+	return true, nil
+}
+
+// cursor is a claimed journal: its spool cursor and, while being read,
+// its reader.
+type cursor struct {
+	name   string
+	c      *spool.Cursor
+	reader *journal.Reader
+}
+
+func (c *cursor) closeReader() {
+	if c.reader != nil {
+		_ = c.reader.Close()
+		c.reader = nil
+	}
+}
+
+func (s *Shipper) claim(name string) (*cursor, error) {
+	c, err := s.cfg.Spool.Claim(s.cfg.Dest, name)
+	if err != nil {
+		return nil, err
+	}
+	return &cursor{name: name, c: c}, nil
+}
+
+// finishCursor retires *cp's journal as delivered (releasing it if that
+// fails: it stays pending).
+func (s *Shipper) finishCursor(cp **cursor) error {
+	c := *cp
+	c.closeReader()
+	err := c.c.Finish()
+	s.closeCursor(cp, err != nil)
+	return err
+}
+
+// closeCursor closes *cp's reader and, when release is set, releases its
+// claim (a finished cursor needs no release).
+func (s *Shipper) closeCursor(cp **cursor, release bool) {
+	c := *cp
+	if c == nil {
+		return
+	}
+	c.closeReader()
+	if release {
+		_ = c.c.Release()
+	}
+	*cp = nil
+}

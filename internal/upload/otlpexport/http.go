@@ -1,0 +1,246 @@
+package otlpexport
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/graphsignal/graphsignal/internal/redact"
+	"github.com/graphsignal/graphsignal/internal/upload"
+)
+
+// maxResponse bounds how much of a response body is read.
+const maxResponse = 64 << 10
+
+// endpoint is where one signal goes, with its transport.
+type endpoint struct {
+	sig     Signal
+	kind    signalKind
+	url     string            // request URL (http) or target (grpc)
+	display string            // scheme://host, for Name and errors
+	client  *http.Client      // http protocols
+	rt      http.RoundTripper // grpc
+	md      http.Header       // grpc metadata
+	json    bool
+	gzip    bool
+	zw      *gzip.Writer // reused: Sends are serialised
+	buf     bytes.Buffer
+}
+
+func newEndpoint(sig Signal, kind signalKind) (*endpoint, error) {
+	u, err := url.Parse(sig.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("otlp %s: endpoint is not an http or https URL", kind)
+	}
+	ep := &endpoint{
+		sig:     sig,
+		kind:    kind,
+		url:     sig.URL,
+		display: u.Scheme + "://" + u.Host,
+		gzip:    sig.Compression == CompressionGzip,
+	}
+	switch sig.Protocol {
+	case ProtocolHTTPProtobuf, "":
+	case ProtocolHTTPJSON:
+		ep.json = true
+	case ProtocolGRPC:
+		return newGRPCEndpoint(ep)
+	default:
+		return nil, fmt.Errorf("otlp %s: protocol %q: want http/protobuf, http/json or grpc", kind, sig.Protocol)
+	}
+	for k := range sig.Headers {
+		if !validHeaderName(k) {
+			return nil, fmt.Errorf("otlp %s: invalid header name", kind)
+		}
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = http.ProxyFromEnvironment
+	if sig.TLS != nil {
+		tr.TLSClientConfig = sig.TLS.Clone()
+	}
+	tr.MaxIdleConnsPerHost = 2
+	ep.client = &http.Client{
+		Transport: tr,
+		// A redirect would resend the headers to another place.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return ep, nil
+}
+
+func (ep *endpoint) marshal(r request) ([]byte, error) {
+	if ep.json {
+		return marshalJSON(r)
+	}
+	return marshalProto(r)
+}
+
+// outcome is what a destination said about an accepted request.
+type outcome struct {
+	bytes    int
+	rejected int
+	message  string
+}
+
+// send delivers one encoded request.
+func (ep *endpoint) send(ctx context.Context, body []byte, s *Sender) (outcome, error) {
+	if ep.sig.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, ep.sig.Timeout)
+		defer cancel()
+	}
+	if ep.sig.Protocol == ProtocolGRPC {
+		return ep.sendGRPC(ctx, body, s)
+	}
+	return ep.sendHTTP(ctx, body, s)
+}
+
+func (ep *endpoint) sendHTTP(ctx context.Context, body []byte, s *Sender) (outcome, error) {
+	if ep.gzip {
+		body = ep.compress(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.url, bytes.NewReader(body))
+	if err != nil {
+		return outcome{}, fmt.Errorf("otlp %s: new request for %s", ep.kind, ep.display)
+	}
+	for k, v := range ep.sig.Headers {
+		req.Header.Set(k, v)
+	}
+	if ep.json {
+		req.Header.Set("Content-Type", "application/json")
+	} else {
+		req.Header.Set("Content-Type", "application/x-protobuf")
+	}
+	if ep.gzip {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	resp, err := ep.client.Do(req)
+	if err != nil {
+		return outcome{}, s.transportError(ep, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil && resp.StatusCode/100 != 2 {
+		data = nil
+	}
+	if resp.StatusCode/100 == 2 {
+		out := outcome{bytes: len(body)}
+		ps, perr := ep.decodePartial(data, resp.Header.Get("Content-Type"))
+		if perr == nil {
+			out.rejected, out.message = ps.rejected, s.clean(ps.message)
+		}
+		return out, nil
+	}
+	return outcome{}, s.statusError(ep, resp.StatusCode, resp.Header, data)
+}
+
+// decodePartial reads the partial_success of a response body; an empty or
+// unreadable body means none.
+func (ep *endpoint) decodePartial(data []byte, contentType string) (partialSuccess, error) {
+	if len(data) == 0 {
+		return partialSuccess{}, nil
+	}
+	if strings.Contains(contentType, "json") || (contentType == "" && ep.json) {
+		return parsePartialSuccessJSON(data, ep.kind)
+	}
+	return parsePartialSuccess(data)
+}
+
+// statusError classifies a refused HTTP request.
+func (s *Sender) statusError(ep *endpoint, code int, h http.Header, body []byte) error {
+	reason := http.StatusText(code)
+	if reason == "" {
+		reason = "status " + strconv.Itoa(code)
+	}
+	reason = strings.ToLower(reason)
+	var msg string
+	if strings.Contains(h.Get("Content-Type"), "json") {
+		msg = parseStatusMessageJSON(body)
+	} else if strings.Contains(h.Get("Content-Type"), "protobuf") {
+		msg = parseStatusMessage(body)
+	}
+	if msg = s.clean(msg); msg != "" {
+		reason += ": " + msg
+	}
+	dest := "OTLP " + ep.display
+	switch code {
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
+		http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType:
+		return &upload.PermanentError{Destination: dest, Status: code, Reason: reason}
+	case http.StatusRequestEntityTooLarge:
+		return fmt.Errorf("otlp %s: %s (413): %w", ep.kind, dest, upload.ErrTooLarge)
+	}
+	return &upload.RetryableError{Destination: dest, Status: code, Reason: reason, RetryAfter: retryAfter(h.Get("Retry-After"), s.now())}
+}
+
+// retryAfter parses a Retry-After value: seconds or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		return time.Duration(min(n, 86400)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// transportError describes a request that got no HTTP answer, without the
+// URL that net/http quotes (it may hold credentials). A certificate the
+// client does not trust is permanent: retrying cannot fix it.
+func (s *Sender) transportError(ep *endpoint, err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err
+	}
+	dest := "OTLP " + ep.display
+	var cverr *tls.CertificateVerificationError
+	if errors.As(err, &cverr) {
+		return &upload.PermanentError{Destination: dest, Reason: "TLS: " + s.clean(cverr.Err.Error())}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return fmt.Errorf("otlp %s to %s: %w", ep.kind, dest, err)
+	}
+	var nerr net.Error
+	if errors.As(err, &nerr) {
+		return fmt.Errorf("otlp %s to %s: %s", ep.kind, dest, s.clean(nerr.Error()))
+	}
+	return fmt.Errorf("otlp %s to %s: %s", ep.kind, dest, s.clean(err.Error()))
+}
+
+// clean removes secrets from text that came from elsewhere (a server's
+// message, a network error) and bounds its length.
+func (s *Sender) clean(msg string) string {
+	msg = strings.TrimSpace(redact.String(msg, s.secrets...))
+	if len(msg) > 300 {
+		msg = msg[:300] + "…"
+	}
+	return msg
+}
+
+// compress gzips b into the endpoint's buffer, valid until the next call.
+func (ep *endpoint) compress(b []byte) []byte {
+	ep.buf.Reset()
+	if ep.zw == nil {
+		ep.zw, _ = gzip.NewWriterLevel(&ep.buf, gzip.BestSpeed)
+	} else {
+		ep.zw.Reset(&ep.buf)
+	}
+	_, _ = ep.zw.Write(b)
+	_ = ep.zw.Close()
+	return ep.buf.Bytes()
+}

@@ -1,0 +1,233 @@
+// Package otlpexport sends what runs record (spans, metrics, logs, scores)
+// to any OpenTelemetry backend over OTLP: http/protobuf, http/json or grpc.
+// The mapping from the telemetry model to OTLP, and how the standard
+// OTEL_EXPORTER_OTLP_* variables configure it, is documented in
+// docs/upload.md (section "OTLP").
+//
+// A Sender is an upload.Sender: it holds no goroutines, and its Send is
+// safe to call from one goroutine at a time (calls are serialised).
+// Errors are classified with the types of package upload and never contain
+// header values or URL credentials.
+package otlpexport
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+	"github.com/graphsignal/graphsignal/internal/upload"
+)
+
+// Protocols a Signal may use.
+const (
+	ProtocolHTTPProtobuf = "http/protobuf"
+	ProtocolHTTPJSON     = "http/json"
+	ProtocolGRPC         = "grpc"
+)
+
+// Compressions a Signal may use.
+const (
+	CompressionGzip = "gzip"
+	CompressionNone = "none"
+)
+
+// Config says where each signal goes and what describes the data's source.
+type Config struct {
+	Traces, Metrics, Logs Signal
+	// ServiceName is the service.name of every resource.
+	ServiceName string
+	// Resource holds the attributes of OTEL_RESOURCE_ATTRIBUTES, added to
+	// every resource.
+	Resource map[string]string
+	// Now is the clock used to read HTTP-date Retry-After values; nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// Signal is the destination of one kind of data. A Signal with an empty
+// URL is not exported.
+type Signal struct {
+	// URL is the full request URL for the HTTP protocols
+	// (http://collector:4318/v1/traces), and scheme://host:port for grpc.
+	URL string
+	// Protocol is one of the Protocol constants.
+	Protocol string
+	// Headers are sent with every request (and as gRPC metadata). Their
+	// values are secrets.
+	Headers map[string]string
+	// Timeout bounds each request; 0 means only the caller's context does.
+	Timeout time.Duration
+	// Compression is CompressionGzip or CompressionNone ("" is none).
+	Compression string
+	// TLS configures https and grpc over TLS (custom CA, client
+	// certificate); nil means the system roots.
+	TLS *tls.Config
+	// Insecure makes grpc use cleartext HTTP/2 for a URL without scheme
+	// (FromEnv turns such URLs into http:// ones).
+	Insecure bool
+}
+
+// Enabled reports whether any signal has a destination.
+func (c Config) Enabled() bool {
+	return c.Traces.URL != "" || c.Metrics.URL != "" || c.Logs.URL != ""
+}
+
+// Secrets returns the values that must never be shown: every header value
+// and any password or query parameter value in the URLs. Callers pass them
+// to redact.String for logs and debug output.
+func (c Config) Secrets() []string {
+	var out []string
+	for _, s := range []Signal{c.Traces, c.Metrics, c.Logs} {
+		for _, v := range s.Headers {
+			if v != "" {
+				out = append(out, v)
+			}
+		}
+		u, err := url.Parse(s.URL)
+		if err != nil {
+			continue
+		}
+		if p, ok := u.User.Password(); ok && p != "" {
+			out = append(out, p)
+		}
+		for _, vs := range u.Query() {
+			for _, v := range vs {
+				if v != "" {
+					out = append(out, v)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Sender exports batches to the destinations of a Config.
+type Sender struct {
+	name    string
+	secrets []string
+	now     func() time.Time
+	conv    converter
+
+	traces, metrics, logs *endpoint
+
+	mu sync.Mutex
+	// acked holds the digests of requests a destination accepted during a
+	// Send that then failed on another signal: when the delivery loop
+	// resends the batch, those requests are not sent twice.
+	acked []digest
+}
+
+var _ upload.Sender = (*Sender)(nil)
+
+// New checks cfg and prepares its transports; it opens no connection.
+func New(cfg Config) (*Sender, error) {
+	if !cfg.Enabled() {
+		return nil, errors.New("otlp: no endpoint configured")
+	}
+	s := &Sender{
+		secrets: cfg.Secrets(),
+		now:     cfg.Now,
+		conv:    newConverter(cfg.ServiceName, cfg.Resource),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	var err error
+	for _, p := range []struct {
+		dst  **endpoint
+		sig  Signal
+		kind signalKind
+	}{{&s.traces, cfg.Traces, tracesKind}, {&s.metrics, cfg.Metrics, metricsKind}, {&s.logs, cfg.Logs, logsKind}} {
+		if p.sig.URL == "" {
+			continue
+		}
+		if *p.dst, err = newEndpoint(p.sig, p.kind); err != nil {
+			return nil, err
+		}
+		if s.name == "" {
+			s.name = "OTLP " + (*p.dst).display
+		}
+	}
+	return s, nil
+}
+
+// Name is "OTLP " and the first destination's scheme://host, without
+// credentials, path or query.
+func (s *Sender) Name() string { return s.name }
+
+// Send exports b: its spans as traces; its metrics as metrics; its logs and
+// standalone scores as logs. SDKUploads are skipped (they are for the
+// Graphsignal API); records with InSDKUpload are exported like the others.
+// It returns once every request was accepted, with the bytes sent and the
+// records the destination rejected (partial success); otherwise the first
+// error (see upload.Sender). Requests already accepted by a destination
+// are remembered, so that resending the same batch after a failure does not
+// send them again.
+func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	reqs := s.conv.convert(b, s.traces != nil, s.metrics != nil, s.logs != nil)
+	var res upload.Result
+	var sent []digest
+	for _, r := range reqs {
+		ep := s.endpointFor(r.kind)
+		body, err := ep.marshal(r)
+		if err != nil {
+			return res, fmt.Errorf("otlp: encode %s: %w", r.kind, err)
+		}
+		var d digest
+		if len(s.acked) > 0 || len(reqs) > 1 {
+			d = digestOf(r.kind, body)
+			if s.wasAcked(d) {
+				continue
+			}
+		}
+		out, err := ep.send(ctx, body, s)
+		if err != nil {
+			s.remember(sent)
+			return res, err
+		}
+		sent = append(sent, d)
+		res.Bytes += out.bytes
+		res.Rejected += out.rejected
+		if out.message != "" {
+			if res.Message != "" {
+				res.Message += "; "
+			}
+			res.Message += out.message
+		}
+	}
+	s.acked = s.acked[:0]
+	return res, nil
+}
+
+func (s *Sender) endpointFor(k signalKind) *endpoint {
+	switch k {
+	case tracesKind:
+		return s.traces
+	case metricsKind:
+		return s.metrics
+	}
+	return s.logs
+}
+
+// CloseIdleConnections closes the connections the Sender keeps open
+// between Sends. The Sender stays usable.
+func (s *Sender) CloseIdleConnections() {
+	for _, ep := range []*endpoint{s.traces, s.metrics, s.logs} {
+		if ep == nil {
+			continue
+		}
+		if ep.client != nil {
+			ep.client.CloseIdleConnections()
+		}
+		if c, ok := ep.rt.(interface{ CloseIdleConnections() }); ok {
+			c.CloseIdleConnections()
+		}
+	}
+}

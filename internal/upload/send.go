@@ -1,0 +1,249 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/graphsignal/graphsignal/internal/journal"
+	"github.com/graphsignal/graphsignal/internal/redact"
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+)
+
+// sendOne reads one request's worth of cur's journal from its delivery
+// offset, delivers it and advances the offset past it. It reports eof when
+// the offset reached what can be read now. A permanent refusal stops the
+// Shipper (s.permanent). An error wrapping os.ErrNotExist means the
+// journal file is not there.
+func (s *Shipper) sendOne(ctx context.Context, cur *cursor) (eof bool, err error) {
+	if cur.reader == nil {
+		r, err := journal.Open(s.cfg.Spool.JournalDir(), cur.name)
+		if err != nil {
+			return false, err
+		}
+		cur.reader = r
+	}
+	off := cur.c.Offset()
+	chunk, err := s.read(cur.reader, off)
+	if err != nil {
+		return false, err
+	}
+	if n := chunk.Skipped; n > 0 {
+		s.stats.add(func(st *Stats) { st.Dropped += int64(n) })
+	}
+	if len(chunk.Batches) > 0 {
+		if err := s.deliver(ctx, merge(chunk.Batches)); err != nil {
+			return false, sendError{err}
+		}
+	}
+	if chunk.Next != off {
+		if err := cur.c.Advance(chunk.Next); err != nil {
+			return false, fmt.Errorf("record delivery offset: %w", err)
+		}
+	}
+	return chunk.EOF, nil
+}
+
+// sendError marks a failure to deliver, as opposed to one to read a
+// journal: the destination, not the journal, is the problem.
+type sendError struct{ err error }
+
+func (e sendError) Error() string { return e.err.Error() }
+func (e sendError) Unwrap() error { return e.err }
+
+// read reads from off as many whole journal lines as fit in one request:
+// at most MaxBytes of journal and MaxRecords records, except that a single
+// line is always taken whole. The bytes read for MaxRecords records are
+// estimated from the previous read, so that lines are rarely decoded twice.
+func (s *Shipper) read(r *journal.Reader, off int64) (journal.Chunk, error) {
+	max := s.cfg.MaxBytes
+	if s.bytesPerRecord > 0 {
+		max = min(max, maxInt(int(s.bytesPerRecord*float64(s.cfg.MaxRecords)), 1))
+	}
+	for {
+		c, err := r.Read(off, max)
+		if err != nil || len(c.Batches) == 0 {
+			return c, err
+		}
+		n := 0
+		for i := range c.Batches {
+			n += c.Batches[i].Len()
+		}
+		used := int(c.Next - off)
+		if n > 0 {
+			s.bytesPerRecord = float64(used) / float64(n)
+		}
+		if n <= s.cfg.MaxRecords || len(c.Batches) == 1 {
+			return c, nil
+		}
+		// Too many records: read again, fewer bytes, in proportion.
+		next := int(float64(used) * float64(s.cfg.MaxRecords) / float64(n) * 0.95)
+		max = maxInt(min(next, used-1, max-1), 1)
+	}
+}
+
+func maxInt(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// deliver sends b until the destination acknowledged all of it, retrying
+// with exponential backoff and jitter (RetryAfter honoured) within ctx,
+// and splitting it in halves while the destination finds it too large (a
+// single record too large is dropped and counted).
+func (s *Shipper) deliver(ctx context.Context, b telemetry.Batch) error {
+	if s.permanent != nil {
+		return s.permanent
+	}
+	if b.Len() > s.cfg.MaxRecords {
+		return s.deliverSplit(ctx, b, s.cfg.MaxRecords)
+	}
+	bo := &backoff.ExponentialBackOff{
+		InitialInterval:     s.cfg.InitialInterval,
+		RandomizationFactor: backoff.DefaultRandomizationFactor,
+		Multiplier:          2,
+		MaxInterval:         s.cfg.MaxInterval,
+	}
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
+		return struct{}{}, s.attempt(ctx, b)
+	}, backoff.WithBackOff(bo), backoff.WithMaxElapsedTime(s.cfg.MaxRetryTime))
+	var perm *PermanentError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &perm):
+		s.permanentStop(perm)
+		return perm
+	case errors.Is(err, ErrTooLarge) && b.Len() <= 1:
+		s.stats.add(func(st *Stats) { st.Dropped += int64(b.Len()) })
+		return nil
+	case errors.Is(err, ErrTooLarge):
+		return s.deliverSplit(ctx, b, b.Len()/2)
+	}
+	return err
+}
+
+// deliverSplit delivers b's first n records, then the others.
+func (s *Shipper) deliverSplit(ctx context.Context, b telemetry.Batch, n int) error {
+	first, rest := split(b, n)
+	if err := s.deliver(ctx, first); err != nil {
+		return err
+	}
+	return s.deliver(ctx, rest)
+}
+
+// attempt sends b once, within RequestTimeout, and tells backoff.Retry
+// what to do about a failure.
+func (s *Shipper) attempt(ctx context.Context, b telemetry.Batch) error {
+	actx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	start := time.Now()
+	res, err := s.cfg.Sender.Send(actx, b)
+	latency := time.Since(start)
+	if err == nil {
+		s.stats.add(func(st *Stats) {
+			st.Requests++
+			st.Records += int64(b.Len() - res.Rejected)
+			st.Rejected += int64(res.Rejected)
+			st.Bytes += int64(res.Bytes)
+		})
+		s.logRequest("ok", b.Len(), res.Bytes, latency, res.Message)
+		return nil
+	}
+	s.stats.add(func(st *Stats) { st.Failed++ })
+	s.stats.setErr(redact.String(err.Error(), s.cfg.Secrets...), false)
+	s.logRequest(statusOf(err), b.Len(), res.Bytes, latency, err.Error())
+	var perm *PermanentError
+	var retry *RetryableError
+	switch {
+	case errors.As(err, &perm), errors.Is(err, ErrTooLarge):
+		return backoff.Permanent(err)
+	case errors.As(err, &retry) && retry.RetryAfter > 0:
+		return retryAfter{err: err, wait: &backoff.RetryAfterError{Duration: retry.RetryAfter}}
+	}
+	return err
+}
+
+// retryAfter carries the destination's Retry-After to backoff.Retry.
+type retryAfter struct {
+	err  error
+	wait *backoff.RetryAfterError
+}
+
+func (e retryAfter) Error() string   { return e.err.Error() }
+func (e retryAfter) Unwrap() []error { return []error{e.err, e.wait} }
+
+// statusOf is the request's outcome for the debug log: the HTTP status
+// when there is one.
+func statusOf(err error) string {
+	var perm *PermanentError
+	var retry *RetryableError
+	switch {
+	case errors.As(err, &perm) && perm.Status != 0:
+		return fmt.Sprint(perm.Status)
+	case errors.As(err, &retry) && retry.Status != 0:
+		return fmt.Sprint(retry.Status)
+	case errors.Is(err, ErrTooLarge):
+		return "413"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	}
+	return "error"
+}
+
+func (s *Shipper) logRequest(status string, records, bytes int, latency time.Duration, detail string) {
+	if !s.cfg.Debug {
+		return
+	}
+	line := fmt.Sprintf("graphsignal: upload: %s: %s · %d records · %d bytes · %v",
+		s.cfg.Sender.Name(), status, records, bytes, latency.Round(time.Millisecond))
+	if detail != "" {
+		line += " · " + detail
+	}
+	fmt.Fprintln(s.cfg.Stderr, redact.String(line, s.cfg.Secrets...))
+}
+
+// merge concatenates batches into one request.
+func merge(batches []telemetry.Batch) telemetry.Batch {
+	if len(batches) == 1 {
+		return batches[0]
+	}
+	var out telemetry.Batch
+	for i := range batches {
+		b := &batches[i]
+		out.Spans = append(out.Spans, b.Spans...)
+		out.Metrics = append(out.Metrics, b.Metrics...)
+		out.Scores = append(out.Scores, b.Scores...)
+		out.Logs = append(out.Logs, b.Logs...)
+		out.SDKUploads = append(out.SDKUploads, b.SDKUploads...)
+	}
+	return out
+}
+
+// split returns b's first n records (in field order: spans, metrics,
+// scores, logs, SDK uploads) and the others.
+func split(b telemetry.Batch, n int) (first, rest telemetry.Batch) {
+	cut := func(l int) int {
+		k := min(n, l)
+		n -= k
+		return k
+	}
+	k := cut(len(b.Spans))
+	first.Spans, rest.Spans = b.Spans[:k:k], b.Spans[k:]
+	k = cut(len(b.Metrics))
+	first.Metrics, rest.Metrics = b.Metrics[:k:k], b.Metrics[k:]
+	k = cut(len(b.Scores))
+	first.Scores, rest.Scores = b.Scores[:k:k], b.Scores[k:]
+	k = cut(len(b.Logs))
+	first.Logs, rest.Logs = b.Logs[:k:k], b.Logs[k:]
+	k = cut(len(b.SDKUploads))
+	first.SDKUploads, rest.SDKUploads = b.SDKUploads[:k:k], b.SDKUploads[k:]
+	return first, rest
+}

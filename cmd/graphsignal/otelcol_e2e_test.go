@@ -223,8 +223,8 @@ func runWithOTLP(t *testing.T, o otlpRun, program ...string) runResult {
 }
 
 // isolatedEnv is this process's environment without the variables that
-// would change what graphsignal or the program does, with HOME and the XDG
-// directories under home.
+// would change what graphsignal, the program or the example collector
+// (OTLP_*) does, with HOME and the XDG directories under home.
 func isolatedEnv(home string) []string {
 	drop := map[string]bool{"CI": true, "GITHUB_ACTIONS": true, "GITLAB_CI": true, "CIRCLECI": true, "BUILDKITE": true,
 		"JENKINS_URL": true, "TF_BUILD": true, "TRAVIS": true, "BITBUCKET_BUILD_NUMBER": true, "BUILD_ID": true,
@@ -232,7 +232,7 @@ func isolatedEnv(home string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if drop[k] || strings.HasPrefix(k, "GRAPHSIGNAL_") || strings.HasPrefix(k, "OTEL_") {
+		if drop[k] || strings.HasPrefix(k, "GRAPHSIGNAL_") || strings.HasPrefix(k, "OTEL_") || strings.HasPrefix(k, "OTLP_") {
 			continue
 		}
 		env = append(env, kv)
@@ -263,10 +263,12 @@ func nodeOTelScript(t *testing.T, exporter string) string {
 	return ""
 }
 
-// spanIDs is what the programs print: the ids of the two spans they made.
+// spanIDs is what the programs print: the ids of the spans they made
+// (Foreign, a root of a trace of its own, from socketspans only).
 type spanIDs struct {
-	Root  spanRef `json:"root"`
-	Child spanRef `json:"child"`
+	Root    spanRef `json:"root"`
+	Child   spanRef `json:"child"`
+	Foreign spanRef `json:"foreign"`
 }
 
 type spanRef struct {
@@ -301,8 +303,8 @@ func (w runExpect) missing(r *received) string {
 	if findRunSpan(r) == nil {
 		miss = append(miss, "the run span")
 	}
-	for _, id := range []string{w.ids.Root.SpanID, w.ids.Child.SpanID} {
-		if findSpan(r, id) == nil {
+	for _, id := range []string{w.ids.Root.SpanID, w.ids.Child.SpanID, w.ids.Foreign.SpanID} {
+		if id != "" && findSpan(r, id) == nil {
 			miss = append(miss, "span "+id)
 		}
 	}
@@ -340,11 +342,15 @@ func (w runExpect) check(t *testing.T, r *received) {
 		t.Errorf("run span trace %s, the program's spans' %s: want one trace", runTrace, w.ids.Root.TraceID)
 	}
 	// The program's root span has no parent of its own: it hangs under the
-	// run span; the child under the program's root.
+	// run span; the child under the program's root; a root of another trace
+	// stays a root.
 	for _, c := range []struct {
 		ref    spanRef
 		parent string
-	}{{w.ids.Root, runSpan}, {w.ids.Child, w.ids.Root.SpanID}} {
+	}{{w.ids.Root, runSpan}, {w.ids.Child, w.ids.Root.SpanID}, {w.ids.Foreign, ""}} {
+		if c.ref.SpanID == "" {
+			continue
+		}
 		sp := findSpan(r, c.ref.SpanID)
 		if got := sp.span.TraceID().String(); got != c.ref.TraceID {
 			t.Errorf("span %s (%s): trace %s, want %s", c.ref.SpanID, sp.span.Name(), got, c.ref.TraceID)

@@ -16,10 +16,11 @@ import (
 // socketSpansMain is a program that reports through graphsignal's own
 // socket (docs/protocol.md), the way a client of the newline-JSON protocol
 // would: a root span (no parent: it becomes a child of the run span), a
-// child of that root, an error log tied to the child and a gauge. It prints
-// the ids it used as one JSON line, in the shape export-spans.js prints
-// ({"root":{"trace_id","span_id"},"child":{...}}), so a test can find
-// exactly these spans downstream.
+// child of that root, a root span of a trace of its own (which stays a
+// root), an error log tied to the child and a gauge. It prints the ids it
+// used as one JSON line, in the shape export-spans.js prints
+// ({"root":{"trace_id","span_id"},"child":{...},"foreign":{...}}), so a
+// test can find exactly these spans downstream.
 //
 // Usage: socketspans EXIT_CODE [END_FILE]. With END_FILE it writes the Unix
 // nanoseconds at which it is about to exit there, so a test can measure how
@@ -47,6 +48,7 @@ func socketSpansMain() {
 const (
 	socketRootName  = "socket-root"
 	socketChildName = "socket-child"
+	socketOwnTrace  = "socket-own-trace"
 	socketLogBody   = "socket log line"
 	socketMetric    = "test.queue.depth"
 	socketUnit      = "{item}"
@@ -57,7 +59,7 @@ func sendSocketSpans() error {
 	if path == "" || trace == "" {
 		return fmt.Errorf("GRAPHSIGNAL_SOCKET or GRAPHSIGNAL_TRACE_ID not set: not under graphsignal run")
 	}
-	root, child := randomHex(8), randomHex(8)
+	root, child, foreign, foreignTrace := randomHex(8), randomHex(8), randomHex(8), randomHex(16)
 	conn, err := net.Dial("unix", path)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
@@ -68,6 +70,7 @@ func sendSocketSpans() error {
 		{"type": "span", "name": socketChildName, "span_id": child, "parent_span_id": root,
 			"start_ns": now - 2_000_000, "end_ns": now - 1_000_000, "attributes": map[string]any{"tokens": 42}},
 		{"type": "span", "name": socketRootName, "span_id": root, "start_ns": now - 3_000_000, "end_ns": now},
+		{"type": "span", "name": socketOwnTrace, "trace_id": foreignTrace, "span_id": foreign, "start_ns": now - 1_000_000, "end_ns": now},
 		{"type": "log", "level": "error", "message": socketLogBody, "span_id": child, "ts_ns": now},
 		{"type": "metric", "name": socketMetric, "kind": "gauge", "value": 3, "unit": socketUnit, "ts_ns": now},
 	}
@@ -77,8 +80,11 @@ func sendSocketSpans() error {
 			return fmt.Errorf("send: %w", err)
 		}
 	}
-	ids := func(span string) map[string]string { return map[string]string{"trace_id": trace, "span_id": span} }
-	return json.NewEncoder(os.Stdout).Encode(map[string]any{"root": ids(root), "child": ids(child)})
+	ids := func(trace, span string) map[string]string {
+		return map[string]string{"trace_id": trace, "span_id": span}
+	}
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{
+		"root": ids(trace, root), "child": ids(trace, child), "foreign": ids(foreignTrace, foreign)})
 }
 
 func randomHex(n int) string {

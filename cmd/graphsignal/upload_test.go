@@ -26,7 +26,8 @@ import (
 // request), 503, 401 or hang (accepts and never answers). It writes
 // DIR/graphsignal.yaml pointing graphsignal at itself (api_key
 // "test-key-1234"), then appends one line per request to
-// DIR/requests.log: "STATUS spans=N metrics=M".
+// DIR/requests.log for each request to the signals API: "STATUS spans=N
+// metrics=M".
 func fakeAPIMain() {
 	mode, dir := os.Args[1], os.Args[2]
 	addr := "127.0.0.1:0"
@@ -47,6 +48,10 @@ func fakeAPIMain() {
 	var mu sync.Mutex
 	hang := make(chan struct{})
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/signals/" {
+			http.NotFound(w, r) // not the signals API (the SDK's sdk_config, say): not logged
+			return
+		}
 		status, spans, metrics := http.StatusOK, 0, 0
 		switch {
 		case r.Header.Get("X-API-Key") != "test-key-1234":

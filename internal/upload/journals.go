@@ -74,8 +74,8 @@ func (s *Shipper) sendLive(ctx context.Context) (done bool, err error) {
 		if errors.Is(err, os.ErrNotExist) {
 			return false, errNotYet
 		}
-		if err != nil || s.live == nil {
-			return s.live == nil && err == nil, err
+		if err != nil {
+			return false, err
 		}
 		if eof {
 			if s.live.reader.Final() {

@@ -23,7 +23,7 @@ func benchSpans(n int) []telemetry.Span {
 			TraceID: testTrace, SpanID: id, ParentSpanID: testRunSpan,
 			Name:  fmt.Sprintf("handler %d", i%20),
 			Start: start, End: start.Add(800 * time.Microsecond),
-			Tags:  testTags,
+			Tags: testTags,
 			Attributes: map[string]any{
 				"graphsignal.intake":    "otlp",
 				"otel.scope.name":       "app",

@@ -56,20 +56,23 @@ func FromEnv(environ []string, endpoint, serviceName string) (Config, error) {
 	if len(res) > 0 {
 		cfg.Resource = res
 	}
+	tlsByFiles := make(map[[3]string]*tls.Config)
 	for _, p := range []struct {
 		dst  *Signal
 		name string
 		path string
 	}{{&cfg.Traces, "TRACES", "v1/traces"}, {&cfg.Metrics, "METRICS", "v1/metrics"}, {&cfg.Logs, "LOGS", "v1/logs"}} {
-		if *p.dst, err = signalFromEnv(env, p.name, p.path); err != nil {
+		if *p.dst, err = signalFromEnv(env, p.name, p.path, tlsByFiles); err != nil {
 			return Config{}, err
 		}
 	}
 	return cfg, nil
 }
 
-// signalFromEnv reads one signal's settings.
-func signalFromEnv(env map[string]string, signal, path string) (Signal, error) {
+// signalFromEnv reads one signal's settings. Signals whose TLS files are
+// the same share one *tls.Config (tlsByFiles), so that New gives them one
+// connection pool.
+func signalFromEnv(env map[string]string, signal, path string, tlsByFiles map[[3]string]*tls.Config) (Signal, error) {
 	// lookup returns the per-signal variable's name and value, or else the
 	// general one's.
 	lookup := func(key string) (string, string) {
@@ -146,9 +149,18 @@ func signalFromEnv(env map[string]string, signal, path string) (Signal, error) {
 		}
 	}
 
+	files := [3]string{}
+	_, files[0] = lookup("CERTIFICATE")
+	_, files[1] = lookup("CLIENT_CERTIFICATE")
+	_, files[2] = lookup("CLIENT_KEY")
+	if cached, ok := tlsByFiles[files]; ok {
+		sig.TLS = cached
+		return sig, nil
+	}
 	if sig.TLS, err = tlsFromEnv(lookup); err != nil {
 		return Signal{}, err
 	}
+	tlsByFiles[files] = sig.TLS
 	return sig, nil
 }
 

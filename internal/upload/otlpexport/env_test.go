@@ -228,6 +228,9 @@ func TestFromEnvTLS(t *testing.T) {
 	if m := cfg.Metrics.TLS; m == nil || m.RootCAs == nil || len(m.Certificates) != 0 {
 		t.Errorf("metrics TLS = %+v, want the CA only", m)
 	}
+	if cfg.Metrics.TLS != cfg.Logs.TLS || cfg.Traces.TLS == cfg.Metrics.TLS {
+		t.Errorf("TLS configs: metrics and logs (same files) should share one, traces (own client certificate) not")
+	}
 	if !tr.RootCAs.Equal(pki.pool) {
 		t.Errorf("traces RootCAs differ from the test CA")
 	}

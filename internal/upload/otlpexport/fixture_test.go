@@ -41,7 +41,7 @@ func testRun() telemetry.Span {
 // testBatch is one run: its span, a span from the program's OpenTelemetry
 // SDK (as the intake records it), a span from the Graphsignal SDK with
 // usage, payloads, events and a score, metrics of the three kinds, a log,
-// a standalone score and an SDK upload.
+// a standalone score and an SDK upload (skipped).
 func testBatch() telemetry.Batch {
 	otelSpan := telemetry.Span{
 		TraceID: testTrace, SpanID: testOTel, ParentSpanID: testRunSpan, Name: "GET /predict",
@@ -78,8 +78,9 @@ func testBatch() telemetry.Batch {
 			{Name: "input", ContentType: "application/json", Data: []byte(`{"q":"hi"}`)},
 			{Name: "blob", Data: []byte{0xff, 0xfe}},
 		},
-		Exceptions: []telemetry.Exception{{Type: "ValueError", Message: "bad", Time: testStart.Add(1800 * time.Millisecond)}},
-		Scores:     []telemetry.Score{{Name: "relevance", Value: 0.9, Unit: "ratio", Comment: "good", Severity: 2, TraceID: testTrace, SpanID: testSDK, Time: testStart.Add(1900 * time.Millisecond)}},
+		Exceptions:  []telemetry.Exception{{Type: "ValueError", Message: "bad", Time: testStart.Add(1800 * time.Millisecond)}},
+		Scores:      []telemetry.Score{{Name: "relevance", Value: 0.9, Unit: "ratio", Comment: "good", Severity: 2, TraceID: testTrace, SpanID: testSDK, Time: testStart.Add(1900 * time.Millisecond)}},
+		InSDKUpload: true, // exported like the others
 	}
 	return telemetry.Batch{
 		Spans: []telemetry.Span{testRun(), otelSpan, sdkSpan},

@@ -20,7 +20,7 @@ var grpcMethods = [...]string{
 
 // newGRPCEndpoint prepares an HTTP/2 transport: TLS for https targets,
 // cleartext HTTP/2 (h2c) for http ones.
-func newGRPCEndpoint(ep *endpoint) (*endpoint, error) {
+func newGRPCEndpoint(ep *endpoint, pool map[transportKey]http.RoundTripper) (*endpoint, error) {
 	for k := range ep.sig.Headers {
 		if !validHeaderName(k) {
 			return nil, fmt.Errorf("otlp %s: invalid header name", ep.kind)
@@ -31,7 +31,12 @@ func newGRPCEndpoint(ep *endpoint) (*endpoint, error) {
 	for k, v := range ep.sig.Headers {
 		ep.md.Set(strings.ToLower(k), v)
 	}
-	ep.rt = grpcunary.NewTransport(ep.sig.TLS, strings.HasPrefix(ep.display, "http://"))
+	// One transport serves both http (h2c) and https targets.
+	key := transportKey{tls: ep.sig.TLS, grpc: true}
+	if ep.rt = pool[key]; ep.rt == nil {
+		ep.rt = grpcunary.NewTransport(ep.sig.TLS, true)
+		pool[key] = ep.rt
+	}
 	return ep, nil
 }
 

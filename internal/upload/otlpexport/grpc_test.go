@@ -2,6 +2,7 @@ package otlpexport
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	_ "google.golang.org/grpc/encoding/gzip" // the server accepts gzip requests
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -78,15 +80,15 @@ func (l *grpcLogs) Export(ctx context.Context, req plogotlp.ExportRequest) (plog
 	return plogotlp.NewExportResponse(), err
 }
 
-// startGRPC serves r on 127.0.0.1 in cleartext HTTP/2 and returns the
-// target URL.
-func startGRPC(t *testing.T, r *grpcReceiver) string {
+// startGRPC serves r on 127.0.0.1 in cleartext HTTP/2 (or with opts) and
+// returns the target URL.
+func startGRPC(t *testing.T, r *grpcReceiver, opts ...grpc.ServerOption) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	gs := grpc.NewServer()
+	gs := grpc.NewServer(opts...)
 	ptraceotlp.RegisterGRPCServer(gs, r)
 	pmetricotlp.RegisterGRPCServer(gs, &grpcMetrics{r: r})
 	plogotlp.RegisterGRPCServer(gs, &grpcLogs{r: r})
@@ -214,6 +216,50 @@ func TestSendGRPCPartialSuccess(t *testing.T) {
 	}
 	if res.Rejected != 2 || res.Message != "spans too old" {
 		t.Errorf("Result = %+v, want Rejected 2, Message %q", res, "spans too old")
+	}
+}
+
+func TestSendGRPCTLS(t *testing.T) {
+	pki := newTestPKI(t)
+	r := &grpcReceiver{}
+	creds := credentials.NewTLS(&tls.Config{
+		Certificates: []tls.Certificate{pki.server},
+		ClientCAs:    pki.pool,
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		MinVersion:   tls.VersionTLS12,
+	})
+	target := strings.Replace(startGRPC(t, r, grpc.Creds(creds)), "http://", "https://", 1)
+	dir := t.TempDir()
+	env := []string{
+		"OTEL_EXPORTER_OTLP_ENDPOINT=" + target,
+		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+		"OTEL_EXPORTER_OTLP_CERTIFICATE=" + writeFile(t, dir, "ca.pem", pki.caPEM),
+		"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE=" + writeFile(t, dir, "c.pem", pki.clientCertPEM),
+		"OTEL_EXPORTER_OTLP_CLIENT_KEY=" + writeFile(t, dir, "k.pem", pki.clientKeyPEM),
+	}
+	cfg, err := FromEnv(env, "", "svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newSender(t, cfg).Send(context.Background(), testBatch()); err != nil {
+		t.Fatalf("Send over TLS with a client certificate: %v", err)
+	}
+	r.mu.Lock()
+	n := len(r.traces)
+	r.mu.Unlock()
+	if n != 1 {
+		t.Errorf("received %d trace requests, want 1", n)
+	}
+
+	// Without the CA: the server is not trusted, a permanent error.
+	cfg, err = FromEnv(env[:2], "", "svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = newSender(t, cfg).Send(context.Background(), testBatch())
+	var perm *upload.PermanentError
+	if !errors.As(err, &perm) {
+		t.Errorf("Send without the CA = %v, want a permanent error", err)
 	}
 }
 

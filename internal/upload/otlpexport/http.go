@@ -31,13 +31,22 @@ type endpoint struct {
 	client  *http.Client      // http protocols
 	rt      http.RoundTripper // grpc
 	md      http.Header       // grpc metadata
+	ua      string
 	json    bool
 	gzip    bool
 	zw      *gzip.Writer // reused: Sends are serialised
 	buf     bytes.Buffer
 }
 
-func newEndpoint(sig Signal, kind signalKind) (*endpoint, error) {
+// transportKey identifies a connection pool that signals can share.
+type transportKey struct {
+	tls  *tls.Config
+	grpc bool
+}
+
+// newEndpoint prepares one signal's destination. Signals with the same TLS
+// settings and protocol family share one transport from pool.
+func newEndpoint(sig Signal, kind signalKind, ua string, pool map[transportKey]http.RoundTripper) (*endpoint, error) {
 	u, err := url.Parse(sig.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("otlp %s: endpoint is not an http or https URL", kind)
@@ -48,13 +57,14 @@ func newEndpoint(sig Signal, kind signalKind) (*endpoint, error) {
 		url:     sig.URL,
 		display: u.Scheme + "://" + u.Host,
 		gzip:    sig.Compression == CompressionGzip,
+		ua:      ua,
 	}
 	switch sig.Protocol {
 	case ProtocolHTTPProtobuf, "":
 	case ProtocolHTTPJSON:
 		ep.json = true
 	case ProtocolGRPC:
-		return newGRPCEndpoint(ep)
+		return newGRPCEndpoint(ep, pool)
 	default:
 		return nil, fmt.Errorf("otlp %s: protocol %q: want http/protobuf, http/json or grpc", kind, sig.Protocol)
 	}
@@ -63,12 +73,18 @@ func newEndpoint(sig Signal, kind signalKind) (*endpoint, error) {
 			return nil, fmt.Errorf("otlp %s: invalid header name", kind)
 		}
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = http.ProxyFromEnvironment
-	if sig.TLS != nil {
-		tr.TLSClientConfig = sig.TLS.Clone()
+	key := transportKey{tls: sig.TLS}
+	tr, ok := pool[key]
+	if !ok {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.Proxy = http.ProxyFromEnvironment
+		if sig.TLS != nil {
+			t.TLSClientConfig = sig.TLS.Clone()
+		}
+		t.MaxIdleConnsPerHost = 2
+		tr = t
+		pool[key] = tr
 	}
-	tr.MaxIdleConnsPerHost = 2
 	ep.client = &http.Client{
 		Transport: tr,
 		// A redirect would resend the headers to another place.
@@ -115,6 +131,7 @@ func (ep *endpoint) sendHTTP(ctx context.Context, body []byte, s *Sender) (outco
 	for k, v := range ep.sig.Headers {
 		req.Header.Set(k, v)
 	}
+	req.Header.Set("User-Agent", ep.ua)
 	if ep.json {
 		req.Header.Set("Content-Type", "application/json")
 	} else {
@@ -127,7 +144,11 @@ func (ep *endpoint) sendHTTP(ctx context.Context, body []byte, s *Sender) (outco
 	if err != nil {
 		return outcome{}, s.transportError(ep, err)
 	}
-	defer resp.Body.Close()
+	defer func() {
+		// Drain what is left (bounded), so the connection is reused.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		_ = resp.Body.Close()
+	}()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil && resp.StatusCode/100 != 2 {
 		data = nil
@@ -144,15 +165,18 @@ func (ep *endpoint) sendHTTP(ctx context.Context, body []byte, s *Sender) (outco
 }
 
 // decodePartial reads the partial_success of a response body; an empty or
-// unreadable body means none.
+// unreadable body, or one of another media type (a proxy's "OK"), means
+// none.
 func (ep *endpoint) decodePartial(data []byte, contentType string) (partialSuccess, error) {
-	if len(data) == 0 {
+	switch {
+	case len(data) == 0:
 		return partialSuccess{}, nil
-	}
-	if strings.Contains(contentType, "json") || (contentType == "" && ep.json) {
+	case strings.Contains(contentType, "json") || (contentType == "" && ep.json):
 		return parsePartialSuccessJSON(data, ep.kind)
+	case strings.Contains(contentType, "protobuf") || (contentType == "" && !ep.json):
+		return parsePartialSuccess(data)
 	}
-	return parsePartialSuccess(data)
+	return partialSuccess{}, nil
 }
 
 // statusError classifies a refused HTTP request.
@@ -172,14 +196,25 @@ func (s *Sender) statusError(ep *endpoint, code int, h http.Header, body []byte)
 		reason += ": " + msg
 	}
 	dest := "OTLP " + ep.display
-	switch code {
-	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
-		http.StatusMethodNotAllowed, http.StatusUnsupportedMediaType:
-		return &upload.PermanentError{Destination: dest, Status: code, Reason: reason}
-	case http.StatusRequestEntityTooLarge:
+	switch {
+	case code == http.StatusRequestEntityTooLarge:
 		return fmt.Errorf("otlp %s: %s (413): %w", ep.kind, dest, upload.ErrTooLarge)
+	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
+		return &upload.RetryableError{Destination: dest, Status: code, Reason: reason, RetryAfter: retryAfter(h.Get("Retry-After"), s.now())}
+	case code >= 300 && code < 400:
+		// Following it would send the headers to another place.
+		reason = "redirected to " + redactLocation(h.Get("Location")) + ", not followed (check the endpoint)"
 	}
-	return &upload.RetryableError{Destination: dest, Status: code, Reason: reason, RetryAfter: retryAfter(h.Get("Retry-After"), s.now())}
+	return &upload.PermanentError{Destination: dest, Status: code, Reason: reason}
+}
+
+// redactLocation shows where a redirect points: scheme and host only.
+func redactLocation(loc string) string {
+	u, err := url.Parse(loc)
+	if err != nil || u.Host == "" {
+		return "another URL"
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // retryAfter parses a Retry-After value: seconds or an HTTP date.

@@ -17,7 +17,9 @@ func TestSendHTTP(t *testing.T) {
 	for _, proto := range []string{ProtocolHTTPProtobuf, ProtocolHTTPJSON} {
 		t.Run(proto, func(t *testing.T) {
 			r := newReceiver(t)
-			s := newSender(t, r.config(proto))
+			cfg := r.config(proto)
+			cfg.Version = "1.2.3"
+			s := newSender(t, cfg)
 			if got, want := s.Name(), "OTLP "+r.srv.URL; got != want {
 				t.Errorf("Name() = %q, want %q", got, want)
 			}
@@ -42,12 +44,18 @@ func TestSendHTTP(t *testing.T) {
 				if got := q.header.Get("Content-Encoding"); got != "gzip" {
 					t.Errorf("%s Content-Encoding = %q, want gzip", q.path, got)
 				}
+				if got := q.header.Get("User-Agent"); got != "graphsignal/1.2.3" {
+					t.Errorf("%s User-Agent = %q", q.path, got)
+				}
 				if got := q.header.Get("Authorization"); got != "Bearer tok-123" {
 					t.Errorf("%s Authorization = %q", q.path, got)
 				}
 			}
 			if res.Bytes != wire || res.Rejected != 0 {
 				t.Errorf("Result = %+v, want Bytes %d (as received), Rejected 0", res, wire)
+			}
+			if n := r.conns.Load(); n != 1 {
+				t.Errorf("%d connections for the three signals, want 1 (one pool, reused)", n)
 			}
 			checkTraces(t, reqs[0].traces)
 			checkMetrics(t, reqs[1].metrics)

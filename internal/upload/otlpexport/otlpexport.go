@@ -4,8 +4,9 @@
 // OTEL_EXPORTER_OTLP_* variables configure it, is documented in
 // docs/upload.md (section "OTLP").
 //
-// A Sender is an upload.Sender: it holds no goroutines, and its Send is
-// safe to call from one goroutine at a time (calls are serialised).
+// A Sender is an upload.Sender. It starts no goroutines of its own (those
+// of net/http's idle connections end with CloseIdleConnections); Send may
+// be called from several goroutines, and calls are serialised.
 // Errors are classified with the types of package upload and never contain
 // header values or URL credentials.
 package otlpexport
@@ -15,6 +16,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sync"
 	"time"
@@ -44,6 +46,9 @@ type Config struct {
 	// Resource holds the attributes of OTEL_RESOURCE_ATTRIBUTES, added to
 	// every resource.
 	Resource map[string]string
+	// Version is graphsignal's version, sent in the User-Agent
+	// ("graphsignal/<version>"; "graphsignal" when empty).
+	Version string
 	// Now is the clock used to read HTTP-date Retry-After values; nil means
 	// time.Now.
 	Now func() time.Time
@@ -138,6 +143,7 @@ func New(cfg Config) (*Sender, error) {
 		s.now = time.Now
 	}
 	var err error
+	pool := make(map[transportKey]http.RoundTripper)
 	for _, p := range []struct {
 		dst  **endpoint
 		sig  Signal
@@ -146,7 +152,7 @@ func New(cfg Config) (*Sender, error) {
 		if p.sig.URL == "" {
 			continue
 		}
-		if *p.dst, err = newEndpoint(p.sig, p.kind); err != nil {
+		if *p.dst, err = newEndpoint(p.sig, p.kind, userAgent(cfg.Version), pool); err != nil {
 			return nil, err
 		}
 		if s.name == "" {
@@ -154,6 +160,13 @@ func New(cfg Config) (*Sender, error) {
 		}
 	}
 	return s, nil
+}
+
+func userAgent(version string) string {
+	if version == "" {
+		return "graphsignal"
+	}
+	return "graphsignal/" + version
 }
 
 // Name is "OTLP " and the first destination's scheme://host, without

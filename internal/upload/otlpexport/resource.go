@@ -1,6 +1,7 @@
 package otlpexport
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -231,10 +232,12 @@ func putValue(m pcommon.Map, k string, v any) {
 	case []byte:
 		m.PutEmptyBytes(k).FromRaw(x)
 	default:
-		m.PutStr(k, attrString(v))
+		m.PutStr(k, fmt.Sprint(v))
 	}
 }
 
+// attrString renders an attribute value as text, as OTLP's AnyValue.AsString
+// does for the types of the model.
 func attrString(v any) string {
 	switch x := v.(type) {
 	case string:
@@ -242,29 +245,9 @@ func attrString(v any) string {
 	case nil:
 		return ""
 	}
-	return pcommonString(v)
-}
-
-// pcommonString renders a value as OTLP's AnyValue.AsString does.
-func pcommonString(v any) string {
-	val := pcommon.NewValueEmpty()
-	switch x := v.(type) {
-	case bool:
-		val.SetBool(x)
-	case int64:
-		val.SetInt(x)
-	case int:
-		val.SetInt(int64(x))
-	case float64:
-		val.SetDouble(x)
-	case []string:
-		s := val.SetEmptySlice()
-		for _, e := range x {
-			s.AppendEmpty().SetStr(e)
-		}
-	default:
-		return fmtString(v)
-	}
+	m := pcommon.NewMap()
+	putValue(m, "v", v)
+	val, _ := m.Get("v")
 	return val.AsString()
 }
 

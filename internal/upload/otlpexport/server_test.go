@@ -3,10 +3,12 @@ package otlpexport
 import (
 	"compress/gzip"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -35,11 +37,18 @@ type receiver struct {
 	mu     sync.Mutex
 	got    []received
 	answer http.HandlerFunc // nil: 200 with an empty response
+	conns  atomic.Int32     // connections accepted
 }
 
 func newReceiver(t *testing.T) *receiver {
 	r := &receiver{t: t}
-	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
+	r.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			r.conns.Add(1)
+		}
+	}
+	r.srv.Start()
 	t.Cleanup(r.srv.Close)
 	return r
 }

@@ -53,7 +53,10 @@ func TestSendStatus(t *testing.T) {
 		{"502", 502, nil, "", want{retryable: true, status: 502, reason: "bad gateway"}},
 		{"504 with garbage Retry-After", 504, map[string]string{"Retry-After": "soon"}, "", want{retryable: true, status: 504, reason: "gateway timeout"}},
 		{"500", 500, nil, "", want{retryable: true, status: 500, reason: "internal server error"}},
-		{"redirect is not followed", 307, map[string]string{"Location": "http://elsewhere.invalid/"}, "", want{retryable: true, status: 307, reason: "temporary redirect"}},
+		{"redirect is not followed", 307, map[string]string{"Location": "http://u:p@elsewhere.invalid/x?k=v"}, "",
+			want{permanent: true, status: 307, reason: "redirected to http://elsewhere.invalid, not followed (check the endpoint)"}},
+		{"other 4xx", 422, nil, "", want{permanent: true, status: 422, reason: "unprocessable entity"}},
+		{"method not allowed", 405, nil, "", want{permanent: true, status: 405, reason: "method not allowed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package otlpexport
 
 import (
 	"encoding/base64"
-	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -12,8 +11,6 @@ import (
 
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
-
-func fmtString(v any) string { return fmt.Sprint(v) }
 
 // scopeKey is an instrumentation scope.
 type scopeKey struct{ name, version string }

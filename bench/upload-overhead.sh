@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-python3 "$here/fake-backend.py" ok >"$tmp/url" &
+python3 "$here/fake-backend.py" ok >"$tmp/url" 2>/dev/null &
 pid=$!
 until [ -s "$tmp/url" ]; do sleep 0.05; done
 url=$(head -1 "$tmp/url")

@@ -22,9 +22,7 @@ import (
 // ({"root":{"trace_id","span_id"},"child":{...},"foreign":{...}}), so a
 // test can find exactly these spans downstream.
 //
-// Usage: socketspans EXIT_CODE [END_FILE]. With END_FILE it writes the Unix
-// nanoseconds at which it is about to exit there, so a test can measure how
-// long graphsignal outlives its child.
+// Usage: socketspans EXIT_CODE.
 func socketSpansMain() {
 	code := 0
 	if len(os.Args) > 1 {
@@ -33,13 +31,6 @@ func socketSpansMain() {
 	if err := sendSocketSpans(); err != nil {
 		fmt.Fprintln(os.Stderr, "socketspans:", err)
 		os.Exit(1)
-	}
-	if len(os.Args) > 2 {
-		now := strconv.FormatInt(time.Now().UnixNano(), 10)
-		if err := os.WriteFile(os.Args[2], []byte(now), 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, "socketspans:", err)
-			os.Exit(1)
-		}
 	}
 	os.Exit(code)
 }

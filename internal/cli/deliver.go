@@ -106,6 +106,7 @@ type delivery struct {
 	cancel   context.CancelFunc
 	started  chan struct{} // closed once the Shippers run (or none will)
 	stopped  bool
+	closed   bool // the run's journal is closed (or was never created)
 }
 
 // newDelivery returns the delivery of the run whose journal is named
@@ -140,7 +141,8 @@ func (d *delivery) prepare() {
 }
 
 // opener wraps the journal's opener: the destinations expect the journal
-// before it exists, and each append kicks the Shippers.
+// before it exists, each append kicks the Shippers, and its close tells
+// them at once (so that the exit's flush never waits to find it out).
 func (d *delivery) opener(open func(context.Context) (pipeline.Exporter, error)) func(context.Context) (pipeline.Exporter, error) {
 	if d == nil {
 		return open
@@ -151,15 +153,16 @@ func (d *delivery) opener(open func(context.Context) (pipeline.Exporter, error))
 		if err != nil {
 			return nil, err
 		}
-		return kickingExporter{Exporter: e, kick: d.kick}, nil
+		return kickingExporter{Exporter: e, kick: d.kick, closed: d.journalClosed}, nil
 	}
 }
 
 // kickingExporter kicks the Shippers after each append to the journal and
-// once it is closed.
+// tells them once it is closed.
 type kickingExporter struct {
 	pipeline.Exporter
-	kick func()
+	kick   func()
+	closed func()
 }
 
 func (k kickingExporter) Export(ctx context.Context, b telemetry.Batch) error {
@@ -173,7 +176,7 @@ func (k kickingExporter) Close() error {
 	if c, ok := k.Exporter.(io.Closer); ok {
 		err = c.Close()
 	}
-	k.kick()
+	k.closed()
 	return err
 }
 
@@ -201,6 +204,9 @@ func (d *delivery) start(ctx context.Context) {
 			if err != nil {
 				continue
 			}
+			if d.closed {
+				s.LiveClosed()
+			}
 			s.Start(ctx)
 			d.shippers = append(d.shippers, s)
 		}
@@ -215,6 +221,22 @@ func (d *delivery) kick() {
 	defer d.mu.Unlock()
 	for _, s := range d.shippers {
 		s.Kick()
+	}
+}
+
+// journalClosed tells the Shippers that the run's journal is closed, or
+// will never be written: their flush sends the rest at once. The run calls
+// it once its pipeline is shut down (the journal exporter's Close calls it
+// first); it is safe to call more than once.
+func (d *delivery) journalClosed() {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed = true
+	for _, s := range d.shippers {
+		s.LiveClosed()
 	}
 }
 

@@ -12,7 +12,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/graphsignal/graphsignal/internal/report"
+	"github.com/graphsignal/graphsignal/internal/spool"
 	"github.com/graphsignal/graphsignal/internal/store"
+	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
 // queryFlags are the flags shared by the commands that read the store.
@@ -22,15 +24,41 @@ func addQueryFlags(cmd *cobra.Command) {
 }
 
 // openStoreForQuery resolves the configuration and opens the store for
-// reading, with every recorded run imported (openStoreForRead).
-func openStoreForQuery(ctx context.Context, cmd *cobra.Command, environ []string, stderr io.Writer) (*store.Store, error) {
+// reading, with every recorded run imported (openStoreForRead). It returns
+// the data dir too.
+func openStoreForQuery(ctx context.Context, cmd *cobra.Command, environ []string, stderr io.Writer) (*store.Store, string, error) {
 	configFlag, _ := cmd.Flags().GetString("config")
 	debug, _ := cmd.Flags().GetBool("debug")
 	cfg, _, err := resolveConfig(cmd.Flags(), environ, configFlag, debug)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return openStoreForRead(ctx, cfg.DataDir, stderr)
+	st, err := openStoreForRead(ctx, cfg.DataDir, stderr)
+	return st, cfg.DataDir, err
+}
+
+// runDeliveries says where each run of d went among the remote
+// destinations, from the delivery cursors in dataDir's spool
+// (docs/upload.md, "Delivery"). A spool that cannot be read shows none,
+// with a warning.
+func runDeliveries(dataDir string, d *store.SessionDetail, stderr io.Writer) report.Deliveries {
+	ids := make([]telemetry.SpanID, 0, len(d.Runs))
+	for _, r := range d.Runs {
+		ids = append(ids, r.SpanID)
+	}
+	byRun, err := spool.Open(dataDir).RunStatus(ids...)
+	if err != nil {
+		fmt.Fprintf(stderr, "graphsignal: warning: where the runs were sent is not known: %v\n", err)
+		return nil
+	}
+	out := make(report.Deliveries, len(byRun))
+	for run, sts := range byRun {
+		for _, st := range sts {
+			out[run] = append(out[run], report.Delivery{Destination: st.Destination, State: string(st.State),
+				Acknowledged: st.Offset, Size: st.Size, Why: st.Why})
+		}
+	}
+	return out
 }
 
 // NoDataError reports that nothing has been recorded in the data dir yet.
@@ -56,7 +84,7 @@ func NewCmdSessions(streams *IOStreams, environ []string) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			since, _ := cmd.Flags().GetDuration("since")
-			st, err := openStoreForQuery(cmd.Context(), cmd, environ, streams.ErrOut)
+			st, _, err := openStoreForQuery(cmd.Context(), cmd, environ, streams.ErrOut)
 			var none *NoDataError
 			if errors.As(err, &none) {
 				// Nothing recorded yet is an empty list, not an error, so
@@ -94,7 +122,7 @@ func NewCmdShow(streams *IOStreams, environ []string) *cobra.Command {
 			if len(args) == 1 {
 				id = strings.TrimSpace(args[0])
 			}
-			st, err := openStoreForQuery(cmd.Context(), cmd, environ, streams.ErrOut)
+			st, dataDir, err := openStoreForQuery(cmd.Context(), cmd, environ, streams.ErrOut)
 			if err != nil {
 				return err
 			}
@@ -111,7 +139,9 @@ func NewCmdShow(streams *IOStreams, environ []string) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("show session %q: %w", id, err)
 			}
-			return report.Show(streams.Out, detail, reportOptions(cmd, streams))
+			opts := reportOptions(cmd, streams)
+			opts.Deliveries = runDeliveries(dataDir, detail, streams.ErrOut)
+			return report.Show(streams.Out, detail, opts)
 		},
 	}
 	addQueryFlags(cmd)

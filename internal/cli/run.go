@@ -343,6 +343,7 @@ func finishRun(ctx context.Context, opts *runOptions, pipe *pipeline.Pipeline, w
 	cfg := opts.config
 	delivered := flushDelivery(ctx, opts.delivery) // at the same time as the journal
 	flushErr := pipe.Shutdown(ctx)
+	opts.delivery.journalClosed() // closed already, or never created
 	stats := pipe.Stats()
 	dests := delivered()
 	if cfg.Debug {

@@ -17,7 +17,7 @@ import (
 // first use (building encoders for every type) costs a short run more than
 // all its records.
 func encodeBatch(b *telemetry.Batch) []byte {
-	e := encoder{buf: make([]byte, 0, 512)}
+	e := encoder{buf: make([]byte, 0, sizeHint(b))}
 	e.byte('{')
 	first := true
 	if len(b.Spans) > 0 {
@@ -43,6 +43,16 @@ func encodeBatch(b *telemetry.Batch) []byte {
 	e.byte('}')
 	e.byte('\n')
 	return e.buf
+}
+
+// sizeHint is about the length of b's line, so that its buffer seldom
+// grows (growing a line of many records copied it many times over).
+func sizeHint(b *telemetry.Batch) int {
+	n := 512 + 512*len(b.Spans) + 192*(len(b.Metrics)+len(b.Scores)+len(b.Logs))
+	for i := range b.SDKUploads {
+		n += 64 + len(b.SDKUploads[i].Body)*4/3
+	}
+	return n
 }
 
 type encoder struct{ buf []byte }
@@ -365,7 +375,14 @@ func (e *encoder) string(s string) {
 			case c < 0x20:
 				e.buf = append(e.buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 			default:
-				e.buf = append(e.buf, c)
+				// The run of bytes that need no escaping, at once.
+				j := i + 1
+				for j < len(s) && s[j] >= 0x20 && s[j] < utf8.RuneSelf && s[j] != '"' && s[j] != '\\' {
+					j++
+				}
+				e.buf = append(e.buf, s[i:j]...)
+				i = j
+				continue
 			}
 			i++
 			continue

@@ -21,6 +21,7 @@ const MaxLine = 64 << 20
 type Reader struct {
 	f     *os.File
 	final bool
+	buf   []byte // reused by Read: decoded batches never point into it
 }
 
 // Open opens the journal name in dir for reading and finds out whether it is
@@ -70,7 +71,8 @@ func (r *Reader) Read(offset int64, max int) (Chunk, error) {
 		max = 4 << 20
 	}
 	c := Chunk{Next: offset}
-	buf := make([]byte, max)
+	buf := r.scratch(max)
+	defer r.release()
 	for {
 		n, err := r.f.ReadAt(buf, c.Next)
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -105,7 +107,22 @@ func (r *Reader) Read(offset int64, max int) (Chunk, error) {
 			c.Next = next
 			return c, err
 		}
-		buf = make([]byte, min(2*len(buf), MaxLine))
+		buf = r.scratch(min(2*len(buf), MaxLine))
+	}
+}
+
+// scratch returns r.buf with length n, grown if needed.
+func (r *Reader) scratch(n int) []byte {
+	if cap(r.buf) < n {
+		r.buf = make([]byte, n)
+	}
+	return r.buf[:n]
+}
+
+// release lets go of a buffer grown for a long line.
+func (r *Reader) release() {
+	if cap(r.buf) > 16<<20 {
+		r.buf = nil
 	}
 }
 

@@ -66,6 +66,7 @@ type (
 		Metrics         []metricJSON       `json:"metrics"`
 		Spans           []spanStatsJSON    `json:"spans"`
 		Intake          map[string]jsonNum `json:"intake"`
+		Delivery        []deliveryJSON     `json:"delivery"`
 	}
 
 	resourcesJSON struct {
@@ -193,7 +194,7 @@ func sessionDoc(s store.SessionSummary) sessionJSON {
 	}
 }
 
-func showDoc(d *store.SessionDetail) showJSON {
+func showDoc(d *store.SessionDetail, deliveries Deliveries) showJSON {
 	doc := showJSON{
 		SchemaVersion: SchemaVersion,
 		Session:       sessionDoc(d.Summary),
@@ -203,7 +204,9 @@ func showDoc(d *store.SessionDetail) showJSON {
 		Logs:          countsDoc(d.Logs),
 	}
 	for i := range d.Runs {
-		doc.Runs = append(doc.Runs, runDoc(&d.Runs[i]))
+		run := runDoc(&d.Runs[i])
+		run.Delivery = deliveryDoc(deliveries[d.Runs[i].SpanID])
+		doc.Runs = append(doc.Runs, run)
 	}
 	for _, s := range d.Scores {
 		doc.Scores = append(doc.Scores, scoreJSON{

@@ -40,6 +40,9 @@ type Options struct {
 	// StderrLines is how many of the last stderr lines text output shows
 	// per run (default 10). JSON carries the whole stored tail.
 	StderrLines int
+	// Deliveries says, for Show, where each run's records went among the
+	// remote destinations; runs absent from it had none.
+	Deliveries Deliveries
 }
 
 func (o Options) loc() *time.Location {
@@ -70,7 +73,7 @@ func Show(w io.Writer, d *store.SessionDetail, opts Options) error {
 		return errors.New("show: no session")
 	}
 	if opts.Format == JSON {
-		return writeJSON(w, showDoc(d))
+		return writeJSON(w, showDoc(d, opts.Deliveries))
 	}
 	return showText(w, d, opts)
 }

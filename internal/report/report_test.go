@@ -141,10 +141,24 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
+// fixtureDeliveries says where fixtureDetail's runs went: one run to two
+// destinations (delivered, pending), one dropped, the others nowhere.
+func fixtureDeliveries() Deliveries {
+	return Deliveries{
+		mustSpan("b7ad6b7169203331"): {
+			{Destination: "Graphsignal API https://api.graphsignal.com", State: DeliveryDelivered, Acknowledged: 52_000},
+			{Destination: "OTLP http://collector:4318", State: DeliveryPending, Acknowledged: 20_480, Size: 52_000},
+		},
+		mustSpan("c7ad6b7169203331"): {
+			{Destination: "OTLP http://collector:4318", State: DeliveryDropped, Why: "older than 168h0m0s"},
+		},
+	}
+}
+
 func TestGolden(t *testing.T) {
-	text := Options{Location: time.UTC}
+	text := Options{Location: time.UTC, Deliveries: fixtureDeliveries()}
 	term := Options{Location: time.UTC, Terminal: true}
-	jsonOpts := Options{Format: JSON}
+	jsonOpts := Options{Format: JSON, Deliveries: fixtureDeliveries()}
 	tests := []struct {
 		name   string
 		render func(w *bytes.Buffer) error

@@ -119,6 +119,13 @@ func runText(ew *errWriter, r *store.Run, n, of int, opts Options) {
 	if in := nonZero(r.Intake); len(in) > 0 {
 		kv.add("Intake", counts(in, "="))
 	}
+	for i, d := range opts.Deliveries[r.SpanID] {
+		key := ""
+		if i == 0 {
+			key = "Upload"
+		}
+		kv.add(key, deliveryText(d))
+	}
 	ew.table(&kv)
 	stderrText(ew, r.StderrTail, opts.stderrLines())
 	metricsText(ew, r.Metrics, opts)

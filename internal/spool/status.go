@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
 // State is where a journal stands for one destination.
@@ -91,6 +93,58 @@ func (d *Dir) status(dir, journal string) (DeliveryStatus, bool, error) {
 		return st, true, nil
 	}
 	return DeliveryStatus{}, false, nil
+}
+
+// RunStatus is Status for the journals of the given runs, found by the
+// run span id that ends a journal's name (JournalName) rather than by the
+// name itself, which `show` cannot rebuild. Runs with no destination (and
+// nested runs, recorded in the enclosing run's journal) are absent from
+// the map. Each destination's directory is read once.
+func (d *Dir) RunStatus(runs ...telemetry.SpanID) (map[telemetry.SpanID][]DeliveryStatus, error) {
+	want := make(map[string]telemetry.SpanID, len(runs))
+	for _, r := range runs {
+		want[r.String()] = r
+	}
+	dests, err := d.destinations()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[telemetry.SpanID][]DeliveryStatus)
+	for dir, dest := range dests {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("status: %w", err)
+		}
+		found := make(map[string]bool) // journal names seen in dir
+		for _, e := range entries {
+			journal := e.Name()
+			for _, ext := range []string{extCursor, extDelivered, extDropped} {
+				journal = strings.TrimSuffix(journal, ext)
+			}
+			_, id, ok := strings.Cut(journal, "-")
+			run, wanted := want[id]
+			if !ok || !wanted || found[journal] || strings.HasPrefix(journal, ".") {
+				continue
+			}
+			found[journal] = true
+			st, ok, err := d.status(dir, journal)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+			st.Destination = dest
+			if st.DroppedRecords, err = readCounter(filepath.Join(dir, droppedFile)); err != nil {
+				return nil, fmt.Errorf("status: %w", err)
+			}
+			out[run] = append(out[run], st)
+		}
+	}
+	for _, sts := range out {
+		sort.Slice(sts, func(i, j int) bool { return sts[i].Destination < sts[j].Destination })
+	}
+	return out, nil
 }
 
 // Acknowledged returns dest's acknowledged offset in journal without

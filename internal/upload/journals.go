@@ -16,40 +16,64 @@ import (
 // the claimed cursors of both.
 
 // flushLive sends the live journal until it is final and wholly
-// acknowledged, polling for its writer's close.
+// acknowledged. Until the journal is closed (LiveClosed) it sends only
+// when KickBytes or more are waiting, so that the few records a run
+// writes at exit go out with the rest in one request rather than two;
+// once closed, it sends the rest at once. Without LiveClosed, it looks
+// again at each Kick and every flushPoll.
 func (s *Shipper) flushLive(ctx context.Context) error {
 	if s.cfg.Live == "" {
 		return nil
 	}
 	poll := time.NewTicker(flushPoll)
 	defer poll.Stop()
+	closed := s.liveClosed // nil once the close was seen
+	send := s.liveUnsent() >= s.cfg.KickBytes
+	sinceClose := 0 // sends since the close was seen
 	for {
-		done, err := s.sendLive(ctx)
-		switch {
-		case s.permanent != nil:
-			return s.permanent
-		case done:
-			return nil
-		case ctx.Err() != nil:
-			return fmt.Errorf("flush %s: %w", s.cfg.Sender.Name(), context.Cause(ctx))
-		case err != nil && !errors.Is(err, errNotYet):
-			return err
+		if send {
+			if closed == nil {
+				sinceClose++
+			}
+			done, err := s.sendLive(ctx)
+			switch {
+			case s.permanent != nil:
+				return s.permanent
+			case done:
+				return nil
+			case ctx.Err() != nil:
+				return fmt.Errorf("flush %s: %w", s.cfg.Sender.Name(), context.Cause(ctx))
+			case err != nil && !errors.Is(err, errNotYet):
+				return err
+			case err != nil && closed == nil:
+				// Closed, yet not there (never created) or claimed by
+				// another process: nothing more will come of waiting.
+				return fmt.Errorf("flush %s: %w", s.cfg.Sender.Name(), err)
+			case sinceClose == 1:
+				// Its reader was opened before the close: read it again.
+				continue
+			}
 		}
 		select {
 		case <-ctx.Done():
+			return fmt.Errorf("flush %s: %w", s.cfg.Sender.Name(), context.Cause(ctx))
+		case <-closed:
+			closed, send = nil, true
 		case <-s.kickc:
+			send = closed == nil || s.liveUnsent() >= s.cfg.KickBytes
 		case <-poll.C:
+			send = true
 		}
 	}
 }
 
-// flushPoll is how often Flush checks whether the live journal's writer
-// has closed, when no Kick says so first.
+// flushPoll is how often Flush looks whether the live journal's writer has
+// closed, when neither LiveClosed nor a Kick says so first.
 const flushPoll = 20 * time.Millisecond
 
 // errNotYet reports that the live journal does not exist or cannot be
 // claimed yet.
-var errNotYet = errors.New("live journal not there yet")
+var errNotYet = errors.New("live journal not there, or claimed by another process")
 
 // sendLive sends the live journal up to its current end. It reports done
 // once the journal is final and wholly acknowledged (its delivery is then
@@ -88,14 +112,26 @@ func (s *Shipper) sendLive(ctx context.Context) (done bool, err error) {
 	}
 }
 
-// liveGrew reports whether KickBytes or more were appended to the live
-// journal since what was sent.
+// liveGrew reports whether the live journal has records to send now
+// while streaming: KickBytes or more appended since what was sent, or its
+// first records (the run's in-progress span), sent at once so that the
+// connection is open and warm long before the run ends.
 func (s *Shipper) liveGrew() bool {
+	n := s.liveUnsent()
+	return n >= s.cfg.KickBytes || (n > 0 && s.liveSent == 0)
+}
+
+// liveUnsent is how many bytes of the live journal were appended since
+// what was sent (0 once it is delivered or when it is not there).
+func (s *Shipper) liveUnsent() int64 {
 	if s.cfg.Live == "" || s.liveGone {
-		return false
+		return 0
 	}
 	fi, err := os.Stat(filepath.Join(s.cfg.Spool.JournalDir(), s.cfg.Live+journal.Ext))
-	return err == nil && fi.Size()-s.liveSent >= s.cfg.KickBytes
+	if err != nil {
+		return 0
+	}
+	return fi.Size() - s.liveSent
 }
 
 // backlogStep sends one request of the backlog (claiming the next pending

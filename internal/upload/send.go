@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -27,7 +29,7 @@ func (s *Shipper) sendOne(ctx context.Context, cur *cursor) (eof bool, err error
 		cur.reader = r
 	}
 	off := cur.c.Offset()
-	chunk, err := s.read(cur.reader, off)
+	chunk, err := s.read(cur.reader, off, s.unread(cur.name, off))
 	if err != nil {
 		return false, err
 	}
@@ -58,10 +60,17 @@ func (e sendError) Unwrap() error { return e.err }
 // at most MaxBytes of journal and MaxRecords records, except that a single
 // line is always taken whole. The bytes read for MaxRecords records are
 // estimated from the previous read, so that lines are rarely decoded twice.
-func (s *Shipper) read(r *journal.Reader, off int64) (journal.Chunk, error) {
+// unread, when known (>= 0), is what the journal holds past off: the read
+// buffer is sized to it rather than to MaxBytes, so that sending the few
+// records of a short run does not allocate (and clear, and collect)
+// megabytes.
+func (s *Shipper) read(r *journal.Reader, off, unread int64) (journal.Chunk, error) {
 	max := s.cfg.MaxBytes
 	if s.bytesPerRecord > 0 {
 		max = min(max, maxInt(int(s.bytesPerRecord*float64(s.cfg.MaxRecords)), 1))
+	}
+	if unread >= 0 && unread < int64(max) {
+		max = maxInt(int(unread), minRead)
 	}
 	for {
 		c, err := r.Read(off, max)
@@ -83,6 +92,20 @@ func (s *Shipper) read(r *journal.Reader, off int64) (journal.Chunk, error) {
 		next := int(float64(used) * float64(s.cfg.MaxRecords) / float64(n) * 0.95)
 		max = maxInt(min(next, used-1, max-1), 1)
 	}
+}
+
+// minRead is the smallest read buffer: lines appended after unread was
+// measured may still fit.
+const minRead = 4 << 10
+
+// unread returns how many bytes the journal name holds past off, or -1
+// when that cannot be told.
+func (s *Shipper) unread(name string, off int64) int64 {
+	fi, err := os.Stat(filepath.Join(s.cfg.Spool.JournalDir(), name+journal.Ext))
+	if err != nil {
+		return -1
+	}
+	return max(fi.Size()-off, 0)
 }
 
 func maxInt(a, b int) int {

@@ -99,7 +99,8 @@ func (c *Config) setDefaults() {
 var ErrStopped = errors.New("shipper stopped")
 
 // Shipper delivers the journals pending for one destination. Start runs
-// one goroutine, owned by the Shipper, that streams the live journal (every
+// one goroutine, owned by the Shipper, that warms the Sender (Warmer),
+// streams the live journal (its first records at once, then every
 // StreamInterval, and on Kick once KickBytes were appended) and sends the
 // older pending journals (the backlog, oldest first) in between. Flush ends
 // streaming with a last send of the live journal bounded by its context;
@@ -119,10 +120,14 @@ type Shipper struct {
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when the goroutine ends
 	started  bool
-	flushing atomic.Bool // ops started from now on are cancelled at once
+	flushing atomic.Bool // the goroutine starts no more streaming or backlog work
+
+	liveClosed     chan struct{} // closed by LiveClosed
+	liveClosedOnce sync.Once
 
 	opMu     sync.Mutex
 	opCancel context.CancelFunc // cancels the request in flight
+	opLive   bool               // the request in flight is of the live journal
 
 	// The rest belongs to the goroutine (or to Drain's caller).
 	live     *cursor // the live journal's, nil until claimed
@@ -151,7 +156,7 @@ func New(cfg Config) (*Shipper, error) {
 		cfg.Dest = cfg.Sender.Name()
 	}
 	cfg.setDefaults()
-	s := &Shipper{cfg: cfg, kickc: make(chan struct{}, 1), flush: make(chan flushReq)}
+	s := &Shipper{cfg: cfg, kickc: make(chan struct{}, 1), flush: make(chan flushReq), liveClosed: make(chan struct{})}
 	s.stats.Destination = cfg.Sender.Name()
 	return s, nil
 }
@@ -176,18 +181,37 @@ func (s *Shipper) Kick() {
 	}
 }
 
+// LiveClosed tells the Shipper that the live journal's writer has closed
+// it, or that it will never be written (its creation failed). The run
+// calls it right after closing its journal; it never blocks, may be called
+// from any goroutine, more than once, and before Start.
+//
+// With it, Flush sends the rest of the live journal in one go once the
+// journal is closed and returns as soon as that is acknowledged. Without
+// it, Flush finds the close by looking again at each Kick and every
+// flushPoll.
+func (s *Shipper) LiveClosed() {
+	s.liveClosedOnce.Do(func() { close(s.liveClosed) })
+}
+
 // Flush sends what remains of the live journal, waiting for its writer to
-// close, within ctx, then ends the Shipper's work (the backlog is left for
-// later). It returns nil once the whole live journal was acknowledged, the
-// destination's permanent error, or the error that kept the rest pending
-// (ctx's, when it expired first). It returns within ctx whatever the
-// destination does. Call Stop afterwards.
+// close (LiveClosed), within ctx, then ends the Shipper's work (the
+// backlog is left for later). A request of the live journal already in
+// flight goes on (within ctx), so that its connection and its work are not
+// wasted; one of the backlog is cancelled and stays pending. Flush returns
+// nil once the whole live journal was acknowledged, the destination's
+// permanent error, or the error that kept the rest pending (ctx's, when
+// it expired first). It returns within ctx whatever the destination does.
+// Call Stop afterwards.
 func (s *Shipper) Flush(ctx context.Context) error {
 	if !s.started {
 		return ErrStopped
 	}
 	s.flushing.Store(true)
-	s.cancelOp()
+	s.cancelBacklogOp()
+	// A live request in flight is left to finish, within ctx.
+	stop := context.AfterFunc(ctx, s.cancelOp)
+	defer stop()
 	req := flushReq{ctx: ctx, done: make(chan error, 1)}
 	select {
 	case s.flush <- req:
@@ -257,12 +281,22 @@ func (s *Shipper) Drain(ctx context.Context, onJournal func(name string, st Stat
 // loop is the Shipper's goroutine.
 func (s *Shipper) loop(ctx context.Context) {
 	defer s.releaseAll()
+	s.warm()
 	tick := time.NewTicker(s.cfg.StreamInterval)
 	defer tick.Stop()
 	liveDue := s.cfg.Live != ""
 	for {
 		if s.permanent != nil {
 			s.idle(ctx)
+			return
+		}
+		if s.flushing.Load() {
+			// Flush is on its way: start nothing that it would cancel.
+			select {
+			case <-ctx.Done():
+			case req := <-s.flush:
+				s.finish(ctx, req)
+			}
 			return
 		}
 		select {
@@ -281,10 +315,10 @@ func (s *Shipper) loop(ctx context.Context) {
 		}
 		if liveDue {
 			liveDue = false
-			_, _ = s.sendLive(s.opContext(ctx))
+			_, _ = s.sendLive(s.opContext(ctx, true))
 			continue
 		}
-		if more, _ := s.backlogStep(s.opContext(ctx)); more {
+		if more, _ := s.backlogStep(s.opContext(ctx, false)); more {
 			continue
 		}
 		select {
@@ -320,18 +354,19 @@ func (s *Shipper) finish(ctx context.Context, req flushReq) {
 	req.done <- s.flushLive(fctx)
 }
 
-// opContext returns ctx, cancelled by Flush while the request is in
-// flight.
-func (s *Shipper) opContext(ctx context.Context) context.Context {
+// opContext returns ctx for the work the goroutine starts now, of the live
+// journal or of the backlog: Flush cancels the backlog's at once, and the
+// live journal's when Flush's own context ends.
+func (s *Shipper) opContext(ctx context.Context, live bool) context.Context {
 	ctx, cancel := context.WithCancel(ctx)
 	s.opMu.Lock()
 	if s.opCancel != nil {
 		s.opCancel()
 	}
-	s.opCancel = cancel
+	s.opCancel, s.opLive = cancel, live
 	s.opMu.Unlock()
-	if s.flushing.Load() {
-		cancel()
+	if !live && s.flushing.Load() {
+		cancel() // Flush came between the loop's check and here
 	}
 	return ctx
 }
@@ -340,6 +375,14 @@ func (s *Shipper) cancelOp() {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
 	if s.opCancel != nil {
+		s.opCancel()
+	}
+}
+
+func (s *Shipper) cancelBacklogOp() {
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	if s.opCancel != nil && !s.opLive {
 		s.opCancel()
 	}
 }

@@ -66,13 +66,14 @@ func (s *Shipper) Stats() Stats {
 type Pending struct {
 	// Journals is the number of journals not wholly delivered.
 	Journals int
-	// Bytes is the size of their undelivered part (an upper bound for
-	// journals another process is sending).
+	// Bytes is the size of their undelivered part.
 	Bytes int64
 }
 
-// PendingOf measures what is pending for dest in d. It claims each journal
-// that no other process holds to read its offset, and releases it.
+// PendingOf measures what is pending for dest in d. It reads each
+// journal's acknowledged offset without claiming it, so it never waits
+// for, or disturbs, the process delivering it (the value may be a moment
+// old).
 func PendingOf(d *spool.Dir, dest string) (Pending, error) {
 	names, err := d.Pending(dest)
 	if err != nil {
@@ -89,9 +90,8 @@ func PendingOf(d *spool.Dir, dest string) (Pending, error) {
 			continue
 		}
 		size := fi.Size()
-		if c, err := d.Claim(dest, name); err == nil {
-			size -= c.Offset()
-			_ = c.Release()
+		if off, err := d.Acknowledged(dest, name); err == nil {
+			size -= off
 		}
 		p.Bytes += max(size, 0)
 	}

@@ -15,7 +15,7 @@ func (c *converter) logs(logs []telemetry.Log, scores []telemetry.Score) (plog.L
 	ld := plog.NewLogs()
 	res := make(map[mapKey]plog.LogRecordSlice)
 	records := func(trace telemetry.TraceID, tags telemetry.Tags) plog.LogRecordSlice {
-		key := keyFor(trace, tags, ownService(tags))
+		key := c.keyFor(trace, tags, ownService(tags))
 		mk := key.mapKey()
 		lrs, ok := res[mk]
 		if !ok {

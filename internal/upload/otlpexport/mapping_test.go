@@ -315,3 +315,40 @@ func checkLogs(t *testing.T, ld plog.Logs) {
 		t.Errorf("score attributes (-want +got):\n%s", diff)
 	}
 }
+
+// TestUntaggedPointsTakeTheRunsSession: process metric points carry no
+// tags of their own; their resource gets the session and run ids of the
+// run span of their trace, whether it came in the same batch or an earlier
+// one, so that every record reaching a backend has session.id.
+func TestUntaggedPointsTakeTheRunsSession(t *testing.T) {
+	for _, sameBatch := range []bool{true, false} {
+		r := newReceiver(t)
+		s := newSender(t, r.config(ProtocolHTTPProtobuf))
+		run := testRun()
+		point := telemetry.Metric{TraceID: run.TraceID, Name: "process.memory.usage", Kind: telemetry.Gauge,
+			Unit: telemetry.UnitBytes, Time: testStart.Add(1e9), Value: 42}
+		batches := []telemetry.Batch{{Spans: []telemetry.Span{run}, Metrics: []telemetry.Metric{point}}}
+		if !sameBatch {
+			batches = []telemetry.Batch{{Spans: []telemetry.Span{run}}, {Metrics: []telemetry.Metric{point}}}
+		}
+		for _, b := range batches {
+			if _, err := s.Send(context.Background(), b); err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+		}
+		var md pmetric.Metrics
+		for _, q := range r.requests() {
+			if q.path == "/v1/metrics" {
+				md = q.metrics
+			}
+		}
+		if md.ResourceMetrics().Len() != 1 {
+			t.Fatalf("same batch %v: %d metric resources, want 1", sameBatch, md.ResourceMetrics().Len())
+		}
+		attrs := md.ResourceMetrics().At(0).Resource().Attributes().AsRaw()
+		if attrs["session.id"] != run.Tags[telemetry.TagSessionID] || attrs["graphsignal.run.id"] != run.Tags[telemetry.TagRunID] {
+			t.Errorf("same batch %v: resource = %v, want the run's session.id %q and run id %q",
+				sameBatch, attrs, run.Tags[telemetry.TagSessionID], run.Tags[telemetry.TagRunID])
+		}
+	}
+}

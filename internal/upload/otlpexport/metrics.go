@@ -28,7 +28,7 @@ func (c *converter) metrics(points []telemetry.Metric) (pmetric.Metrics, int) {
 		if p.Kind != telemetry.Gauge && p.Kind != telemetry.Counter && p.Kind != telemetry.Histogram {
 			continue
 		}
-		key := keyFor(p.TraceID, p.Tags, ownService(p.Tags))
+		key := c.keyFor(p.TraceID, p.Tags, ownService(p.Tags))
 		mk := key.mapKey()
 		ms, ok := res[mk]
 		if !ok {

@@ -44,6 +44,7 @@ const maxRuns = 256
 type runInfo struct {
 	attrs map[string]any // resource attributes of the run span
 	start time.Time
+	tags  telemetry.Tags // the run's session_id and run_id
 }
 
 // converter maps batches to OTLP. It remembers the run spans it saw, so
@@ -84,7 +85,12 @@ func (c *converter) learn(spans []telemetry.Span) {
 		if !sp.IsRun() {
 			continue
 		}
-		info := runInfo{attrs: make(map[string]any), start: sp.Start}
+		info := runInfo{attrs: make(map[string]any), start: sp.Start, tags: telemetry.Tags{}}
+		for _, k := range []string{telemetry.TagSessionID, telemetry.TagRunID} {
+			if v, ok := sp.Tags[k]; ok {
+				info.tags[k] = v
+			}
+		}
 		for k, v := range sp.Attributes {
 			if isResourceAttr(k) {
 				info.attrs[k] = v
@@ -118,11 +124,21 @@ type kv struct {
 }
 
 // keyFor returns the resource key of a record of trace with tags, whose
-// own resource attributes are own (sorted by key).
-func keyFor(trace telemetry.TraceID, tags telemetry.Tags, own []kv) resKey {
+// own resource attributes are own (sorted by key). A record without a
+// session or run id of its own (a process metric point) takes those of its
+// run, when the converter has seen the run span.
+func (c *converter) keyFor(trace telemetry.TraceID, tags telemetry.Tags, own []kv) resKey {
 	k := resKey{trace: trace, ownAttrs: own}
 	k.session, k.sessionOK = tags[telemetry.TagSessionID]
 	k.run = tags[telemetry.TagRunID]
+	if run, ok := c.runs[trace]; ok {
+		if !k.sessionOK {
+			k.session, k.sessionOK = run.tags[telemetry.TagSessionID]
+		}
+		if k.run == "" {
+			k.run = run.tags[telemetry.TagRunID]
+		}
+	}
 	if len(own) > 0 {
 		var b strings.Builder
 		for _, a := range own {

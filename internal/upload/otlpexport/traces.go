@@ -59,7 +59,7 @@ func (b *traceBuilder) add(sp *telemetry.Span) {
 		}
 	}
 	slices.SortFunc(own, func(a, b kv) int { return strings.Compare(a.k, b.k) })
-	key := keyFor(sp.TraceID, sp.Tags, own)
+	key := b.c.keyFor(sp.TraceID, sp.Tags, own)
 	mk := key.mapKey()
 	rs, ok := b.res[mk]
 	if !ok {

@@ -3,9 +3,12 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,6 +124,66 @@ func TestDeliveryFlushBounded(t *testing.T) {
 	}
 	if strings.Contains(stderr.String()+out.String(), "k-secret-1234") {
 		t.Errorf("output shows the key: %q", stderr.String()+out.String())
+	}
+}
+
+// TestDeliveryExit runs the run's delivery wiring against an API that
+// answers 200, with the journal closed at each point of a run's exit
+// (before the Shippers start, for a very short run; after the flush
+// began, as usual): the flush delivers the whole journal, with every
+// request answered (none cancelled and sent again), and leaves nothing
+// pending.
+func TestDeliveryExit(t *testing.T) {
+	for _, closeFirst := range []bool{true, false} {
+		t.Run(map[bool]string{true: "closed before start", false: "closed during flush"}[closeFirst], func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			var requests atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				requests.Add(1)
+			}))
+			defer srv.Close()
+
+			cfg := &Config{APIKey: "k-secret-1234", APIBase: srv.URL, DataDir: t.TempDir()}
+			name := spool.JournalName(time.Now(), telemetry.NewSpanID())
+			dl := newDelivery(cfg, nil, name, telemetry.Tags{telemetry.TagDeployment: "app"}, io.Discard)
+			defer dl.stop()
+			exp, err := dl.opener(openJournalExporter(cfg.DataDir, name))(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				if err := exp.Export(t.Context(), telemetry.Batch{Metrics: []telemetry.Metric{{Name: fmt.Sprint("m", i), Kind: telemetry.Gauge, Time: time.Now()}}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			closeJournal := func() {
+				if err := exp.(io.Closer).Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if closeFirst {
+				closeJournal()
+			}
+			dl.start(t.Context())
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			wait := flushDelivery(ctx, dl)
+			if !closeFirst {
+				closeJournal()
+			}
+			res := wait()
+			if len(res) != 1 || res[0].flush != nil || res[0].pending.Journals != 0 {
+				t.Fatalf("flush results = %+v, want one destination with the journal delivered", res)
+			}
+			if st := res[0].stats; st.Records != 3 || st.Failed != 0 || st.Requests != requests.Load() {
+				t.Errorf("stats = %+v with %d requests served; want 3 records, no failed attempt", st, requests.Load())
+			}
+			var out bytes.Buffer
+			printDelivery(&out, res)
+			if want := ": 3 records delivered\n"; !strings.HasSuffix(out.String(), want) {
+				t.Errorf("summary line %q, want it to end in %q", out.String(), want)
+			}
+		})
 	}
 }
 

@@ -1,7 +1,9 @@
 package journal
 
 import (
+	"bytes"
 	"encoding/base64"
+	"maps"
 	"math"
 	"strconv"
 	"time"
@@ -196,7 +198,9 @@ func (d *decoder) bytes(dst *[]byte) error {
 }
 
 // tags reads an object of strings into *dst, adding to the map already
-// there; null sets nil, and a null value is "".
+// there; null sets nil, and a null value is "". A record whose tags are
+// written exactly as the previous record's gets the same map: the records
+// of a run carry the same tags, and a decoded batch is read-only.
 func (d *decoder) tags(dst *telemetry.Tags) error {
 	s := &d.s
 	switch s.ws() {
@@ -207,16 +211,30 @@ func (d *decoder) tags(dst *telemetry.Tags) error {
 	default:
 		return s.wrongType("an object")
 	}
+	start := s.pos
+	if *dst == nil && d.lastTags != nil && bytes.HasPrefix(s.data[start:], d.lastTagsText) {
+		// The same text is the same object: it ends at its last brace.
+		*dst = d.lastTags
+		s.pos += len(d.lastTagsText)
+		return nil
+	}
+	fresh := *dst == nil
 	if err := s.open(); err != nil {
 		return err
 	}
-	if *dst == nil {
+	if fresh {
 		*dst = telemetry.Tags{}
+	} else {
+		// A repeated key adds to the map, which another record may share.
+		*dst = maps.Clone(*dst)
 	}
 	for n := 0; ; {
 		key, ok, err := s.nextKey(&n)
-		if err != nil || !ok {
+		if err != nil {
 			return err
+		}
+		if !ok {
+			break
 		}
 		k := d.intern(key)
 		var v string
@@ -225,6 +243,10 @@ func (d *decoder) tags(dst *telemetry.Tags) error {
 		}
 		(*dst)[k] = v
 	}
+	if fresh {
+		d.lastTags, d.lastTagsText = *dst, s.data[start:s.pos]
+	}
+	return nil
 }
 
 // attrs reads typed attribute values into *dst, adding to the map already
@@ -271,7 +293,13 @@ func (d *decoder) value() (any, error) {
 		a                      []string
 		hasS, hasI, hasF, hasB bool
 	)
-	err := d.fields(valueKeys, func(name string) error {
+	err := d.fields(valueKeys, func(key []byte) error {
+		name := string(key) // no allocation for one byte
+		switch name {
+		case "s", "i", "f", "b", "a":
+		default:
+			return errNoField
+		}
 		if null, err := d.s.null(); null || err != nil {
 			switch name {
 			case "s":
@@ -322,27 +350,30 @@ func (d *decoder) value() (any, error) {
 }
 
 // parseInt is strconv.ParseInt(string(lit), 10, 64) for the text of a JSON
-// number, without the conversion for the common short ones.
+// number, without the conversion for the common ones (times in
+// nanoseconds have 19 digits).
 func parseInt(lit []byte) (int64, error) {
-	neg := len(lit) > 0 && lit[0] == '-'
 	digits := lit
-	if neg {
+	if len(lit) > 0 && lit[0] == '-' {
 		digits = lit[1:]
 	}
-	if len(digits) == 0 || len(digits) > 18 {
+	if len(digits) == 0 || len(digits) > 19 {
 		return strconv.ParseInt(string(lit), 10, 64)
 	}
-	var v int64
+	var v uint64
 	for _, c := range digits {
 		if !isDigit(c) {
 			return strconv.ParseInt(string(lit), 10, 64)
 		}
-		v = v*10 + int64(c-'0')
+		v = v*10 + uint64(c-'0')
 	}
-	if neg {
-		v = -v
+	if v > math.MaxInt64 {
+		return strconv.ParseInt(string(lit), 10, 64) // out of range, or MinInt64
 	}
-	return v, nil
+	if len(digits) < len(lit) {
+		return -int64(v), nil
+	}
+	return int64(v), nil
 }
 
 // parseUint is strconv.ParseUint(string(lit), 10, 64), likewise.

@@ -50,6 +50,7 @@ func (r *Reader) Final() bool { return r.final }
 
 // Chunk is what one Read returns.
 type Chunk struct {
+	// Batches are read-only: their records may share maps.
 	Batches []telemetry.Batch
 	// Next is the offset to read from next time.
 	Next int64

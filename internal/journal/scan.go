@@ -14,7 +14,7 @@ import (
 // (FuzzDecodeBatchDifferential holds it to that). In particular strings
 // with invalid UTF-8 or lone surrogates decode with U+FFFD, nesting past
 // maxDepth is an error, and object keys match field names case-insensitively
-// (matchKey).
+// (fieldName).
 type scanner struct {
 	data  []byte
 	pos   int

@@ -113,12 +113,13 @@ func (s *Shipper) sendLive(ctx context.Context) (done bool, err error) {
 }
 
 // liveGrew reports whether the live journal has records to send now
-// while streaming: KickBytes or more appended since what was sent, or its
-// first records (the run's in-progress span), sent at once so that the
-// connection is open and warm long before the run ends.
+// while streaming: KickBytes or more appended since what was sent, or any
+// record while nothing has gone on the wire yet (the run's in-progress
+// span; for OTLP, which sends no span before its end, the first metrics),
+// so that the connection is open and warm long before the run ends.
 func (s *Shipper) liveGrew() bool {
 	n := s.liveUnsent()
-	return n >= s.cfg.KickBytes || (n > 0 && s.liveSent == 0)
+	return n >= s.cfg.KickBytes || (n > 0 && s.Stats().Bytes == 0)
 }
 
 // liveUnsent is how many bytes of the live journal were appended since

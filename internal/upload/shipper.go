@@ -38,6 +38,12 @@ type Config struct {
 	// must have called Spool.Expect(Dest, Live) before creating it.
 	Live string
 
+	// StartDelay is how long the started Shipper waits before its first
+	// work (warming the Sender, the first request and its connection), so
+	// as not to compete for the CPU with the program's own start; 0 means
+	// none. A Flush in the meantime is answered at once: a run shorter
+	// than the delay is sent in one request at its exit.
+	StartDelay time.Duration
 	// StreamInterval is how often the live journal is tailed.
 	StreamInterval time.Duration
 	// KickBytes is how many new bytes in the live journal make a Kick
@@ -99,7 +105,8 @@ func (c *Config) setDefaults() {
 var ErrStopped = errors.New("shipper stopped")
 
 // Shipper delivers the journals pending for one destination. Start runs
-// one goroutine, owned by the Shipper, that warms the Sender (Warmer),
+// one goroutine, owned by the Shipper, that, after StartDelay, warms the
+// Sender (Warmer),
 // streams the live journal (its first records at once, then every
 // StreamInterval, and on Kick once KickBytes were appended) and sends the
 // older pending journals (the backlog, oldest first) in between. Flush ends
@@ -281,6 +288,18 @@ func (s *Shipper) Drain(ctx context.Context, onJournal func(name string, st Stat
 // loop is the Shipper's goroutine.
 func (s *Shipper) loop(ctx context.Context) {
 	defer s.releaseAll()
+	if s.cfg.StartDelay > 0 {
+		delay := time.NewTimer(s.cfg.StartDelay)
+		defer delay.Stop()
+		select {
+		case <-delay.C:
+		case <-ctx.Done():
+			return
+		case req := <-s.flush:
+			s.finish(ctx, req)
+			return
+		}
+	}
 	s.warm()
 	tick := time.NewTicker(s.cfg.StreamInterval)
 	defer tick.Stop()

@@ -265,17 +265,27 @@ func TestStreaming(t *testing.T) {
 		w := writeJournal(t, d, "1-live", 0, 1, true)
 		snd := &fakeSender{}
 		s := newShipper(t, Config{Sender: snd, Spool: d, Live: "1-live", StreamInterval: 2 * time.Second, KickBytes: 1})
+		// Written before Start, so that the order does not depend on
+		// whether the first pass comes before the append.
+		if err := w.Append(metrics("k", 3)); err != nil {
+			t.Fatal(err)
+		}
 		s.Start(t.Context())
 		defer s.Stop()
+		synctest.Wait()
+		got := snd.ackedNames()
+		if diff := cmp.Diff(append(want("k", 3), want("0-old", 4)...), got); diff != "" {
+			t.Fatalf("the live journal first (-want +got):\n%s", diff)
+		}
 
-		if err := w.Append(metrics("k", 3)); err != nil {
+		// A Kick past KickBytes sends at once.
+		if err := w.Append(metrics("n", 1)); err != nil {
 			t.Fatal(err)
 		}
 		s.Kick()
 		synctest.Wait()
-		got := snd.ackedNames()
-		if diff := cmp.Diff(append(want("k", 3), want("0-old", 4)...), got); diff != "" {
-			t.Fatalf("after a Kick (-want +got):\n%s", diff)
+		if n := len(snd.ackedNames()); n != 8 {
+			t.Fatalf("after a Kick: %d acknowledged, want 8", n)
 		}
 
 		// No Kick: the next interval sends it.
@@ -284,13 +294,13 @@ func TestStreaming(t *testing.T) {
 		}
 		time.Sleep(2*time.Second - time.Nanosecond)
 		synctest.Wait()
-		if n := len(snd.ackedNames()); n != 7 {
-			t.Fatalf("before the interval: %d acknowledged, want 7", n)
+		if n := len(snd.ackedNames()); n != 8 {
+			t.Fatalf("before the interval: %d acknowledged, want 8", n)
 		}
 		time.Sleep(time.Nanosecond)
 		synctest.Wait()
-		if n := len(snd.ackedNames()); n != 9 {
-			t.Fatalf("at the interval: %d acknowledged, want 9", n)
+		if n := len(snd.ackedNames()); n != 10 {
+			t.Fatalf("at the interval: %d acknowledged, want 10", n)
 		}
 
 		if err := w.Append(metrics("f", 1)); err != nil {
@@ -309,8 +319,8 @@ func TestStreaming(t *testing.T) {
 		if err := <-closed; err != nil {
 			t.Fatal(err)
 		}
-		if got := snd.ackedNames(); len(got) != 10 || got[9] != "f-0" {
-			t.Errorf("acknowledged %v, want 10 ending with f-0", got)
+		if got := snd.ackedNames(); len(got) != 11 || got[10] != "f-0" {
+			t.Errorf("acknowledged %v, want 11 ending with f-0", got)
 		}
 		if p := pending(t, d); len(p) != 0 {
 			t.Errorf("pending after Flush = %v", p)

@@ -73,6 +73,8 @@ func TestUploadCommandDeliversARunInFull(t *testing.T) {
 	if err != nil {
 		t.Fatalf("graphsignal upload: %v; stderr:\n%s", err, errText)
 	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
 	t.Logf("graphsignal upload delivered %d spans in %v (%.0f spans/s), %d requests, %.1f bytes/span on the wire",
 		in.spans, elapsed.Round(time.Millisecond), float64(in.spans)/elapsed.Seconds(), in.requests,
 		float64(in.wire)/float64(in.spans))

@@ -181,13 +181,12 @@ func (k kickingExporter) Close() error {
 	return err
 }
 
-// shipperStartDelay holds the Shippers' first work (warming the Sender,
-// the first connection) while the child starts: on a busy machine it
-// would take CPU from the child's exec and a short run would pay for an
-// early request as well as for the final one. Measured with
-// bench/upload-overhead.sh on a 2-vCPU VM under load: `run -- true` with a
-// reachable destination costs 2-3 ms less with it (docs/upload.md,
-// "Streaming while the run goes on").
+// shipperStartDelay holds the Shippers' first request (and connection)
+// while the child starts: on a busy machine it would take CPU from the
+// child's exec, and a short run would pay for an early request as well as
+// for the final one. Measured with bench/upload-overhead.sh on a 2-vCPU VM
+// under load: `run -- true` with a reachable destination costs 2-3 ms less
+// with it (docs/upload.md, "Streaming while the run goes on").
 const shipperStartDelay = 25 * time.Millisecond
 
 // start starts a Shipper per destination in the background; the run calls
@@ -254,7 +253,7 @@ func (d *delivery) journalClosed() {
 type destinationResult struct {
 	stats   upload.Stats
 	flush   error          // nil when the run's journal was wholly delivered
-	pending upload.Pending // what is left for the destination, all runs
+	pending upload.Pending // what is left for the destination, all runs (measurePending)
 }
 
 // flush sends what remains of the run's journal to every destination at
@@ -282,9 +281,21 @@ func (d *delivery) flush(ctx context.Context) []destinationResult {
 	out := make([]destinationResult, len(shippers))
 	for i, s := range shippers {
 		out[i] = destinationResult{stats: s.Stats(), flush: errs[i]}
-		out[i].pending, _ = upload.PendingOf(d.spool, out[i].stats.Destination)
 	}
 	return out
+}
+
+// measurePending fills in what is left pending for each destination, for
+// the summary and --debug: it lists the destination's cursors, whose
+// delivered markers are kept for a month, so a run that prints neither
+// does not pay for it at exit.
+func (d *delivery) measurePending(results []destinationResult) {
+	if d == nil {
+		return
+	}
+	for i := range results {
+		results[i].pending, _ = upload.PendingOf(d.spool, results[i].stats.Destination)
+	}
 }
 
 // stop cancels what is in flight and joins the Shippers. It is safe to

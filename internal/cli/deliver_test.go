@@ -114,6 +114,7 @@ func TestDeliveryFlushBounded(t *testing.T) {
 	if took := time.Since(start); took > 400*time.Millisecond {
 		t.Errorf("flush took %v with a flush timeout of 300ms", took)
 	}
+	dl.measurePending(res)
 	if len(res) != 1 || res[0].flush == nil || res[0].pending.Journals != 1 || res[0].stats.Records != 0 {
 		t.Fatalf("flush results = %+v, want one destination with the journal pending", res)
 	}
@@ -172,6 +173,7 @@ func TestDeliveryExit(t *testing.T) {
 				closeJournal()
 			}
 			res := wait()
+			dl.measurePending(res)
 			if len(res) != 1 || res[0].flush != nil || res[0].pending.Journals != 0 {
 				t.Fatalf("flush results = %+v, want one destination with the journal delivered", res)
 			}

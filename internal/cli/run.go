@@ -346,10 +346,14 @@ func finishRun(ctx context.Context, opts *runOptions, pipe *pipeline.Pipeline, w
 	opts.delivery.journalClosed() // closed already, or never created
 	stats := pipe.Stats()
 	dests := delivered()
+	summary := cfg.Summary == "always" || (cfg.Summary == "auto" && term.IsTerminal(int(opts.streams.ErrOut.Fd())))
+	if summary || cfg.Debug {
+		opts.delivery.measurePending(dests)
+	}
 	if cfg.Debug {
 		printDeliveryDebug(opts.streams.ErrOut, dests)
 	}
-	if cfg.Summary == "always" || (cfg.Summary == "auto" && term.IsTerminal(int(opts.streams.ErrOut.Fd()))) {
+	if summary {
 		printSummary(opts.streams.ErrOut, cfg, outcome, exit, stats, flushErr, childSpans, dests)
 		return
 	}

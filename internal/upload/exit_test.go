@@ -125,9 +125,9 @@ func (w *wireSender) Send(ctx context.Context, b telemetry.Batch) (Result, error
 	return res, err
 }
 
-// TestStartDelay checks that the Shipper does nothing (no warming, no
-// request) before StartDelay, and that a Flush within the delay is
-// answered at once, with everything in one request.
+// TestStartDelay checks that the Shipper warms its Sender at once but
+// sends no request before StartDelay, and that a Flush within the delay
+// is answered at once, with everything in one request.
 func TestStartDelay(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -149,8 +149,8 @@ func TestStartDelay(t *testing.T) {
 				defer s.Stop()
 				time.Sleep(min(delay, tt.flushAt) - time.Nanosecond)
 				synctest.Wait()
-				if snd.warmed() != 0 || snd.callCount() != 0 {
-					t.Fatalf("within the delay: warmed %d, %d requests; want nothing", snd.warmed(), snd.callCount())
+				if snd.warmed() != 1 || snd.callCount() != 0 {
+					t.Fatalf("within the delay: warmed %d times, %d requests; want warmed once, no request", snd.warmed(), snd.callCount())
 				}
 				time.Sleep(tt.flushAt - min(delay, tt.flushAt) + time.Nanosecond)
 				synctest.Wait()

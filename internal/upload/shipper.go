@@ -38,11 +38,11 @@ type Config struct {
 	// must have called Spool.Expect(Dest, Live) before creating it.
 	Live string
 
-	// StartDelay is how long the started Shipper waits before its first
-	// work (warming the Sender, the first request and its connection), so
-	// as not to compete for the CPU with the program's own start; 0 means
-	// none. A Flush in the meantime is answered at once: a run shorter
-	// than the delay is sent in one request at its exit.
+	// StartDelay is how long the started Shipper waits, once it has
+	// warmed the Sender, before its first request (and connection), so as
+	// not to compete with the program's own start; 0 means none. A Flush
+	// in the meantime is answered at once: a run shorter than the delay is
+	// sent in one request at its exit.
 	StartDelay time.Duration
 	// StreamInterval is how often the live journal is tailed.
 	StreamInterval time.Duration
@@ -105,8 +105,8 @@ func (c *Config) setDefaults() {
 var ErrStopped = errors.New("shipper stopped")
 
 // Shipper delivers the journals pending for one destination. Start runs
-// one goroutine, owned by the Shipper, that, after StartDelay, warms the
-// Sender (Warmer),
+// one goroutine, owned by the Shipper, that warms the Sender (Warmer) and,
+// after StartDelay,
 // streams the live journal (its first records at once, then every
 // StreamInterval, and on Kick once KickBytes were appended) and sends the
 // older pending journals (the backlog, oldest first) in between. Flush ends
@@ -288,19 +288,12 @@ func (s *Shipper) Drain(ctx context.Context, onJournal func(name string, st Stat
 // loop is the Shipper's goroutine.
 func (s *Shipper) loop(ctx context.Context) {
 	defer s.releaseAll()
-	if s.cfg.StartDelay > 0 {
-		delay := time.NewTimer(s.cfg.StartDelay)
-		defer delay.Stop()
-		select {
-		case <-delay.C:
-		case <-ctx.Done():
-			return
-		case req := <-s.flush:
-			s.finish(ctx, req)
-			return
-		}
-	}
+	// Warming is local work (CPU, memory): it goes first, in parallel with
+	// the program's start; requests wait for StartDelay.
 	s.warm()
+	if !s.startDelay(ctx) {
+		return
+	}
 	tick := time.NewTicker(s.cfg.StreamInterval)
 	defer tick.Stop()
 	liveDue := s.cfg.Live != ""
@@ -352,6 +345,24 @@ func (s *Shipper) loop(ctx context.Context) {
 			liveDue = s.liveGrew()
 		}
 	}
+}
+
+// startDelay waits StartDelay. It reports false when the goroutine is to
+// end instead: stopped, or a Flush came (and was answered) meanwhile.
+func (s *Shipper) startDelay(ctx context.Context) bool {
+	if s.cfg.StartDelay <= 0 {
+		return true
+	}
+	delay := time.NewTimer(s.cfg.StartDelay)
+	defer delay.Stop()
+	select {
+	case <-delay.C:
+		return true
+	case <-ctx.Done():
+	case req := <-s.flush:
+		s.finish(ctx, req)
+	}
+	return false
 }
 
 // idle waits, after a permanent error, for Flush (answered at once) or

@@ -34,9 +34,14 @@ type endpoint struct {
 	ua      string
 	json    bool
 	gzip    bool
-	zw      *gzip.Writer // reused: Sends are serialised
+	gz      *sharedGzip // the Sender's, for all its endpoints
 	buf     bytes.Buffer
 }
+
+// sharedGzip is one compressor (about 1 MiB of tables) for all the
+// endpoints of a Sender: Sends are serialised, and each endpoint keeps its
+// own output buffer.
+type sharedGzip struct{ w *gzip.Writer }
 
 // transportKey identifies a connection pool that signals can share.
 type transportKey struct {
@@ -46,7 +51,7 @@ type transportKey struct {
 
 // newEndpoint prepares one signal's destination. Signals with the same TLS
 // settings and protocol family share one transport from pool.
-func newEndpoint(sig Signal, kind signalKind, ua string, pool map[transportKey]http.RoundTripper) (*endpoint, error) {
+func newEndpoint(sig Signal, kind signalKind, ua string, pool map[transportKey]http.RoundTripper, gz *sharedGzip) (*endpoint, error) {
 	u, err := url.Parse(sig.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("otlp %s: endpoint is not an http or https URL", kind)
@@ -57,6 +62,7 @@ func newEndpoint(sig Signal, kind signalKind, ua string, pool map[transportKey]h
 		url:     sig.URL,
 		display: u.Scheme + "://" + u.Host,
 		gzip:    sig.Compression == CompressionGzip,
+		gz:      gz,
 		ua:      ua,
 	}
 	switch sig.Protocol {
@@ -270,12 +276,12 @@ func (s *Sender) clean(msg string) string {
 // compress gzips b into the endpoint's buffer, valid until the next call.
 func (ep *endpoint) compress(b []byte) []byte {
 	ep.buf.Reset()
-	if ep.zw == nil {
-		ep.zw, _ = gzip.NewWriterLevel(&ep.buf, gzip.BestSpeed)
+	if ep.gz.w == nil {
+		ep.gz.w, _ = gzip.NewWriterLevel(&ep.buf, gzip.BestSpeed)
 	} else {
-		ep.zw.Reset(&ep.buf)
+		ep.gz.w.Reset(&ep.buf)
 	}
-	_, _ = ep.zw.Write(b)
-	_ = ep.zw.Close()
+	_, _ = ep.gz.w.Write(b)
+	_ = ep.gz.w.Close()
 	return ep.buf.Bytes()
 }

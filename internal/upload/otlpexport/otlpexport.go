@@ -144,6 +144,7 @@ func New(cfg Config) (*Sender, error) {
 	}
 	var err error
 	pool := make(map[transportKey]http.RoundTripper)
+	gz := &sharedGzip{}
 	for _, p := range []struct {
 		dst  **endpoint
 		sig  Signal
@@ -152,7 +153,7 @@ func New(cfg Config) (*Sender, error) {
 		if p.sig.URL == "" {
 			continue
 		}
-		if *p.dst, err = newEndpoint(p.sig, p.kind, userAgent(cfg.Version), pool); err != nil {
+		if *p.dst, err = newEndpoint(p.sig, p.kind, userAgent(cfg.Version), pool, gz); err != nil {
 			return nil, err
 		}
 		if s.name == "" {

@@ -238,13 +238,15 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		})
 	}
 	exit, err := child.Wait()
+	// One deadline for everything graphsignal still does once the child
+	// has exited: the flush, the uploads and the indexer's last import.
+	exitCtx, cancelExit := context.WithTimeout(ctx, cfg.FlushTimeout)
+	defer cancelExit()
 	oomRead.Wait()
-	err = afterExit(ctx, opts, child, exit, err, rec, pipe, warn, in, oom)
+	err = afterExit(exitCtx, opts, child, exit, err, rec, pipe, warn, in, oom)
 	// The indexer stops only once the final records are in the journal.
 	if ix != nil {
-		stopCtx, cancel := context.WithTimeout(ctx, cfg.FlushTimeout)
-		ix.Stop(stopCtx)
-		cancel()
+		ix.Stop(exitCtx)
 	}
 	return err
 }

@@ -209,13 +209,28 @@ type cursor struct {
 	name   string
 	c      *spool.Cursor
 	reader *journal.Reader
+	// ahead is the next chunk, read by reader while the previous request
+	// was in flight (sendOne); nil when none.
+	ahead *aheadChunk
 }
 
 func (c *cursor) closeReader() {
+	c.ahead = nil
 	if c.reader != nil {
 		_ = c.reader.Close()
 		c.reader = nil
 	}
+}
+
+// takeAhead returns the chunk read ahead when it starts at off, the
+// delivery offset; any other is dropped. Either way none is left.
+func (c *cursor) takeAhead(off int64) (journal.Chunk, bool) {
+	a := c.ahead
+	c.ahead = nil
+	if a == nil || a.off != off {
+		return journal.Chunk{}, false
+	}
+	return a.chunk, true
 }
 
 func (s *Shipper) claim(name string) (*cursor, error) {

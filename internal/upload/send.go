@@ -20,6 +20,16 @@ import (
 // the offset reached what can be read now. A permanent refusal stops the
 // Shipper (s.permanent). An error wrapping os.ErrNotExist means the
 // journal file is not there.
+//
+// While the request is in flight, a goroutine reads and decodes the next
+// request's chunk (readAhead), so that the two halves of the work run at
+// once; sendOne joins it before it returns, whatever the request's
+// outcome, so the goroutine never outlives the call (Stop, Flush and a
+// cancelled context wait at most for one read of MaxBytes). The chunk read
+// ahead is kept in cur and used only by the next call whose delivery
+// offset is where it was read from, that is once this request was
+// acknowledged and its offset recorded; otherwise it is dropped and read
+// again. At most one such chunk waits.
 func (s *Shipper) sendOne(ctx context.Context, cur *cursor) (eof bool, err error) {
 	if cur.reader == nil {
 		r, err := journal.Open(s.cfg.Spool.JournalDir(), cur.name)
@@ -29,15 +39,29 @@ func (s *Shipper) sendOne(ctx context.Context, cur *cursor) (eof bool, err error
 		cur.reader = r
 	}
 	off := cur.c.Offset()
-	chunk, err := s.read(cur.reader, off, s.unread(cur.name, off))
-	if err != nil {
-		return false, err
+	chunk, ok := cur.takeAhead(off)
+	if !ok {
+		chunk, err = s.read(cur.reader, off, s.unread(cur.name, off))
+		if err != nil {
+			return false, err
+		}
 	}
 	if n := chunk.Skipped; n > 0 {
 		s.stats.add(func(st *Stats) { st.Dropped += int64(n) })
 	}
 	if len(chunk.Batches) > 0 {
-		if err := s.deliver(ctx, merge(chunk.Batches)); err != nil {
+		var ahead <-chan aheadChunk
+		if !chunk.EOF && ctx.Err() == nil {
+			ahead = s.readAhead(cur, chunk.Next)
+		}
+		err := s.deliver(ctx, merge(chunk.Batches))
+		if ahead != nil {
+			a := <-ahead // joined: cur.reader is the goroutine's until now
+			if err == nil && a.err == nil && len(a.chunk.Batches) > 0 {
+				cur.ahead = &a
+			}
+		}
+		if err != nil {
 			return false, sendError{err}
 		}
 	}
@@ -47,6 +71,26 @@ func (s *Shipper) sendOne(ctx context.Context, cur *cursor) (eof bool, err error
 		}
 	}
 	return chunk.EOF, nil
+}
+
+// aheadChunk is a chunk of a journal read ahead of its delivery offset.
+type aheadChunk struct {
+	off   int64 // where it was read from
+	chunk journal.Chunk
+	err   error
+}
+
+// readAhead reads and decodes, in a goroutine of its own, the chunk of
+// cur's journal that starts at off; the channel returned delivers it
+// once. Until then the goroutine owns cur.reader and s.bytesPerRecord:
+// the caller touches neither before receiving.
+func (s *Shipper) readAhead(cur *cursor, off int64) <-chan aheadChunk {
+	out := make(chan aheadChunk, 1)
+	go func() { // joined by sendOne's receive
+		c, err := s.read(cur.reader, off, s.unread(cur.name, off))
+		out <- aheadChunk{off: off, chunk: c, err: err}
+	}()
+	return out
 }
 
 // sendError marks a failure to deliver, as opposed to one to read a

@@ -137,8 +137,15 @@ func TestOTLPCollectorDown(t *testing.T) {
 			}
 			delay := r.exited.Sub(time.Unix(0, ns))
 			t.Logf("graphsignal exited %v after its program (flush timeout %v)", delay, flush)
-			if delay > flush+100*time.Millisecond {
-				t.Errorf("graphsignal exited %v after its program, want at most the flush timeout %v + 100ms; stderr:\n%s", delay, flush, r.stderr)
+			// The contract is the flush timeout + 100 ms for the release
+			// build (bench/upload-exit-delay.sh measures it); a race build
+			// tears down several times slower, so it gets more room here.
+			slack := 100 * time.Millisecond
+			if raceBuild {
+				slack = 400 * time.Millisecond
+			}
+			if delay > flush+slack {
+				t.Errorf("graphsignal exited %v after its program, want at most the flush timeout %v + %v; stderr:\n%s", delay, flush, slack, r.stderr)
 			}
 		})
 	}

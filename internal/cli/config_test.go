@@ -240,6 +240,16 @@ func TestResolveConfigErrors(t *testing.T) {
 			want:       []string{`flush_timeout "0s"`, "environment GRAPHSIGNAL_FLUSH_TIMEOUT"},
 		},
 		{
+			name:       "API base not http",
+			configCase: configCase{args: []string{"--api-base=ftp://example.com"}},
+			want:       []string{`api_base from flag --api-base`, `"ftp://example.com": want an http or https URL`},
+		},
+		{
+			name:       "API base with credentials, redacted",
+			configCase: configCase{environ: []string{"GRAPHSIGNAL_API_BASE=https://u:hunter2@example.com"}},
+			want:       []string{"environment GRAPHSIGNAL_API_BASE", "credentials do not belong in the URL", "xxxxx"},
+		},
+		{
 			name:       "unknown config key",
 			configCase: configCase{file: "deployment: x\nsampel_interval: 1s\n"},
 			want:       []string{`unknown setting "sampel_interval"`, "config.yaml"},

@@ -31,6 +31,7 @@ import (
 	"github.com/graphsignal/graphsignal/internal/signalspb"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 	"github.com/graphsignal/graphsignal/internal/upload"
+	"github.com/graphsignal/graphsignal/internal/upload/predial"
 )
 
 // SignalsPath is the API path, appended to the API base.
@@ -82,6 +83,7 @@ type Sender struct {
 	key       string
 	ua        string
 	client    *http.Client
+	pre       *predial.Dialer // the default client's dialer (nil with Config.Client)
 	now       func() time.Time
 	cpuFactor float64
 
@@ -113,10 +115,17 @@ func New(cfg Config) (*Sender, error) {
 	if cfg.NumCPU <= 0 {
 		cfg.NumCPU = runtime.NumCPU()
 	}
-	client := defaultClient()
+	var pre *predial.Dialer
+	var client *http.Client
 	if cfg.Client != nil {
 		c := *cfg.Client
 		client = &c
+	} else {
+		// Verified TLS with the system roots, HTTP/2 offered as the
+		// Transport (ForceAttemptHTTP2) speaks it.
+		pre = predial.New((&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+			&tls.Config{NextProtos: []string{"h2", "http/1.1"}}, cfg.Now)
+		client = defaultClient(pre)
 	}
 	client.CheckRedirect = noRedirects
 	shown := strings.TrimRight(base.String(), "/")
@@ -127,6 +136,7 @@ func New(cfg Config) (*Sender, error) {
 		key:       cfg.APIKey,
 		ua:        userAgent(cfg.Version),
 		client:    client,
+		pre:       pre,
 		now:       cfg.Now,
 		cpuFactor: 1 / float64(cfg.NumCPU),
 		sent:      newSeriesState(),
@@ -195,10 +205,15 @@ func isLoopback(host string) bool {
 
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-func defaultClient() *http.Client {
+// defaultClient is the client used without Config.Client; it dials, and
+// makes its TLS handshakes, through pre, so that Warm can open its first
+// connection ahead (through a proxy, the Transport makes the handshake
+// with the API itself).
+func defaultClient(pre *predial.Dialer) *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           pre.DialContext,
+		DialTLSContext:        pre.DialTLSContext,
 		ForceAttemptHTTP2:     true,
 		TLSHandshakeTimeout:   tlsHandshakeTimeout,
 		ResponseHeaderTimeout: responseHeaderTimeout,
@@ -229,8 +244,15 @@ func (s *Sender) Name() string { return s.name }
 // that is not loopback (the caller warns once).
 func (s *Sender) InsecureKey() bool { return s.insecure }
 
-// CloseIdleConnections closes the client's idle connections.
-func (s *Sender) CloseIdleConnections() { s.client.CloseIdleConnections() }
+// CloseIdleConnections closes the client's idle connections, and ends the
+// dial ahead that Warm started (a connection that no request took is
+// closed); later Warms open nothing ahead.
+func (s *Sender) CloseIdleConnections() {
+	if s.pre != nil {
+		s.pre.Close()
+	}
+	s.client.CloseIdleConnections()
+}
 
 // Send maps b (docs/upload.md), appends b's SDKUploads as they are, and
 // posts the gzip-compressed request. ctx bounds the whole call. It returns

@@ -53,6 +53,7 @@ type apiServer struct {
 	header http.Header
 	body   string
 	conns  atomic.Int32 // connections opened
+	closed atomic.Int32 // connections closed
 }
 
 func newAPIServer(t testing.TB) *apiServer {
@@ -60,8 +61,11 @@ func newAPIServer(t testing.TB) *apiServer {
 	s := &apiServer{status: http.StatusOK}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
+		switch st {
+		case http.StateNew:
 			s.conns.Add(1)
+		case http.StateClosed:
+			s.closed.Add(1)
 		}
 	}
 	s.Start()

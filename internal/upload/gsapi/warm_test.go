@@ -71,3 +71,70 @@ func TestWarmSendsNothingChangesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestWarmOpensTheFirstConnection checks that Warm opens one connection
+// without sending on it, that the first Send takes it (no second
+// connection), that CloseIdleConnections closes it when no Send did, and
+// that with a caller's Client nothing is dialled ahead.
+func TestWarmOpensTheFirstConnection(t *testing.T) {
+	tests := []struct {
+		name      string
+		send      bool
+		ownClient bool
+		wantConns int32
+	}{
+		{name: "taken by the first send", send: true, wantConns: 1},
+		{name: "closed unused", send: false, wantConns: 1},
+		{name: "caller's client", send: true, ownClient: true, wantConns: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newAPIServer(t)
+			var mod func(*Config)
+			if tt.ownClient {
+				mod = func(c *Config) { c.Client = &http.Client{Transport: &http.Transport{}} }
+			}
+			s := newSender(t, srv.URL, mod)
+			s.Warm()
+			if tt.ownClient {
+				if s.pre != nil {
+					t.Fatal("a dialer ahead with the caller's client")
+				}
+			} else {
+				waitFor(t, "the connection dialled ahead", func() bool { return srv.conns.Load() == 1 })
+			}
+			srv.mu.Lock()
+			n := len(srv.got)
+			srv.mu.Unlock()
+			if n != 0 {
+				t.Fatalf("Warm sent %d requests", n)
+			}
+			if tt.send {
+				for range 2 {
+					if _, err := s.Send(context.Background(), telemetry.Batch{Spans: []telemetry.Span{failedRun()}}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				srv.last(t)
+			} else {
+				s.CloseIdleConnections()
+				waitFor(t, "the connection closed", func() bool { return srv.closed.Load() == 1 })
+			}
+			if c := srv.conns.Load(); c != tt.wantConns {
+				t.Errorf("connections = %d, want %d", c, tt.wantConns)
+			}
+		})
+	}
+}
+
+// waitFor waits up to 10 s for cond.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/graphsignal/graphsignal/internal/redact"
 	"github.com/graphsignal/graphsignal/internal/upload"
+	"github.com/graphsignal/graphsignal/internal/upload/predial"
 )
 
 // maxResponse bounds how much of a response body is read.
@@ -29,6 +30,7 @@ type endpoint struct {
 	url     string            // request URL (http) or target (grpc)
 	display string            // scheme://host, for Name and errors
 	client  *http.Client      // http protocols
+	pre     *predial.Dialer   // client's dialer (shared by the endpoints of a transport)
 	rt      http.RoundTripper // grpc
 	md      http.Header       // grpc metadata
 	ua      string
@@ -51,7 +53,7 @@ type transportKey struct {
 
 // newEndpoint prepares one signal's destination. Signals with the same TLS
 // settings and protocol family share one transport from pool.
-func newEndpoint(sig Signal, kind signalKind, ua string, pool map[transportKey]http.RoundTripper, gz *sharedGzip) (*endpoint, error) {
+func newEndpoint(sig Signal, kind signalKind, ua string, pool map[transportKey]http.RoundTripper, pres map[transportKey]*predial.Dialer, gz *sharedGzip) (*endpoint, error) {
 	u, err := url.Parse(sig.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("otlp %s: endpoint is not an http or https URL", kind)
@@ -88,9 +90,24 @@ func newEndpoint(sig Signal, kind signalKind, ua string, pool map[transportKey]h
 			t.TLSClientConfig = sig.TLS.Clone()
 		}
 		t.MaxIdleConnsPerHost = 2
+		// Dialled (and TLS handshakes made) through pre, so that Warm can
+		// open a connection ahead; TLSClientConfig stays for the handshake
+		// through a proxy.
+		tc := &tls.Config{}
+		if sig.TLS != nil {
+			tc = sig.TLS.Clone()
+		}
+		if len(tc.NextProtos) == 0 {
+			tc.NextProtos = []string{"h2", "http/1.1"} // the Transport has ForceAttemptHTTP2
+		}
+		pre := predial.New(t.DialContext, tc, nil)
+		t.DialContext = pre.DialContext
+		t.DialTLSContext = pre.DialTLSContext
 		tr = t
 		pool[key] = tr
+		pres[key] = pre
 	}
+	ep.pre = pres[key]
 	ep.client = &http.Client{
 		Transport: tr,
 		// A redirect would resend the headers to another place.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 	"github.com/graphsignal/graphsignal/internal/upload"
+	"github.com/graphsignal/graphsignal/internal/upload/predial"
 )
 
 // Protocols a Signal may use.
@@ -144,6 +145,7 @@ func New(cfg Config) (*Sender, error) {
 	}
 	var err error
 	pool := make(map[transportKey]http.RoundTripper)
+	pres := make(map[transportKey]*predial.Dialer)
 	gz := &sharedGzip{}
 	for _, p := range []struct {
 		dst  **endpoint
@@ -153,7 +155,7 @@ func New(cfg Config) (*Sender, error) {
 		if p.sig.URL == "" {
 			continue
 		}
-		if *p.dst, err = newEndpoint(p.sig, p.kind, userAgent(cfg.Version), pool, gz); err != nil {
+		if *p.dst, err = newEndpoint(p.sig, p.kind, userAgent(cfg.Version), pool, pres, gz); err != nil {
 			return nil, err
 		}
 		if s.name == "" {
@@ -231,11 +233,16 @@ func (s *Sender) endpointFor(k signalKind) *endpoint {
 }
 
 // CloseIdleConnections closes the connections the Sender keeps open
-// between Sends. The Sender stays usable.
+// between Sends, and ends the dials ahead that Warm started (a connection
+// that no request took is closed; later Warms open nothing ahead). The
+// Sender stays usable.
 func (s *Sender) CloseIdleConnections() {
 	for _, ep := range []*endpoint{s.traces, s.metrics, s.logs} {
 		if ep == nil {
 			continue
+		}
+		if ep.pre != nil {
+			ep.pre.Close()
 		}
 		if ep.client != nil {
 			ep.client.CloseIdleConnections()

@@ -38,14 +38,18 @@ type receiver struct {
 	got    []received
 	answer http.HandlerFunc // nil: 200 with an empty response
 	conns  atomic.Int32     // connections accepted
+	closed atomic.Int32     // connections closed
 }
 
 func newReceiver(t *testing.T) *receiver {
 	r := &receiver{t: t}
 	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
 	r.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
+		switch st {
+		case http.StateNew:
 			r.conns.Add(1)
+		case http.StateClosed:
+			r.closed.Add(1)
 		}
 	}
 	r.srv.Start()

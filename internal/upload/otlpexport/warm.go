@@ -1,16 +1,32 @@
 package otlpexport
 
-import "github.com/graphsignal/graphsignal/internal/upload"
+import (
+	"net/http"
+
+	"github.com/graphsignal/graphsignal/internal/upload"
+)
 
 var _ upload.Warmer = (*Sender)(nil)
 
-// Warm converts and encodes a sample batch (upload.SampleBatch) for the
-// traces and metrics endpoints, which every run sends to at its end, and
-// compresses it once (the endpoints share one compressor), throwing the
-// result away, so that the first Send does not pay for the encoders' first
-// use and the compressor's tables (about 1 MiB). It sends nothing and
-// leaves the Sender's state (the runs it has seen) alone.
+// Warm starts opening, in the background, a connection to each OTLP/HTTP
+// destination (TCP only, one per transport at a time: nothing is written
+// on it until a Send takes it; CloseIdleConnections closes it if none
+// did). Then it converts and encodes a sample batch (upload.SampleBatch)
+// for the traces and metrics endpoints, which every run sends to at its
+// end, and compresses it once (the endpoints share one compressor),
+// throwing the result away, so that the first Send does not pay for the
+// connect, the encoders' first use and the compressor's tables (about
+// 1 MiB). It sends nothing and leaves the Sender's state (the runs it has
+// seen) alone. gRPC destinations are not dialled ahead.
 func (s *Sender) Warm() {
+	for _, ep := range []*endpoint{s.traces, s.metrics, s.logs} {
+		if ep == nil || ep.pre == nil {
+			continue
+		}
+		if tr, ok := ep.client.Transport.(*http.Transport); ok {
+			ep.pre.StartFor(ep.url, tr.Proxy)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	conv := newConverter(s.conv.service, s.conv.extra)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -11,7 +12,8 @@ import (
 )
 
 // TestWarmSendsNothingChangesNothing checks, for each HTTP protocol, that
-// Warm opens no connection and sends no request, and that a warmed Sender
+// Warm opens one connection and sends no request on it, that the Send
+// then uses that connection rather than another, and that a warmed Sender
 // sends what a cold one does (the converter's state included: the run's
 // resource comes from the run span only).
 func TestWarmSendsNothingChangesNothing(t *testing.T) {
@@ -22,12 +24,16 @@ func TestWarmSendsNothingChangesNothing(t *testing.T) {
 				s := newSender(t, r.config(protocol))
 				if warm {
 					s.Warm()
-					if n, c := len(r.requests()), r.conns.Load(); n != 0 || c != 0 {
-						t.Fatalf("Warm sent %d requests on %d connections, want none", n, c)
+					waitFor(t, "the connection dialled ahead", func() bool { return r.conns.Load() == 1 })
+					if n := len(r.requests()); n != 0 {
+						t.Fatalf("Warm sent %d requests, want none", n)
 					}
 				}
 				if _, err := s.Send(context.Background(), testBatch()); err != nil {
 					t.Fatal(err)
+				}
+				if c := r.conns.Load(); c != 1 {
+					t.Errorf("warm %v: %d connections, want 1", warm, c)
 				}
 				var out [][]byte
 				for _, rec := range r.requests() {
@@ -45,6 +51,36 @@ func TestWarmSendsNothingChangesNothing(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWarmConnectionUnusedIsClosed checks that CloseIdleConnections
+// closes a connection that Warm opened and no Send took, and that the
+// Sender still sends afterwards.
+func TestWarmConnectionUnusedIsClosed(t *testing.T) {
+	r := newReceiver(t)
+	s := newSender(t, r.config(ProtocolHTTPProtobuf))
+	s.Warm()
+	waitFor(t, "the connection dialled ahead", func() bool { return r.conns.Load() == 1 })
+	s.CloseIdleConnections()
+	waitFor(t, "the connection closed", func() bool { return r.closed.Load() == 1 })
+	if _, err := s.Send(context.Background(), testBatch()); err != nil {
+		t.Fatalf("Send after CloseIdleConnections: %v", err)
+	}
+	if n := len(r.requests()); n == 0 {
+		t.Error("no request after CloseIdleConnections")
+	}
+}
+
+// waitFor waits up to 10 s for cond.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

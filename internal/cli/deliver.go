@@ -55,7 +55,11 @@ func configuredDestinations(cfg *Config, environ []string, deployment string) de
 	}
 	oc, err := otlpexport.FromEnv(environ, cfg.OTLPEndpoint, deployment)
 	if err != nil {
-		d.warnings = append(d.warnings, fmt.Sprintf("OTLP: %v (nothing is sent there)", err))
+		msg := fmt.Sprintf("OTLP: %v (graphsignal sends nothing there", err)
+		if userOTLPEndpoint(environ) {
+			msg += "; the program's own OpenTelemetry data goes there directly, unrecorded"
+		}
+		d.warnings = append(d.warnings, msg+")")
 		return d
 	}
 	d.secrets = append(d.secrets, oc.Secrets()...)
@@ -75,9 +79,13 @@ func configuredDestinations(cfg *Config, environ []string, deployment string) de
 // have a destination: a key, or an OTLP endpoint in the configuration or
 // the environment.
 func wantsDelivery(cfg *Config, environ []string) bool {
-	if cfg.APIKey != "" || cfg.OTLPEndpoint != "" {
-		return true
-	}
+	return cfg.APIKey != "" || cfg.OTLPEndpoint != "" || userOTLPEndpoint(environ)
+}
+
+// userOTLPEndpoint reports whether the environment names an OTLP endpoint:
+// where the program's own OpenTelemetry SDK would export without
+// graphsignal.
+func userOTLPEndpoint(environ []string) bool {
 	for _, name := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
 		"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"} {
 		if v, ok := env.Lookup(environ, name); ok && v != "" {
@@ -85,6 +93,19 @@ func wantsDelivery(cfg *Config, environ []string) bool {
 		}
 	}
 	return false
+}
+
+// routeOTLP reports whether the program's OpenTelemetry exporters are
+// pointed at the run's intake (docs/intake.md): always, except when the
+// environment names an OTLP endpoint that graphsignal cannot export to
+// itself (a setting it refuses): then the program keeps exporting there
+// directly, as without graphsignal, rather than only into the local store.
+func routeOTLP(cfg *Config, environ []string, deployment string) bool {
+	if !userOTLPEndpoint(environ) {
+		return true
+	}
+	_, err := otlpexport.FromEnv(environ, cfg.OTLPEndpoint, deployment)
+	return err == nil
 }
 
 // delivery streams one run's journal to the configured destinations. All

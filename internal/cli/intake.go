@@ -112,19 +112,22 @@ func newLocalToken() string {
 	return "gs-local-" + hex.EncodeToString(b[:])
 }
 
-// childEnv returns the variables the intakes add to the child's environment.
-func (in *intakes) childEnv(environ []string) map[string]string {
+// childEnv returns the variables the intakes add to the child's environment;
+// the OTLP endpoints only when routeOTLP says so.
+func (in *intakes) childEnv(environ []string, routeOTLP bool) map[string]string {
 	add := map[string]string{}
 	if in.sock != nil {
 		add[env.VarSocket] = in.sock.Addr()
 	}
 	if in.http != nil {
 		add[env.VarAPIBase] = in.http.Endpoint()
-		// Always the intake, whatever the user set: the run records the
-		// child's OpenTelemetry data and its exporter forwards it to the
-		// user's endpoint (docs/intake.md).
-		for k, v := range env.OTLPChildEndpoints(environ, in.http.Endpoint(), in.http.GRPCEndpoint()) {
-			add[k] = v
+		// The intake, whatever the user set: the run records the child's
+		// OpenTelemetry data and its exporter forwards it to the user's
+		// endpoint (docs/intake.md).
+		if routeOTLP {
+			for k, v := range env.OTLPChildEndpoints(environ, in.http.Endpoint(), in.http.GRPCEndpoint()) {
+				add[k] = v
+			}
 		}
 	}
 	if in.token != "" {

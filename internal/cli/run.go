@@ -185,7 +185,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	pipe := pipeline.New(pipeline.Config{OnError: warn.exporterError},
 		destination(cfg, opts.environ, name, opts.delivery))
 	in := startIntakes(ctx, cfg, id, tags, pipe, stderr)
-	add := in.childEnv(opts.environ)
+	add := in.childEnv(opts.environ, routeOTLP(cfg, opts.environ, tags[telemetry.TagDeployment]))
 	add[env.VarTraceID] = id.traceID.String()
 	add[env.VarParentSpanID] = id.spanID.String()
 	add[env.VarTraceparent] = env.Traceparent(id.traceID, id.spanID)

@@ -57,14 +57,16 @@ func readFrame(r io.Reader, max int) (msg []byte, compressed bool, err error) {
 	if uint64(n) > uint64(max) {
 		return nil, false, errTooLarge
 	}
-	msg = make([]byte, n)
-	if _, err := io.ReadFull(r, msg); err != nil {
+	// The buffer grows with what actually arrives: a peer announcing a
+	// large message and sending nothing pins no memory.
+	var buf bytes.Buffer
+	if _, err := io.CopyN(&buf, r, int64(n)); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
 		return nil, false, err
 	}
-	return msg, compressed, nil
+	return buf.Bytes(), compressed, nil
 }
 
 // gzipBytes compresses b.

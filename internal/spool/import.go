@@ -154,16 +154,25 @@ func (d *Dir) importJournal(ctx context.Context, st *store.Store, name string) (
 }
 
 // PruneDaily applies the store's retention (store.DefaultMaxAge,
-// store.DefaultMaxBytes) when it has not been applied for a day, recording
-// when in the marker file DATA/last-prune.
+// store.DefaultMaxBytes) and the spool bounds of every destination (Trim)
+// when they have not been applied for a day, recording when in the marker
+// file DATA/last-prune.
 func (d *Dir) PruneDaily(ctx context.Context, st *store.Store) {
 	marker := filepath.Join(d.data, "last-prune")
 	if fi, err := os.Stat(marker); err == nil && d.now().Sub(fi.ModTime()) < pruneEvery {
 		return
 	}
-	if err := st.Prune(ctx, store.DefaultMaxAge, store.DefaultMaxBytes); err == nil {
-		_ = os.WriteFile(marker, nil, 0o600)
+	if err := st.Prune(ctx, store.DefaultMaxAge, store.DefaultMaxBytes); err != nil {
+		return
 	}
+	// The spool bounds hold for every destination, also those no longer
+	// configured (a removed key, a changed endpoint), whose journals
+	// would otherwise wait forever.
+	dests, _ := d.Destinations()
+	for _, dest := range dests {
+		_, _ = d.Trim(dest)
+	}
+	_ = os.WriteFile(marker, nil, 0o600)
 }
 
 // HasJournals reports whether any journal is waiting in the data dir.

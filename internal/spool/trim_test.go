@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -195,5 +196,30 @@ func TestStatus(t *testing.T) {
 	}
 	if dests, err := sp.Destinations(); err != nil || !slices.Equal(dests, []string{testDest}) {
 		t.Errorf("Destinations = %q, %v; want only the one with a pending journal", dests, err)
+	}
+}
+
+// TestPruneDailyTrimsEveryDestination: the daily retention applies the
+// spool bounds to every destination with something pending, also one that
+// no run configures any more, whose journals would otherwise wait forever.
+func TestPruneDailyTrimsEveryDestination(t *testing.T) {
+	data := t.TempDir()
+	sp := Open(data)
+	const name = "0001-a"
+	if err := sp.Expect(testDest, name); err != nil {
+		t.Fatal(err)
+	}
+	writeJournal(t, sp, name, 2)
+	old := time.Now().Add(-8 * 24 * time.Hour)
+	if err := os.Chtimes(sp.journalPath(name), old, old); err != nil {
+		t.Fatal(err)
+	}
+	st := openStore(t, data)
+	sp.PruneDaily(context.Background(), st)
+	if got, err := sp.Dropped(testDest); err != nil || got != 2 {
+		t.Errorf("Dropped after PruneDaily = %d, %v; want 2", got, err)
+	}
+	if p, _ := sp.Pending(testDest); len(p) != 0 {
+		t.Errorf("Pending after PruneDaily = %v, want none", p)
 	}
 }

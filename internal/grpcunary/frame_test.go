@@ -2,6 +2,7 @@ package grpcunary
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"runtime"
@@ -14,7 +15,7 @@ import (
 func TestReadFrameAllocatesWhatArrives(t *testing.T) {
 	const announced = 16 << 20
 	in := append([]byte{0, 0, 0, 0, 0}, "short"...)
-	in[1], in[2], in[3], in[4] = byte(announced>>24), byte(announced>>16), byte(announced>>8), byte(announced)
+	binary.BigEndian.PutUint32(in[1:], announced)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)

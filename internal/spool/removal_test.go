@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/graphsignal/graphsignal/internal/journal"
 )
@@ -175,5 +176,25 @@ func TestRetiredByKilledProcess(t *testing.T) {
 	}
 	if names, _ := journal.List(sp.JournalDir()); len(names) != 0 {
 		t.Errorf("journals left: %v", names)
+	}
+}
+
+// TestLockGivesUp: a holder of the journal directory's lock that never lets
+// go (a stopped process) makes lock give up after lockWait with ErrBusy,
+// so no run's exit waits on it.
+func TestLockGivesUp(t *testing.T) {
+	sp := Open(t.TempDir())
+	unlock, err := sp.lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	start := time.Now()
+	_, err = sp.lock() // another open file description: flock conflicts
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("lock while held = %v, want ErrBusy", err)
+	}
+	if took := time.Since(start); took < lockWait || took > 20*lockWait {
+		t.Errorf("lock gave up after %v, want about %v", took, lockWait)
 	}
 }

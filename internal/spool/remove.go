@@ -5,15 +5,24 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/graphsignal/graphsignal/internal/journal"
 )
 
+// lockWait bounds how long lock waits for another process: the lock is
+// held for a few system calls, so only a stopped or stuck holder (Ctrl-Z,
+// a hung network file system) makes it run out, and then the caller gives
+// up (ErrBusy) rather than delay a run's exit; what it was about to do is
+// done by the next reader.
+const lockWait = 50 * time.Millisecond
+
 // lock takes the journal directory's exclusive lock, which serialises
 // "retire, check, remove" between processes. It is held for a few system
-// calls.
+// calls. It returns an error wrapping ErrBusy when another process holds
+// it for longer than lockWait.
 func (d *Dir) lock() (unlock func(), err error) {
 	if err := os.MkdirAll(d.JournalDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("lock journals: %w", err)
@@ -22,11 +31,20 @@ func (d *Dir) lock() (unlock func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock journals: %w", err)
 	}
+	deadline := time.Now().Add(lockWait)
 	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if errors.Is(err, unix.EWOULDBLOCK) && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+			continue
+		}
 		if !errors.Is(err, unix.EINTR) {
 			break
 		}
+	}
+	if errors.Is(err, unix.EWOULDBLOCK) {
+		_ = f.Close()
+		return nil, fmt.Errorf("lock journals: held by another process for over %v: %w", lockWait, ErrBusy)
 	}
 	if err != nil {
 		_ = f.Close()

@@ -75,7 +75,7 @@ func ReadVars() []Var {
 		{VarTags, `tags, "k=v,k2=v2"`},
 		{VarTagPrefix + "<KEY>", "one tag; KEY is lower-cased, overrides " + VarTags},
 		{VarAPIBase, "Graphsignal API base URL (also " + VarAPIURL + ")"},
-		{VarOTLPEndpoint, "OTLP export endpoint (also " + VarOTLPTracesEndpoint + ", " + VarOTLPHeaders + ", " + VarOTLPProtocol + ")"},
+		{VarOTLPEndpoint, "OTLP export endpoint; also the per-signal OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT and the standard _HEADERS, _PROTOCOL, _TIMEOUT, _COMPRESSION, _CERTIFICATE, _CLIENT_CERTIFICATE, _CLIENT_KEY, _INSECURE, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES"},
 		{VarDataDir, "local data directory (default: $" + VarXDGDataHome + "/graphsignal)"},
 		{VarRecordPayloads, "record payloads (default: true)"},
 		{VarSampleInterval, "process sampling interval (default: 1s)"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -309,10 +310,15 @@ func afterExit(ctx context.Context, opts *runOptions, child *launcher.Child, exi
 // key, the per-run local key and the OTLP header values.
 func secrets(cfg *Config, environ []string, token string) []string {
 	out := []string{cfg.APIKey, token}
-	if h, ok := env.Lookup(environ, env.VarOTLPHeaders); ok {
+	for _, name := range []string{env.VarOTLPHeaders, "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+		"OTEL_EXPORTER_OTLP_METRICS_HEADERS", "OTEL_EXPORTER_OTLP_LOGS_HEADERS"} {
+		h, _ := env.Lookup(environ, name)
 		for _, kv := range strings.Split(h, ",") {
 			if _, v, ok := strings.Cut(kv, "="); ok {
 				out = append(out, strings.TrimSpace(v))
+				if u, err := url.QueryUnescape(strings.TrimSpace(v)); err == nil {
+					out = append(out, u) // the headers are percent-encoded
+				}
 			}
 		}
 	}

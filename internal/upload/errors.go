@@ -46,12 +46,20 @@ var ErrTooLarge = errors.New("request too large")
 
 // PermanentError is a refusal that sending again would not change (HTTP
 // 400, 401, 403, 404, an OTLP/gRPC InvalidArgument or Unauthenticated, a
-// bad certificate). Delivery to the destination stops and the records stay
-// on disk for `graphsignal upload` once the cause is fixed.
+// bad certificate). A refusal of the destination (Request false: 401,
+// 403, 404, Unauthenticated, PermissionDenied, a bad certificate) stops
+// delivery to it for the process, and the records stay on disk for
+// `graphsignal upload` once the cause is fixed. A refusal of the request
+// (Request true) drops that request's records and delivery goes on.
 type PermanentError struct {
 	Destination string // the Sender's Name()
 	Status      int    // HTTP status, or 0
 	Reason      string // what it means, in words: "invalid API key"
+	// Request reports that the destination refused this request's
+	// content (HTTP 400, gRPC InvalidArgument), not the sender: its
+	// records are counted as rejected and delivery goes on, as the OTLP
+	// specification asks for data it cannot accept.
+	Request bool
 }
 
 func (e *PermanentError) Error() string {

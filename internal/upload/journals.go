@@ -83,7 +83,7 @@ func (s *Shipper) sendLive(ctx context.Context) (done bool, err error) {
 		return true, nil
 	}
 	if s.live == nil {
-		c, err := s.claim(s.cfg.Live)
+		c, err := s.claim(ctx, s.cfg.Live)
 		switch {
 		case errors.Is(err, spool.ErrNotPending) || errors.Is(err, spool.ErrBusy):
 			return false, errNotYet
@@ -160,11 +160,16 @@ func (s *Shipper) backlogStep(ctx context.Context) (more bool, err error) {
 		}
 		name := s.backlog[0]
 		s.backlog = s.backlog[1:]
-		c, err := s.claim(name)
+		c, err := s.claim(ctx, name)
 		if err != nil {
 			// Busy: another process sends it; not pending: done meanwhile.
 			if errors.Is(err, spool.ErrBusy) || errors.Is(err, spool.ErrNotPending) {
 				return true, nil
+			}
+			if ctx.Err() != nil {
+				// Cancelled while priming: claimed again next time.
+				s.backlog = append([]string{name}, s.backlog...)
+				return false, err
 			}
 			return true, err
 		}
@@ -233,12 +238,19 @@ func (c *cursor) takeAhead(off int64) (journal.Chunk, bool) {
 	return a.chunk, true
 }
 
-func (s *Shipper) claim(name string) (*cursor, error) {
+// claim claims name's journal and primes the Sender with what of it was
+// delivered before (prime); when ctx ends first, it releases the claim.
+func (s *Shipper) claim(ctx context.Context, name string) (*cursor, error) {
 	c, err := s.cfg.Spool.Claim(s.cfg.Dest, name)
 	if err != nil {
 		return nil, err
 	}
-	return &cursor{name: name, c: c}, nil
+	cur := &cursor{name: name, c: c}
+	if err := s.prime(ctx, cur); err != nil {
+		_ = c.Release()
+		return nil, err
+	}
+	return cur, nil
 }
 
 // finishCursor retires *cp's journal as delivered (releasing it if that

@@ -17,9 +17,10 @@ import (
 
 // sendOne reads one request's worth of cur's journal from its delivery
 // offset, delivers it and advances the offset past it. It reports eof when
-// the offset reached what can be read now. A permanent refusal stops the
-// Shipper (s.permanent). An error wrapping os.ErrNotExist means the
-// journal file is not there.
+// the offset reached what can be read now. A permanent refusal of the
+// destination stops the Shipper (s.permanent); one of the request drops
+// its records, and the offset advances past them. An error wrapping
+// os.ErrNotExist means the journal file is not there.
 //
 // While the request is in flight, a goroutine reads and decodes the next
 // request's chunk (readAhead), so that the two halves of the work run at
@@ -162,7 +163,10 @@ func maxInt(a, b int) int {
 // deliver sends b until the destination acknowledged all of it, retrying
 // with exponential backoff and jitter (RetryAfter honoured) within ctx,
 // and splitting it in halves while the destination finds it too large (a
-// single record too large is dropped and counted).
+// single record too large is dropped and counted). A request the
+// destination refused as invalid (PermanentError.Request) is not sent
+// again: its records are counted as rejected and deliver returns nil, so
+// that the caller goes on past them.
 func (s *Shipper) deliver(ctx context.Context, b telemetry.Batch) error {
 	if s.permanent != nil {
 		return s.permanent
@@ -183,6 +187,9 @@ func (s *Shipper) deliver(ctx context.Context, b telemetry.Batch) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &perm) && perm.Request:
+		s.requestRefused(perm, b.Len())
+		return nil
 	case errors.As(err, &perm):
 		s.permanentStop(perm)
 		return perm
@@ -193,6 +200,27 @@ func (s *Shipper) deliver(ctx context.Context, b telemetry.Batch) error {
 		return s.deliverSplit(ctx, b, b.Len()/2)
 	}
 	return err
+}
+
+// requestRefused counts the n records of a request that the destination
+// refused as invalid as rejected and, the first time in the Shipper (one
+// per process and destination), prints one line that says so.
+func (s *Shipper) requestRefused(perm *PermanentError, n int) {
+	s.stats.mu.Lock()
+	s.stats.Rejected += int64(n)
+	first := !s.stats.refusalShown
+	s.stats.refusalShown = true
+	s.stats.mu.Unlock()
+	if !first {
+		return
+	}
+	why := perm.Reason
+	if perm.Status != 0 {
+		why = fmt.Sprintf("%d: %s", perm.Status, perm.Reason)
+	}
+	line := fmt.Sprintf("graphsignal: %s: %d records refused as invalid (%s); they are dropped, delivery goes on",
+		s.cfg.Sender.Name(), n, why)
+	fmt.Fprintln(s.cfg.Stderr, redact.String(line, s.cfg.Secrets...))
 }
 
 // deliverSplit delivers b's first n records, then the others.

@@ -23,8 +23,10 @@ type Stats struct {
 	Bytes    int64
 	// Failed counts attempts that failed (each retry counts).
 	Failed int64
-	// Rejected counts records the destination refused individually in an
-	// accepted request (partial success); they are not resent.
+	// Rejected counts records the destination refused: individually in an
+	// accepted request (partial success), or with the whole request it
+	// refused as invalid (HTTP 400, gRPC InvalidArgument). They are not
+	// resent.
 	Rejected int64
 	// Dropped counts records given up: a record too large to send alone,
 	// or a damaged journal line.
@@ -39,6 +41,9 @@ type Stats struct {
 type stats struct {
 	mu sync.Mutex
 	Stats
+	// refusalShown reports that the line about a request refused as
+	// invalid was printed (once per Shipper).
+	refusalShown bool
 }
 
 func (s *stats) add(f func(*Stats)) {

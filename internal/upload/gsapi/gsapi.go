@@ -93,7 +93,10 @@ type Sender struct {
 	raw  []byte
 }
 
-var _ upload.Sender = (*Sender)(nil)
+var (
+	_ upload.Sender = (*Sender)(nil)
+	_ upload.Primer = (*Sender)(nil)
+)
 
 // New checks cfg and returns a Sender. An unusable APIBase gives an error
 // naming it (without credentials); the key is never in an error.
@@ -257,8 +260,9 @@ func (s *Sender) CloseIdleConnections() {
 // Send maps b (docs/upload.md), appends b's SDKUploads as they are, and
 // posts the gzip-compressed request. ctx bounds the whole call. It returns
 // nil once the API answered 2xx. Otherwise, for upload's delivery loop:
-// *upload.PermanentError for 400, 401, 403, 404, other refusals and a
-// server certificate that does not verify; upload.ErrTooLarge (wrapped) for
+// *upload.PermanentError for 400 (with Request set: this request is
+// refused, not the sender), 401, 403, 404, other refusals and a server
+// certificate that does not verify; upload.ErrTooLarge (wrapped) for
 // 413; *upload.RetryableError for 408, 429 and 5xx; a wrapped transport
 // error (URL without credentials) for anything else. Result.Bytes is the
 // compressed body size, also on failure.
@@ -277,6 +281,17 @@ func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, er
 	}
 	m.commit(s.sent, maxSeries)
 	return res, nil
+}
+
+// Prime implements upload.Primer: it records b's counter and histogram
+// points as accepted by the API, without sending anything, so that the
+// points that follow them in a journal resumed by another process are sent
+// as increases over them rather than whole (which the API would add to
+// what it already counted).
+func (s *Sender) Prime(b telemetry.Batch) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	newMapper(s.now(), s.cpuFactor, s.sent).prime(&b, s.sent, maxSeries)
 }
 
 // encode serializes req, appends each SDK body (concatenated messages merge,
@@ -356,7 +371,9 @@ func (s *Sender) statusErr(resp *http.Response, excerpt []byte) error {
 		if e := s.sanitize(excerpt); e != "" {
 			reason += ": " + e
 		}
-		return perm(reason)
+		// The API refused this request's content, not the sender: the
+		// records are dropped and delivery goes on (docs/upload.md).
+		return &upload.PermanentError{Destination: s.name, Status: code, Reason: reason, Request: true}
 	case code == http.StatusRequestEntityTooLarge:
 		return fmt.Errorf("upload to %s: %w (413)", s.name, upload.ErrTooLarge)
 	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:

@@ -205,3 +205,16 @@ func (m *mapper) commit(sent seriesState, max int) {
 		clear(sent.done)
 	}
 }
+
+// prime records the counter and histogram points of b, and its run spans,
+// as if a request of them had been accepted: the next point of each
+// series is sent as its increase over them.
+func (m *mapper) prime(b *telemetry.Batch, sent seriesState, max int) {
+	for i := range b.Spans {
+		if sp := &b.Spans[i]; !sp.InSDKUpload && sp.IsRun() {
+			m.runs = append(m.runs, sp.TraceID)
+		}
+	}
+	m.metrics(b.Metrics)
+	m.commit(sent, max)
+}

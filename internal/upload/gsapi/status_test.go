@@ -73,6 +73,10 @@ func TestSendStatus(t *testing.T) {
 		if err.Error() != tt.msg {
 			t.Errorf("status %d: error %q, want %q", tt.status, err, tt.msg)
 		}
+		// Only a 400 refuses the request rather than the sender.
+		if perm != nil && perm.Request != (tt.status == http.StatusBadRequest) {
+			t.Errorf("status %d: Request = %v, want %v", tt.status, perm.Request, tt.status == http.StatusBadRequest)
+		}
 		if retry != nil && retry.RetryAfter != tt.after {
 			t.Errorf("status %d: RetryAfter %v, want %v", tt.status, retry.RetryAfter, tt.after)
 		}

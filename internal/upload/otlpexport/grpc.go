@@ -60,7 +60,8 @@ func (ep *endpoint) sendGRPC(ctx context.Context, body []byte, s *Sender) (outco
 // grpcError classifies a failed call as the OTLP specification says:
 // Canceled, DeadlineExceeded, Aborted, OutOfRange, Unavailable, DataLoss
 // and ResourceExhausted with RetryInfo are retryable; a message too large
-// for the server is ErrTooLarge; every other status is permanent.
+// for the server is ErrTooLarge; every other status is permanent, of the
+// request (Request set) for InvalidArgument.
 func (s *Sender) grpcError(ep *endpoint, err error) error {
 	dest := "OTLP " + ep.display
 	var se *grpcunary.StatusError
@@ -84,7 +85,10 @@ func (s *Sender) grpcError(ep *endpoint, err error) error {
 			return fmt.Errorf("otlp %s: %s: %s: %w", ep.kind, dest, reason, upload.ErrTooLarge)
 		}
 	}
-	return &upload.PermanentError{Destination: dest, Reason: reason}
+	// InvalidArgument refuses this request's data, which the OTLP
+	// specification says is dropped; any other code refuses the sender.
+	return &upload.PermanentError{Destination: dest, Reason: reason,
+		Request: se.Code == grpcunary.InvalidArgument}
 }
 
 // grpcCodeName names a status code in words.

@@ -195,8 +195,11 @@ func TestSendGRPCStatus(t *testing.T) {
 					t.Errorf("err = %v, want ErrTooLarge", err)
 				}
 			case tt.permanent:
-				if !errors.As(err, &perm) || perm.Reason != strings.ReplaceAll(tt.reason, "[REDACTED]", redact.Redacted) {
-					t.Errorf("err = %#v, want PermanentError %q", err, tt.reason)
+				// Only InvalidArgument refuses the request rather than the sender.
+				request := strings.HasPrefix(tt.reason, "invalid argument")
+				if !errors.As(err, &perm) || perm.Reason != strings.ReplaceAll(tt.reason, "[REDACTED]", redact.Redacted) ||
+					perm.Request != request {
+					t.Errorf("err = %#v, want PermanentError %q Request %v", err, tt.reason, request)
 				}
 			default:
 				if !errors.As(err, &retry) || retry.RetryAfter != tt.retryAfter || retry.Reason != tt.reason {

@@ -228,7 +228,10 @@ func (s *Sender) statusError(ep *endpoint, code int, h http.Header, body []byte)
 		// Following it would send the headers to another place.
 		reason = "redirected to " + redactLocation(h.Get("Location")) + ", not followed (check the endpoint)"
 	}
-	return &upload.PermanentError{Destination: dest, Status: code, Reason: reason}
+	// A 400 refuses this request's data, which the OTLP specification
+	// says is dropped; any other 4xx refuses the sender (docs/upload.md).
+	return &upload.PermanentError{Destination: dest, Status: code, Reason: reason,
+		Request: code == http.StatusBadRequest}
 }
 
 // redactLocation shows where a redirect points: scheme and host only.

@@ -128,7 +128,10 @@ type Sender struct {
 	acked []digest
 }
 
-var _ upload.Sender = (*Sender)(nil)
+var (
+	_ upload.Sender = (*Sender)(nil)
+	_ upload.Primer = (*Sender)(nil)
+)
 
 // New checks cfg and prepares its transports; it opens no connection.
 func New(cfg Config) (*Sender, error) {
@@ -175,6 +178,16 @@ func userAgent(version string) string {
 // Name is "OTLP " and the first destination's scheme://host, without
 // credentials, path or query.
 func (s *Sender) Name() string { return s.name }
+
+// Prime implements upload.Primer: it learns, without exporting anything,
+// the resources and start times of the runs whose run spans b holds, so
+// that the records of a journal resumed by another process past its run
+// span get the run's whole resource and counters their start time.
+func (s *Sender) Prime(b telemetry.Batch) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conv.learn(b.Spans)
+}
 
 // Send exports b: its spans as traces; its metrics as metrics; its logs and
 // standalone scores as logs. SDKUploads are skipped (they are for the

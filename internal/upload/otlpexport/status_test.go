@@ -28,6 +28,7 @@ func TestSendStatus(t *testing.T) {
 	now := time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)
 	type want struct {
 		permanent, retryable, tooLarge bool
+		request                        bool // the refusal is of the request, not the sender
 		status                         int
 		retryAfter                     time.Duration
 		reason                         string
@@ -40,7 +41,7 @@ func TestSendStatus(t *testing.T) {
 		want   want
 	}{
 		{"bad request with status message", 400, map[string]string{"Content-Type": "application/x-protobuf"},
-			"\x08\x03\x12\x0cbad span ids", want{permanent: true, status: 400, reason: "bad request: bad span ids"}},
+			"\x08\x03\x12\x0cbad span ids", want{permanent: true, request: true, status: 400, reason: "bad request: bad span ids"}},
 		{"unauthorized", 401, nil, "", want{permanent: true, status: 401, reason: "unauthorized"}},
 		{"forbidden, JSON status echoing the key", 403, map[string]string{"Content-Type": "application/json"},
 			`{"code":7,"message":"key Bearer tok-123 is not allowed"}`, want{permanent: true, status: 403, reason: "forbidden: key " + redact.Redacted + " is not allowed"}},
@@ -87,8 +88,8 @@ func TestSendStatus(t *testing.T) {
 				}
 			case tt.want.permanent:
 				if !errors.As(err, &perm) || perm.Status != tt.want.status || perm.Reason != tt.want.reason ||
-					perm.Destination != "OTLP "+r.srv.URL {
-					t.Errorf("err = %#v, want PermanentError %d %q", err, tt.want.status, tt.want.reason)
+					perm.Destination != "OTLP "+r.srv.URL || perm.Request != tt.want.request {
+					t.Errorf("err = %#v, want PermanentError %d %q Request %v", err, tt.want.status, tt.want.reason, tt.want.request)
 				}
 			case tt.want.retryable:
 				if !errors.As(err, &retry) || retry.Status != tt.want.status || retry.RetryAfter != tt.want.retryAfter ||

@@ -1,0 +1,247 @@
+package upload_test
+
+import (
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/graphsignal/graphsignal/internal/journal"
+	"github.com/graphsignal/graphsignal/internal/signalspb"
+	"github.com/graphsignal/graphsignal/internal/spool"
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+	"github.com/graphsignal/graphsignal/internal/upload"
+	"github.com/graphsignal/graphsignal/internal/upload/gsapi"
+)
+
+// The journal of TestResumeCountsOnce: resumeLines lines, line i (1-based)
+// holding the cumulative points steps = 3i and a histogram of 6i
+// observations (i, 2i, 3i in its buckets) summing to 2.5i.
+const (
+	resumeLines  = 10
+	resumeKilled = 4 // lines the first process had acknowledged when killed
+	resumeKey    = "key-secret-1234"
+	// resumeEnv tells the child process the spool and the API base.
+	resumeEnvSpool = "GRAPHSIGNAL_TEST_RESUME_SPOOL"
+	resumeEnvAPI   = "GRAPHSIGNAL_TEST_RESUME_API"
+)
+
+func resumeLine(i int) telemetry.Batch {
+	trace := telemetry.TraceID{7}
+	tags := telemetry.Tags{telemetry.TagSessionID: "s"}
+	at := time.Unix(1700000000+int64(i), 0)
+	n := uint64(i)
+	return telemetry.Batch{Metrics: []telemetry.Metric{
+		{TraceID: trace, Name: "steps", Kind: telemetry.Counter, Tags: tags, Time: at, Value: float64(3 * i)},
+		{TraceID: trace, Name: "latency", Kind: telemetry.Histogram, Tags: tags, Time: at,
+			Buckets: []float64{1, 2}, Counts: []uint64{n, 2 * n, 3 * n}, Count: 6 * n, Sum: 2.5 * float64(i)},
+	}}
+}
+
+// deltaSums is an httptest Graphsignal API that adds up the per-upload
+// deltas it accepts, per series, as the API does. Once accept requests
+// were accepted, it holds any other until release is closed or its client
+// goes away.
+type deltaSums struct {
+	t       *testing.T
+	mu      sync.Mutex
+	accept  int           // -1: all
+	held    chan struct{} // a request is held
+	release chan struct{} // closed: held requests end
+
+	steps  float64
+	counts []int64
+	total  int64 // histogram observations
+}
+
+func (a *deltaSums) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	if a.accept == 0 {
+		a.mu.Unlock()
+		select {
+		case a.held <- struct{}{}:
+		default:
+		}
+		select {
+		case <-r.Context().Done():
+		case <-a.release:
+		}
+		return
+	}
+	defer a.mu.Unlock()
+	if a.accept > 0 {
+		a.accept--
+	}
+	zr, err := gzip.NewReader(r.Body)
+	if err != nil {
+		a.t.Errorf("gzip: %v", err)
+		return
+	}
+	body, err := io.ReadAll(zr)
+	if err != nil {
+		a.t.Errorf("read body: %v", err)
+		return
+	}
+	var req signalspb.UploadRequest
+	if err := req.Unmarshal(body); err != nil {
+		a.t.Errorf("decode UploadRequest: %v", err)
+		return
+	}
+	for _, m := range req.Metrics {
+		for _, dp := range m.Datapoints {
+			switch m.Name {
+			case "steps":
+				a.steps += dp.GetTotal()
+			case "latency":
+				h := dp.GetHistogram()
+				if a.counts == nil {
+					a.counts = make([]int64, len(h.GetCounts()))
+				}
+				for i, c := range h.GetCounts() {
+					a.counts[i] += c
+					a.total += c
+				}
+			}
+		}
+	}
+}
+
+// hideSender hides the Sender's Prime: a Sender as it was before Primer.
+type hideSender struct{ upload.Sender }
+
+// TestResumeCountsOnce kills a process (SIGKILL) that was delivering a
+// journal to the Graphsignal API after resumeKilled of its lines were
+// acknowledged, then delivers the rest from this one with a fresh gsapi
+// Sender, as `graphsignal upload` would. The API adds up the counter and
+// histogram deltas it received: primed with the acknowledged lines, the
+// fresh Sender sends increases and the sums are the final cumulative
+// values exactly once; without Prime the first points after the offset
+// are sent whole and what was acknowledged before is counted twice.
+func TestResumeCountsOnce(t *testing.T) {
+	if dir := os.Getenv(resumeEnvSpool); dir != "" {
+		resumeChild(t, dir, os.Getenv(resumeEnvAPI))
+		return
+	}
+	final := resumeLine(resumeLines).Metrics
+	atKill := resumeLine(resumeKilled).Metrics
+	tests := []struct {
+		name      string
+		hide      bool
+		wantSteps float64
+		wantTotal int64
+	}{
+		{name: "primed", wantSteps: final[0].Value, wantTotal: int64(final[1].Count)},
+		{name: "without Prime", hide: true,
+			wantSteps: final[0].Value + atKill[0].Value, wantTotal: int64(final[1].Count + atKill[1].Count)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := &deltaSums{t: t, accept: resumeKilled, held: make(chan struct{}, 1), release: make(chan struct{})}
+			srv := httptest.NewServer(api)
+			defer srv.Close()
+			dir := t.TempDir()
+			d := spool.Open(dir)
+			snd := newGSAPI(t, srv.URL)
+			if err := d.Expect(snd.Name(), "run"); err != nil {
+				t.Fatal(err)
+			}
+			w, err := journal.Create(d.JournalDir(), "run", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 1; i <= resumeLines; i++ {
+				if err := w.Append(resumeLine(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			// The first process: killed while its request after the
+			// acknowledged lines is held.
+			cmd := exec.Command(os.Args[0], "-test.run=^TestResumeCountsOnce$", "-test.count=1")
+			cmd.Env = append(os.Environ(), resumeEnvSpool+"="+dir, resumeEnvAPI+"="+srv.URL)
+			cmd.Stderr = os.Stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-api.held:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				t.Fatal("the first process sent no request past the acknowledged lines")
+			}
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			var ee *exec.ExitError
+			if err := cmd.Wait(); !errors.As(err, &ee) {
+				t.Fatalf("first process: %v, want killed", err)
+			}
+			close(api.release)
+			api.mu.Lock()
+			api.accept = -1
+			api.mu.Unlock()
+
+			// This process resumes.
+			var sender upload.Sender = snd
+			if tt.hide {
+				sender = hideSender{snd}
+			}
+			s, err := upload.New(upload.Config{Sender: sender, Dest: snd.Name(), Spool: d, MaxBytes: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			if err := s.Drain(ctx, nil); err != nil {
+				t.Fatalf("Drain: %v", err)
+			}
+			if st := s.Stats(); st.Records != 2*(resumeLines-resumeKilled) {
+				t.Errorf("resumed delivery sent %d records, want the %d after the offset", st.Records, 2*(resumeLines-resumeKilled))
+			}
+			api.mu.Lock()
+			defer api.mu.Unlock()
+			if api.steps != tt.wantSteps || api.total != tt.wantTotal {
+				t.Errorf("API counted steps %v and %d observations, want %v and %d", api.steps, api.total, tt.wantSteps, tt.wantTotal)
+			}
+			if !tt.hide {
+				want := []int64{int64(final[1].Counts[0]), int64(final[1].Counts[1]), int64(final[1].Counts[2])}
+				if len(api.counts) != len(want) || api.counts[0] != want[0] || api.counts[1] != want[1] || api.counts[2] != want[2] {
+					t.Errorf("API histogram counts %v, want %v", api.counts, want)
+				}
+			}
+		})
+	}
+}
+
+func newGSAPI(t *testing.T, base string) *gsapi.Sender {
+	t.Helper()
+	snd, err := gsapi.New(gsapi.Config{APIBase: base, APIKey: resumeKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(snd.CloseIdleConnections)
+	return snd
+}
+
+// resumeChild is the first process of TestResumeCountsOnce: it delivers
+// the journal one line per request until it is killed.
+func resumeChild(t *testing.T, dir, api string) {
+	snd := newGSAPI(t, api)
+	s, err := upload.New(upload.Config{Sender: snd, Spool: spool.Open(dir), MaxBytes: 1, RequestTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Drain(t.Context(), nil)
+	t.Fatalf("Drain returned %v before the process was killed", err)
+}

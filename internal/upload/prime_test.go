@@ -145,7 +145,12 @@ func TestResumeCountsOnce(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			api := &deltaSums{t: t, accept: resumeKilled, held: make(chan struct{}, 1), release: make(chan struct{})}
 			srv := httptest.NewServer(api)
-			defer srv.Close()
+			t.Cleanup(srv.Close)
+			// Held requests end before the server closes, whatever fails
+			// (cleanups run last-registered first).
+			var releaseOnce sync.Once
+			release := func() { releaseOnce.Do(func() { close(api.release) }) }
+			t.Cleanup(release)
 			dir := t.TempDir()
 			d := spool.Open(dir)
 			snd := newGSAPI(t, srv.URL)
@@ -187,7 +192,7 @@ func TestResumeCountsOnce(t *testing.T) {
 			if err := cmd.Wait(); !errors.As(err, &ee) {
 				t.Fatalf("first process: %v, want killed", err)
 			}
-			close(api.release)
+			release()
 			api.mu.Lock()
 			api.accept = -1
 			api.mu.Unlock()

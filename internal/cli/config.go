@@ -19,7 +19,7 @@ import (
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
-// Config is graphsignal's resolved configuration (SPEC §2). It is built in
+// Config is graphsignal's resolved configuration (README, "Configuration"). It is built in
 // one place, resolveConfig, with precedence flag > environment > config file
 // > default.
 type Config struct {

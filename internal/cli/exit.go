@@ -9,7 +9,7 @@ import (
 )
 
 // CodeUsage is graphsignal's own exit status for a usage or configuration
-// error before the child starts (SPEC §3).
+// error before the child starts (docs/launcher.md).
 const CodeUsage = 125
 
 // UsageError is a problem with the command line or configuration. It maps

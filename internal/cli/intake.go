@@ -27,7 +27,7 @@ type enqueuer interface {
 	Enqueue(b telemetry.Batch) bool
 }
 
-// intakes are the run's local socket and loopback HTTP intake (SPEC §5).
+// intakes are the run's local socket and loopback HTTP intake (docs/protocol.md and docs/intake.md).
 // Either may be nil when it could not be started; the run goes on without.
 type intakes struct {
 	sock  *ipc.Server

@@ -17,7 +17,7 @@ import (
 	"github.com/graphsignal/graphsignal/internal/redact"
 )
 
-// Stderr tail bounds (SPEC §4).
+// Stderr tail bounds (docs/launcher.md).
 const (
 	stderrTailBytes = 16 << 10
 	stderrTailLines = 50

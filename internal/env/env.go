@@ -15,7 +15,7 @@ import (
 	"strings"
 )
 
-// Variables graphsignal adds to the child's environment (SPEC §3). Each
+// Variables graphsignal adds to the child's environment (README, "The child's environment"). Each
 // replaces an inherited variable of the same name.
 const (
 	// VarSocket is the path of the local intake socket.
@@ -39,7 +39,7 @@ const (
 	VarAPIKey = "GRAPHSIGNAL_API_KEY"
 )
 
-// Variables graphsignal reads (SPEC §2), besides those above.
+// Variables graphsignal reads (README, "Configuration"), besides those above.
 const (
 	// VarTagPrefix starts GRAPHSIGNAL_TAG_<KEY>=value, one tag per variable.
 	VarTagPrefix          = "GRAPHSIGNAL_TAG_"

@@ -73,7 +73,7 @@ func TestVarLists(t *testing.T) {
 	for _, v := range child {
 		names = append(names, v.Name)
 	}
-	// SPEC §3: exactly these are added to the child's environment.
+	// README, "The child's environment": exactly these are added to it.
 	want := []string{VarSocket, VarTraceID, VarParentSpanID, VarTraceparent, VarTags, VarAPIBase, VarOTLPEndpoint, VarOTLPTracesEndpoint, VarOTLPMetricsEndpoint, VarOTLPLogsEndpoint, VarAPIKey}
 	if !slices.Equal(names, want) {
 		t.Errorf("ChildVars names = %q, want %q", names, want)

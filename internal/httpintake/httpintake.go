@@ -68,7 +68,7 @@ var ErrConfig = errors.New("invalid intake config")
 
 // Consumer receives what the intake decoded. Consume is called from request
 // goroutines, possibly concurrently, and must not block: a consumer that
-// cannot keep up drops and counts, as SPEC §5 requires. The consumer owns the
+// cannot keep up drops and counts, as docs/protocol.md and docs/intake.md require. The consumer owns the
 // batch once called.
 type Consumer interface {
 	Consume(b telemetry.Batch)

@@ -11,7 +11,7 @@ import (
 )
 
 // MaxLineBytes is the protocol's limit on one message line, excluding the
-// terminating newline (SPEC §5).
+// terminating newline (docs/protocol.md and docs/intake.md).
 const MaxLineBytes = 1 << 20
 
 // MessageType is the "type" of a protocol message.

@@ -1,4 +1,4 @@
-// Package ipc is the local socket intake of a run (SPEC §5): a Unix stream
+// Package ipc is the local socket intake of a run (docs/protocol.md and docs/intake.md): a Unix stream
 // socket in a private directory whose path the child gets as
 // GRAPHSIGNAL_SOCKET, speaking newline-delimited JSON (docs/protocol.md).
 //

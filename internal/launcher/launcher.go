@@ -20,7 +20,7 @@ import (
 	"time"
 )
 
-// Exit codes of the exec-failure contract (SPEC §3).
+// Exit codes of the exec-failure contract (docs/launcher.md).
 const (
 	CodeNotExecutable = 126
 	CodeNotFound      = 127
@@ -96,7 +96,7 @@ func (e *Exit) Signaled() bool { return e.Signal != 0 }
 // ErrUnsupported is returned by Start on platforms without a launcher.
 var ErrUnsupported = errors.New("launcher: unsupported platform")
 
-// How the tail of the child's stderr is obtained (SPEC §4). The child's view
+// How the tail of the child's stderr is obtained (docs/launcher.md). The child's view
 // of its stderr never changes, except that a pipe becomes another pipe.
 const (
 	StderrFile     = "file"     // a regular file: its end is read at exit

@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// forwarded are the signals graphsignal relays to the child (SPEC §3).
+// forwarded are the signals graphsignal relays to the child (docs/launcher.md).
 // Those whose default action would end graphsignal are caught before the
 // fork (a SIGTERM in between must not leave the child orphaned); SIGWINCH,
 // ignored by default, is caught after the fork, so that it does not compete

@@ -202,7 +202,7 @@ func queryRuns(ctx context.Context, q querier, session string) ([]Run, error) {
 	return runs, rows.Err()
 }
 
-// fillOutcome reads the run span attributes of SPEC §4 into r.
+// fillOutcome reads the run span attributes (docs/json.md) into r.
 func fillOutcome(r *Run, excs []telemetry.Exception) {
 	a := r.Attributes
 	r.ExitCode, r.HasExitCode = intAttr(a, telemetry.AttrExitCode)

@@ -1,6 +1,6 @@
 package telemetry
 
-// Attribute keys of the run span (SPEC §4). Names follow OpenTelemetry's
+// Attribute keys of the run span (docs/json.md). Names follow OpenTelemetry's
 // semantic conventions where one exists.
 const (
 	// AttrSpanKind marks graphsignal's own spans; its value for a run span is

@@ -10,6 +10,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/graphsignal/graphsignal/internal/telemetry"
@@ -85,4 +88,28 @@ func (e *RetryableError) Error() string {
 		s += fmt.Sprintf(" (%d)", e.Status)
 	}
 	return s
+}
+
+// MaxRetryAfter bounds the wait a destination can ask for.
+const MaxRetryAfter = 24 * time.Hour
+
+// ParseRetryAfter reads a Retry-After header value, in seconds or as an
+// HTTP date: 0 when absent, unparsable or in the past, and at most
+// MaxRetryAfter. Senders put it in RetryableError.RetryAfter.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		return time.Duration(min(n, int64(MaxRetryAfter/time.Second))) * time.Second
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	return min(max(t.Sub(now), 0), MaxRetryAfter)
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/graphsignal/graphsignal/internal/upload"
 )
 
 // FuzzRetryAfter feeds Retry-After values from a server: the wait is never
@@ -14,9 +16,9 @@ func FuzzRetryAfter(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		d := retryAfter(v, fixedNow)
-		if d < 0 || d > maxRetryAfter {
-			t.Errorf("retryAfter(%q) = %v", v, d)
+		d := upload.ParseRetryAfter(v, fixedNow)
+		if d < 0 || d > upload.MaxRetryAfter {
+			t.Errorf("ParseRetryAfter(%q) = %v", v, d)
 		}
 	})
 }

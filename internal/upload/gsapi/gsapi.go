@@ -387,7 +387,7 @@ func (s *Sender) statusErr(resp *http.Response, excerpt []byte) error {
 			reason = "service unavailable"
 		}
 		return &upload.RetryableError{Destination: s.name, Status: code, Reason: reason,
-			RetryAfter: retryAfter(resp.Header.Get("Retry-After"), s.now())}
+			RetryAfter: upload.ParseRetryAfter(resp.Header.Get("Retry-After"), s.now())}
 	case code >= 300 && code < 400:
 		return perm("redirected, not followed (check --api-base)")
 	default:
@@ -419,29 +419,6 @@ func (s *Sender) sanitize(b []byte) string {
 		t += "…"
 	}
 	return t
-}
-
-// maxRetryAfter bounds the wait a server can ask for.
-const maxRetryAfter = 24 * time.Hour
-
-// retryAfter parses Retry-After: delay-seconds or an HTTP date. It returns 0
-// when absent, unparsable or in the past, and at most maxRetryAfter.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		return time.Duration(min(n, int64(maxRetryAfter/time.Second))) * time.Second
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0
-	}
-	return min(max(t.Sub(now), 0), maxRetryAfter)
 }
 
 // redactErr replaces the URL in a *url.Error by the endpoint as the Sender

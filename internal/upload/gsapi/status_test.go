@@ -197,8 +197,8 @@ func TestRetryAfter(t *testing.T) {
 		{"1.5", 0},
 	}
 	for _, tt := range tests {
-		if got := retryAfter(tt.in, fixedNow); got != tt.want {
-			t.Errorf("retryAfter(%q) = %v, want %v", tt.in, got, tt.want)
+		if got := upload.ParseRetryAfter(tt.in, fixedNow); got != tt.want {
+			t.Errorf("ParseRetryAfter(%q) = %v, want %v", tt.in, got, tt.want)
 		}
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/graphsignal/graphsignal/internal/redact"
 	"github.com/graphsignal/graphsignal/internal/upload"
@@ -223,7 +222,7 @@ func (s *Sender) statusError(ep *endpoint, code int, h http.Header, body []byte)
 	case code == http.StatusRequestEntityTooLarge:
 		return fmt.Errorf("otlp %s: %s (413): %w", ep.kind, dest, upload.ErrTooLarge)
 	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
-		return &upload.RetryableError{Destination: dest, Status: code, Reason: reason, RetryAfter: retryAfter(h.Get("Retry-After"), s.now())}
+		return &upload.RetryableError{Destination: dest, Status: code, Reason: reason, RetryAfter: upload.ParseRetryAfter(h.Get("Retry-After"), s.now())}
 	case code >= 300 && code < 400:
 		// Following it would send the headers to another place.
 		reason = "redirected to " + redactLocation(h.Get("Location")) + ", not followed (check the endpoint)"
@@ -241,23 +240,6 @@ func redactLocation(loc string) string {
 		return "another URL"
 	}
 	return u.Scheme + "://" + u.Host
-}
-
-// retryAfter parses a Retry-After value: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		return time.Duration(min(n, 86400)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // transportError describes a request that got no HTTP answer, without the

@@ -66,8 +66,8 @@ func NewTransport(tlsCfg *tls.Config, insecure bool) http.RoundTripper {
 // as gRPC clients do. method is the full method name,
 // "/package.Service/Method" (the leading slash may be left out). md is sent
 // as request metadata (text values only; nil for none); its values never
-// appear in errors. gzip compresses the request message and announces gzip
-// for the response. ctx's deadline, if any, is sent as grpc-timeout and
+// appear in errors. With gzipped, req is already compressed with gzip and
+// announced as such (grpc-encoding); responses may be gzipped either way. ctx's deadline, if any, is sent as grpc-timeout and
 // bounds the whole call.
 //
 // The error is a *StatusError when the server answered with a status other
@@ -75,18 +75,14 @@ func NewTransport(tlsCfg *tls.Config, insecure bool) http.RoundTripper {
 // code as the gRPC protocol says); errors.As finds it. Any other error means
 // no answer: the connection could not be made or broke (retryable), or ctx
 // ended (the error wraps ctx.Err()).
-func Invoke(ctx context.Context, rt http.RoundTripper, target, method string, req []byte, md http.Header, gzip bool) ([]byte, error) {
+func Invoke(ctx context.Context, rt http.RoundTripper, target, method string, req []byte, md http.Header, gzipped bool) ([]byte, error) {
 	u, err := url.Parse(target)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("grpc target %q: want http://host:port or https://host:port", redactTarget(target))
 	}
 	u = &url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/" + strings.TrimPrefix(method, "/")}
 
-	msg := req
-	if gzip {
-		msg = gzipBytes(req)
-	}
-	body := appendFrame(make([]byte, 0, prefixLen+len(msg)), msg, gzip)
+	body := appendFrame(make([]byte, 0, prefixLen+len(req)), req, gzipped)
 
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
@@ -101,7 +97,7 @@ func Invoke(ctx context.Context, rt http.RoundTripper, target, method string, re
 	hreq.Header.Set("Te", "trailers")
 	hreq.Header.Set("User-Agent", "graphsignal-grpcunary")
 	hreq.Header.Set("Grpc-Accept-Encoding", "gzip")
-	if gzip {
+	if gzipped {
 		hreq.Header.Set("Grpc-Encoding", "gzip")
 	}
 	if dl, ok := ctx.Deadline(); ok {

@@ -69,15 +69,6 @@ func readFrame(r io.Reader, max int) (msg []byte, compressed bool, err error) {
 	return buf.Bytes(), compressed, nil
 }
 
-// gzipBytes compresses b.
-func gzipBytes(b []byte) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	_, _ = zw.Write(b) // writes to a bytes.Buffer do not fail
-	_ = zw.Close()
-	return buf.Bytes()
-}
-
 // gunzip decompresses b, refusing (errTooLarge) more than max bytes.
 func gunzip(b []byte, max int) ([]byte, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(b))

@@ -1,6 +1,7 @@
 package grpcunary_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/graphsignal/graphsignal/internal/grpcunary"
+	"github.com/graphsignal/graphsignal/internal/gzipbody"
 )
 
 type serveFunc func(ctx context.Context, method string, req []byte) ([]byte, error)
@@ -191,7 +193,7 @@ func TestInvokeAgainstHandler(t *testing.T) {
 	})
 	rt := newTransport(t)
 	for _, gz := range []bool{false, true} {
-		out, err := grpcunary.Invoke(context.Background(), rt, "http://"+addr, "echo.Echo/Echo", []byte("hello"), nil, gz)
+		out, err := grpcunary.Invoke(context.Background(), rt, "http://"+addr, "echo.Echo/Echo", maybeGzip([]byte("hello"), gz), nil, gz)
 		if err != nil || string(out) != "hello" {
 			t.Errorf("Invoke(gzip=%v) = %q, %v, want hello", gz, out, err)
 		}
@@ -237,4 +239,20 @@ func TestHandlerRefusesNonGRPC(t *testing.T) {
 			}
 		})
 	}
+}
+
+// gzipped compresses b as the uploaders do before Invoke.
+func gzipped(b []byte) []byte {
+	var buf bytes.Buffer
+	var w gzipbody.Writer
+	w.Compress(&buf, b)
+	return buf.Bytes()
+}
+
+// maybeGzip is gzipped(b) when gz is set, else b.
+func maybeGzip(b []byte, gz bool) []byte {
+	if !gz {
+		return b
+	}
+	return gzipped(b)
 }

@@ -106,7 +106,7 @@ func TestInvokeAgainstGRPCGo(t *testing.T) {
 			md := http.Header{"Authorization": {"Bearer s3cret"}, "X-Tenant": {"a", "b"}}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			out, err := grpcunary.Invoke(ctx, newTransport(t), target, exportMethod, body, md, gz)
+			out, err := grpcunary.Invoke(ctx, newTransport(t), target, exportMethod, maybeGzip(body, gz), md, gz)
 			if err != nil {
 				t.Fatalf("Invoke = %v", err)
 			}

@@ -61,7 +61,7 @@ func TestInvokeTLS(t *testing.T) {
 
 	verified := grpcunary.NewTransport(&tls.Config{RootCAs: pool}, false)
 	defer verified.(*http.Transport).CloseIdleConnections()
-	if _, err := grpcunary.Invoke(context.Background(), verified, target, exportMethod, body, nil, true); err != nil {
+	if _, err := grpcunary.Invoke(context.Background(), verified, target, exportMethod, gzipped(body), nil, true); err != nil {
 		t.Fatalf("Invoke over TLS = %v", err)
 	}
 

@@ -173,12 +173,23 @@ func (s *Shipper) backlogStep(ctx context.Context) (more bool, err error) {
 			}
 			return true, err
 		}
+		if s.started {
+			c.tries = 1
+		}
 		s.cur = c
 	}
 	eof, err := s.sendOne(ctx, s.cur)
 	if errors.Is(err, os.ErrNotExist) {
-		// The file is gone: nothing of it can be sent any more.
-		return true, s.finishCursor(&s.cur)
+		// The file is gone (removed by hand, or by another process's
+		// spool bound): what was not sent of it is lost, and said so.
+		c := s.cur
+		c.closeReader()
+		s.cur = nil
+		if err := c.c.Drop(0, "the journal was removed before it was delivered"); err != nil {
+			_ = c.c.Release()
+			return true, err
+		}
+		return true, nil
 	}
 	var se sendError
 	switch {
@@ -217,6 +228,11 @@ type cursor struct {
 	// ahead is the next chunk, read by reader while the previous request
 	// was in flight (sendOne); nil when none.
 	ahead *aheadChunk
+	// tries bounds the attempts of each of its requests; 0: retried for
+	// MaxRetryTime. A backlog journal sent while the run streams has 1:
+	// the Shipper's loop spaces the tries (pauseBacklog), so that a
+	// failing request does not hold the live journal back.
+	tries uint
 }
 
 func (c *cursor) closeReader() {

@@ -55,7 +55,7 @@ func (s *Shipper) sendOne(ctx context.Context, cur *cursor) (eof bool, err error
 		if !chunk.EOF && ctx.Err() == nil {
 			ahead = s.readAhead(cur, chunk.Next)
 		}
-		err := s.deliver(ctx, merge(chunk.Batches))
+		err := s.deliver(ctx, merge(chunk.Batches), cur.tries)
 		if ahead != nil {
 			a := <-ahead // joined: cur.reader is the goroutine's until now
 			if err == nil && a.err == nil && len(a.chunk.Batches) > 0 {
@@ -166,13 +166,14 @@ func maxInt(a, b int) int {
 // single record too large is dropped and counted). A request the
 // destination refused as invalid (PermanentError.Request) is not sent
 // again: its records are counted as rejected and deliver returns nil, so
-// that the caller goes on past them.
-func (s *Shipper) deliver(ctx context.Context, b telemetry.Batch) error {
+// that the caller goes on past them. tries, when not 0, bounds the
+// attempts of each request.
+func (s *Shipper) deliver(ctx context.Context, b telemetry.Batch, tries uint) error {
 	if s.permanent != nil {
 		return s.permanent
 	}
 	if b.Len() > s.cfg.MaxRecords {
-		return s.deliverSplit(ctx, b, s.cfg.MaxRecords)
+		return s.deliverSplit(ctx, b, s.cfg.MaxRecords, tries)
 	}
 	bo := &backoff.ExponentialBackOff{
 		InitialInterval:     s.cfg.InitialInterval,
@@ -182,7 +183,7 @@ func (s *Shipper) deliver(ctx context.Context, b telemetry.Batch) error {
 	}
 	_, err := backoff.Retry(ctx, func() (struct{}, error) {
 		return struct{}{}, s.attempt(ctx, b)
-	}, backoff.WithBackOff(bo), backoff.WithMaxElapsedTime(s.cfg.MaxRetryTime))
+	}, backoff.WithBackOff(bo), backoff.WithMaxElapsedTime(s.cfg.MaxRetryTime), backoff.WithMaxTries(tries))
 	var perm *PermanentError
 	switch {
 	case err == nil:
@@ -197,7 +198,7 @@ func (s *Shipper) deliver(ctx context.Context, b telemetry.Batch) error {
 		s.stats.add(func(st *Stats) { st.Dropped += int64(b.Len()) })
 		return nil
 	case errors.Is(err, ErrTooLarge):
-		return s.deliverSplit(ctx, b, b.Len()/2)
+		return s.deliverSplit(ctx, b, b.Len()/2, tries)
 	}
 	return err
 }
@@ -224,12 +225,12 @@ func (s *Shipper) requestRefused(perm *PermanentError, n int) {
 }
 
 // deliverSplit delivers b's first n records, then the others.
-func (s *Shipper) deliverSplit(ctx context.Context, b telemetry.Batch, n int) error {
+func (s *Shipper) deliverSplit(ctx context.Context, b telemetry.Batch, n int, tries uint) error {
 	first, rest := split(b, n)
-	if err := s.deliver(ctx, first); err != nil {
+	if err := s.deliver(ctx, first, tries); err != nil {
 		return err
 	}
-	return s.deliver(ctx, rest)
+	return s.deliver(ctx, rest, tries)
 }
 
 // attempt sends b once, within RequestTimeout, and tells backoff.Retry

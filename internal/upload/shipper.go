@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+
 	"github.com/graphsignal/graphsignal/internal/redact"
 	"github.com/graphsignal/graphsignal/internal/spool"
 )
@@ -147,6 +149,10 @@ type Shipper struct {
 	// bytesPerRecord is the journal bytes per record of the last read.
 	bytesPerRecord float64
 	permanent      error
+	// backlogAt is when the backlog may be tried again after a failed
+	// request while streaming (zero: now); backlogBO spaces those tries.
+	backlogAt time.Time
+	backlogBO *backoff.ExponentialBackOff
 }
 
 type flushReq struct {
@@ -165,6 +171,13 @@ func New(cfg Config) (*Shipper, error) {
 	cfg.setDefaults()
 	s := &Shipper{cfg: cfg, kickc: make(chan struct{}, 1), flush: make(chan flushReq), liveClosed: make(chan struct{})}
 	s.stats.Destination = cfg.Sender.Name()
+	s.backlogBO = &backoff.ExponentialBackOff{
+		InitialInterval:     cfg.InitialInterval,
+		RandomizationFactor: backoff.DefaultRandomizationFactor,
+		Multiplier:          2,
+		MaxInterval:         cfg.MaxInterval,
+	}
+	s.backlogBO.Reset()
 	return s, nil
 }
 
@@ -296,6 +309,9 @@ func (s *Shipper) loop(ctx context.Context) {
 	}
 	tick := time.NewTicker(s.cfg.StreamInterval)
 	defer tick.Stop()
+	retry := time.NewTimer(time.Hour) // the backlog's next try after a failure
+	retry.Stop()
+	defer retry.Stop()
 	liveDue := s.cfg.Live != ""
 	for {
 		if s.permanent != nil {
@@ -330,8 +346,17 @@ func (s *Shipper) loop(ctx context.Context) {
 			_, _ = s.sendLive(s.opContext(ctx, true))
 			continue
 		}
-		if more, _ := s.backlogStep(s.opContext(ctx, false)); more {
-			continue
+		if s.backlogAt.IsZero() || !time.Now().Before(s.backlogAt) {
+			more, err := s.backlogStep(s.opContext(ctx, false))
+			s.pauseBacklog(err)
+			if more && s.backlogAt.IsZero() {
+				continue
+			}
+		}
+		var retryC <-chan time.Time
+		if !s.backlogAt.IsZero() {
+			retry.Reset(time.Until(s.backlogAt))
+			retryC = retry.C
 		}
 		select {
 		case <-ctx.Done():
@@ -343,8 +368,31 @@ func (s *Shipper) loop(ctx context.Context) {
 			liveDue = s.cfg.Live != ""
 		case <-s.kickc:
 			liveDue = s.liveGrew()
+		case <-retryC:
 		}
 	}
+}
+
+// pauseBacklog spaces the backlog's requests while the run streams: each
+// is tried once (cursor.tries), and after a failure the backlog waits its
+// backoff, or the destination's Retry-After, in the loop, where the live
+// journal and Flush still come first. err is the last backlogStep's; one
+// that is not a failure to deliver, or none, ends the pause.
+func (s *Shipper) pauseBacklog(err error) {
+	var se sendError
+	if !errors.As(err, &se) {
+		if !s.backlogAt.IsZero() {
+			s.backlogAt = time.Time{}
+			s.backlogBO.Reset()
+		}
+		return
+	}
+	wait := s.backlogBO.NextBackOff()
+	var retry *RetryableError
+	if errors.As(err, &retry) && retry.RetryAfter > 0 {
+		wait = retry.RetryAfter
+	}
+	s.backlogAt = time.Now().Add(wait)
 }
 
 // startDelay waits StartDelay. It reports false when the goroutine is to

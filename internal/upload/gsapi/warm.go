@@ -11,9 +11,10 @@ var _ upload.Warmer = (*Sender)(nil)
 // Warm starts opening the default client's first connection in the
 // background (TCP only: nothing is written on it until the first Send,
 // which takes it; CloseIdleConnections closes it if no Send did), then
-// maps and compresses a sample batch (upload.SampleBatch) and throws the
-// result away, so that the first Send does not pay for the connect, the
-// compressor's buffers and the encoder's first run. It sends nothing and
+// maps and encodes a sample batch (upload.SampleBatch) and throws the
+// result away, so that the first Send does not pay for the connect and
+// the encoder's first run (a body that small needs no compressor: see
+// internal/gzipbody). It sends nothing and
 // leaves the series state alone. With Config.Client, nothing is dialled
 // ahead.
 func (s *Sender) Warm() {
@@ -26,5 +27,5 @@ func (s *Sender) Warm() {
 	defer s.mu.Unlock()
 	b := upload.SampleBatch(s.now())
 	req := newMapper(s.now(), s.cpuFactor, s.sent).request(&b)
-	_, _ = s.encode(req, nil)
+	_ = s.encode(req, nil)
 }

@@ -41,16 +41,14 @@ func newGRPCEndpoint(ep *endpoint, pool map[transportKey]http.RoundTripper) (*en
 }
 
 func (ep *endpoint) sendGRPC(ctx context.Context, body []byte, s *Sender) (outcome, error) {
+	if ep.gzip {
+		body = ep.compress(body)
+	}
 	resp, err := grpcunary.Invoke(ctx, ep.rt, ep.url, grpcMethods[ep.kind], body, ep.md, ep.gzip)
 	if err != nil {
 		return outcome{}, s.grpcError(ep, err)
 	}
 	out := outcome{bytes: len(body)}
-	if ep.gzip {
-		// What went on the wire: grpcunary compressed the message itself,
-		// so this costs one more compression, only to report the size.
-		out.bytes = len(ep.compress(body))
-	}
 	if ps, perr := parsePartialSuccess(resp); perr == nil {
 		out.rejected, out.message = ps.rejected, s.clean(ps.message)
 	}

@@ -2,7 +2,6 @@ package otlpexport
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/graphsignal/graphsignal/internal/gzipbody"
 	"github.com/graphsignal/graphsignal/internal/redact"
 	"github.com/graphsignal/graphsignal/internal/upload"
 	"github.com/graphsignal/graphsignal/internal/upload/predial"
@@ -35,14 +35,9 @@ type endpoint struct {
 	ua      string
 	json    bool
 	gzip    bool
-	gz      *sharedGzip // the Sender's, for all its endpoints
+	gz      *gzipbody.Writer // the Sender's, for all its endpoints
 	buf     bytes.Buffer
 }
-
-// sharedGzip is one compressor (about 1 MiB of tables) for all the
-// endpoints of a Sender: Sends are serialised, and each endpoint keeps its
-// own output buffer.
-type sharedGzip struct{ w *gzip.Writer }
 
 // transportKey identifies a connection pool that signals can share.
 type transportKey struct {
@@ -52,7 +47,7 @@ type transportKey struct {
 
 // newEndpoint prepares one signal's destination. Signals with the same TLS
 // settings and protocol family share one transport from pool.
-func newEndpoint(sig Signal, kind signalKind, ua string, pool map[transportKey]http.RoundTripper, pres map[transportKey]*predial.Dialer, gz *sharedGzip) (*endpoint, error) {
+func newEndpoint(sig Signal, kind signalKind, ua string, pool map[transportKey]http.RoundTripper, pres map[transportKey]*predial.Dialer, gz *gzipbody.Writer) (*endpoint, error) {
 	u, err := url.Parse(sig.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("otlp %s: endpoint is not an http or https URL", kind)
@@ -278,12 +273,6 @@ func (s *Sender) clean(msg string) string {
 // compress gzips b into the endpoint's buffer, valid until the next call.
 func (ep *endpoint) compress(b []byte) []byte {
 	ep.buf.Reset()
-	if ep.gz.w == nil {
-		ep.gz.w, _ = gzip.NewWriterLevel(&ep.buf, gzip.BestSpeed)
-	} else {
-		ep.gz.w.Reset(&ep.buf)
-	}
-	_, _ = ep.gz.w.Write(b)
-	_ = ep.gz.w.Close()
+	ep.gz.Compress(&ep.buf, b)
 	return ep.buf.Bytes()
 }

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/graphsignal/graphsignal/internal/gzipbody"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 	"github.com/graphsignal/graphsignal/internal/upload"
 	"github.com/graphsignal/graphsignal/internal/upload/predial"
@@ -149,7 +150,7 @@ func New(cfg Config) (*Sender, error) {
 	var err error
 	pool := make(map[transportKey]http.RoundTripper)
 	pres := make(map[transportKey]*predial.Dialer)
-	gz := &sharedGzip{}
+	gz := &gzipbody.Writer{} // one for all endpoints: Sends are serialised
 	for _, p := range []struct {
 		dst  **endpoint
 		sig  Signal

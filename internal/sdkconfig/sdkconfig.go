@@ -7,8 +7,9 @@
 // with the header X-API-Key, in the background: once at the start, again
 // every Config.Refresh (every Config.Retry after a failure), never on the
 // caller's path. Each answer the API gives is kept in memory and in a cache
-// file in Config.CacheDir (mode 0600, holding the answer and the API base,
-// never the key), so that the next run has the last known options at once,
+// file in Config.CacheDir (mode 0600, holding the answer, the API base and
+// a fingerprint of the key, never the key: another key's project may have
+// other options), so that the next run has the last known options at once,
 // before its own first fetch ends or when the API cannot be reached.
 //
 // Goroutines: Start starts one, which reads the cache file and then
@@ -20,6 +21,8 @@ package sdkconfig
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -323,11 +326,19 @@ func check(body []byte) error {
 // cache is the cache file's content.
 type cache struct {
 	APIBase string          `json:"api_base"`
+	Key     string          `json:"key"` // keyFingerprint of the key
 	Answer  json.RawMessage `json:"answer"`
 }
 
-// readCache returns the cached answer for this API base, nil when there is
-// none (or it is unreadable: the cache is only a hint).
+// keyFingerprint tells keys apart without holding one: the first 16 bytes
+// of the SHA-256 of a domain-separated key, in hex.
+func keyFingerprint(key string) string {
+	sum := sha256.Sum256([]byte("graphsignal sdk_config cache\x00" + key))
+	return hex.EncodeToString(sum[:16])
+}
+
+// readCache returns the cached answer for this API base and key, nil when
+// there is none (or it is unreadable: the cache is only a hint).
 func (f *Fetcher) readCache() []byte {
 	if f.cfg.CacheDir == "" {
 		return nil
@@ -337,7 +348,7 @@ func (f *Fetcher) readCache() []byte {
 		return nil
 	}
 	var c cache
-	if json.Unmarshal(b, &c) != nil || c.APIBase != f.cfg.APIBase || check(c.Answer) != nil {
+	if json.Unmarshal(b, &c) != nil || c.APIBase != f.cfg.APIBase || c.Key != keyFingerprint(f.cfg.APIKey) || check(c.Answer) != nil {
 		return nil
 	}
 	return c.Answer
@@ -350,7 +361,7 @@ func (f *Fetcher) writeCache(answer []byte) {
 	if f.cfg.CacheDir == "" {
 		return
 	}
-	if err := writeFile(f.cfg.CacheDir, cache{APIBase: f.cfg.APIBase, Answer: answer}); err != nil && f.cfg.OnError != nil {
+	if err := writeFile(f.cfg.CacheDir, cache{APIBase: f.cfg.APIBase, Key: keyFingerprint(f.cfg.APIKey), Answer: answer}); err != nil && f.cfg.OnError != nil {
 		f.cfg.OnError(err)
 	}
 }

@@ -151,7 +151,7 @@ func TestRelay(t *testing.T) {
 
 	// Next run: the API is down; the cache answers without waiting.
 	down := downURL(t)
-	if err := writeFile(dir, cache{APIBase: down, Answer: []byte(answer1)}); err != nil {
+	if err := writeFile(dir, cache{APIBase: down, Key: keyFingerprint(key), Answer: []byte(answer1)}); err != nil {
 		t.Fatal(err)
 	}
 	g := start(t, Config{APIBase: down, CacheDir: dir})
@@ -162,6 +162,11 @@ func TestRelay(t *testing.T) {
 	h := start(t, Config{APIBase: down + "/other", CacheDir: dir})
 	if got := options(h, 5*time.Second); got != "" {
 		t.Errorf("Options with another API base's cache = %q, want none", got)
+	}
+	// Nor one written for another key (another project).
+	k := start(t, Config{APIBase: down, APIKey: "other-key-0123456789", CacheDir: dir})
+	if got := options(k, 5*time.Second); got != "" {
+		t.Errorf("Options with another key's cache = %q, want none", got)
 	}
 }
 

@@ -95,3 +95,31 @@ func TestVanishedJournalIsDropped(t *testing.T) {
 		t.Errorf("%d requests for a journal that is gone", n)
 	}
 }
+
+// TestBacklogLeavesLiveJournals checks that the backlog does not take the
+// journal another run is still writing (that run streams it itself, and a
+// claim here would hold its sends back), and sends it once it is final.
+func TestBacklogLeavesLiveJournals(t *testing.T) {
+	d := spool.Open(t.TempDir())
+	w := writeJournal(t, d, "0-other", 3, 1, true)
+	writeJournal(t, d, "1-old", 2, 2, false)
+	snd := &fakeSender{}
+	if err := newShipper(t, Config{Sender: snd, Spool: d}).Drain(t.Context(), nil); err != nil {
+		t.Fatalf("Drain() = %v", err)
+	}
+	if got := snd.ackedNames(); !slices.Equal(got, want("1-old", 2)) {
+		t.Errorf("acknowledged %v, want only 1-old's records", got)
+	}
+	if p := pending(t, d); !slices.Equal(p, []string{"0-other"}) {
+		t.Errorf("pending = %v, want the live journal", p)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := newShipper(t, Config{Sender: snd, Spool: d}).Drain(t.Context(), nil); err != nil {
+		t.Fatalf("Drain() after the close = %v", err)
+	}
+	if got := snd.ackedNames(); !slices.Equal(got[2:], want("0-other", 3)) {
+		t.Errorf("acknowledged %v, want 0-other's records once final", got)
+	}
+}

@@ -160,6 +160,11 @@ func (s *Shipper) backlogStep(ctx context.Context) (more bool, err error) {
 		}
 		name := s.backlog[0]
 		s.backlog = s.backlog[1:]
+		if s.writtenElsewhere(name) {
+			// Another run writes it and streams it itself: claiming it
+			// here would hold that run's own sends back.
+			return true, nil
+		}
 		c, err := s.claim(ctx, name)
 		if err != nil {
 			// Busy: another process sends it; not pending: done meanwhile.
@@ -217,6 +222,17 @@ func (s *Shipper) backlogStep(ctx context.Context) (more bool, err error) {
 		s.closeCursor(&s.cur, true) // another run's live journal: later
 	}
 	return true, nil
+}
+
+// writtenElsewhere reports whether name's journal still has a writer: the
+// live journal of another run, whose own Shipper sends it.
+func (s *Shipper) writtenElsewhere(name string) bool {
+	r, err := journal.Open(s.cfg.Spool.JournalDir(), name)
+	if err != nil {
+		return false // gone, or unreadable: claiming it says which
+	}
+	defer r.Close()
+	return !r.Final()
 }
 
 // cursor is a claimed journal: its spool cursor and, while being read,

@@ -41,6 +41,10 @@ type Result struct {
 	Rejected int
 	// Message is the destination's explanation of Rejected, if any.
 	Message string
+	// Refused, when not nil, is the refusal as invalid (Request set) of a
+	// part of the batch that a Sender sends in several requests (an OTLP
+	// signal); that part's records are counted in Rejected.
+	Refused *PermanentError
 }
 
 // ErrTooLarge is returned (wrapped) by Send when the destination refused

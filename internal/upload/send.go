@@ -189,7 +189,8 @@ func (s *Shipper) deliver(ctx context.Context, b telemetry.Batch, tries uint) er
 	case err == nil:
 		return nil
 	case errors.As(err, &perm) && perm.Request:
-		s.requestRefused(perm, b.Len())
+		s.stats.add(func(st *Stats) { st.Rejected += int64(b.Len()) })
+		s.sayRefused(perm, b.Len())
 		return nil
 	case errors.As(err, &perm):
 		s.permanentStop(perm)
@@ -203,12 +204,11 @@ func (s *Shipper) deliver(ctx context.Context, b telemetry.Batch, tries uint) er
 	return err
 }
 
-// requestRefused counts the n records of a request that the destination
-// refused as invalid as rejected and, the first time in the Shipper (one
-// per process and destination), prints one line that says so.
-func (s *Shipper) requestRefused(perm *PermanentError, n int) {
+// sayRefused prints, the first time in the Shipper (one per process and
+// destination), the line that says the destination refused n records as
+// invalid.
+func (s *Shipper) sayRefused(perm *PermanentError, n int) {
 	s.stats.mu.Lock()
-	s.stats.Rejected += int64(n)
 	first := !s.stats.refusalShown
 	s.stats.refusalShown = true
 	s.stats.mu.Unlock()
@@ -249,6 +249,9 @@ func (s *Shipper) attempt(ctx context.Context, b telemetry.Batch) error {
 			st.Bytes += int64(res.Bytes)
 		})
 		s.logRequest("ok", b.Len(), res.Bytes, latency, res.Message)
+		if res.Refused != nil {
+			s.sayRefused(res.Refused, res.Rejected)
+		}
 		return nil
 	}
 	s.stats.add(func(st *Stats) { st.Failed++ })

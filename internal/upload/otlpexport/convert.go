@@ -37,6 +37,18 @@ type request struct {
 	logs    plog.Logs
 }
 
+// records is how many of the batch's records r holds: spans, metric data
+// points or log records.
+func (r request) records() int {
+	switch r.kind {
+	case tracesKind:
+		return r.traces.SpanCount()
+	case metricsKind:
+		return r.metrics.DataPointCount()
+	}
+	return r.logs.LogRecordCount()
+}
+
 // convert maps a batch to at most one request per enabled signal, skipping
 // empty ones.
 func (c *converter) convert(b telemetry.Batch, traces, metrics, logs bool) []request {

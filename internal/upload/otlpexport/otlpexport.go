@@ -195,7 +195,10 @@ func (s *Sender) Prime(b telemetry.Batch) {
 // Graphsignal API); records with InSDKUpload are exported like the others.
 // It returns once every request was accepted, with the bytes sent and the
 // records the destination rejected (partial success); otherwise the first
-// error (see upload.Sender). Requests already accepted by a destination
+// error (see upload.Sender). A request refused as invalid
+// (upload.PermanentError with Request) rejects that signal's records only:
+// they are counted in Rejected, with the refusal in Refused and Message,
+// and the other signals are still sent. Requests already accepted by a destination
 // are remembered, so that resending the same batch after a failure does not
 // send them again.
 func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, error) {
@@ -218,7 +221,11 @@ func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, er
 			}
 		}
 		out, err := ep.send(ctx, body, s)
-		if err != nil {
+		var perm *upload.PermanentError
+		if errors.As(err, &perm) && perm.Request {
+			out = outcome{bytes: out.bytes, rejected: r.records(), message: perm.Error()}
+			res.Refused = perm
+		} else if err != nil {
 			s.remember(sent)
 			return res, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -72,7 +73,16 @@ func TestSendStatus(t *testing.T) {
 			cfg := r.config(ProtocolHTTPProtobuf)
 			cfg.Now = func() time.Time { return now }
 			s := newSender(t, cfg)
-			_, err := s.Send(context.Background(), testBatch())
+			res, err := s.Send(context.Background(), testBatch())
+			if tt.want.request {
+				// Refused as invalid: the signal's records are rejected,
+				// the other signals sent (TestOneSignalRefused).
+				if err != nil || res.Rejected == 0 || !strings.Contains(res.Message, tt.want.reason) ||
+					!strings.Contains(res.Message, fmt.Sprintf("(%d)", tt.want.status)) || strings.Contains(res.Message, "tok-123") {
+					t.Errorf("Send = %+v, %v; want records rejected with %q (%d)", res, err, tt.want.reason, tt.want.status)
+				}
+				return
+			}
 			if err == nil {
 				t.Fatal("Send = nil error")
 			}

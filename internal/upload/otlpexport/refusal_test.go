@@ -1,0 +1,62 @@
+package otlpexport
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestOneSignalRefused checks that a request refused as invalid (400)
+// rejects only that signal's records: the other signals are sent, the
+// batch counts as delivered, and Rejected and Message say what was lost.
+func TestOneSignalRefused(t *testing.T) {
+	for _, path := range []string{"/v1/traces", "/v1/metrics", "/v1/logs"} {
+		t.Run(path, func(t *testing.T) {
+			r := newReceiver(t)
+			r.setAnswer(func(w http.ResponseWriter, req *http.Request) {
+				if req.URL.Path == path {
+					w.WriteHeader(http.StatusBadRequest)
+					return
+				}
+				w.WriteHeader(http.StatusOK)
+			})
+			s := newSender(t, r.config(ProtocolHTTPProtobuf))
+			b := testBatch()
+			res, err := s.Send(context.Background(), b)
+			if err != nil {
+				t.Fatalf("Send() = %v, want the other signals delivered", err)
+			}
+			if got := len(r.requests()); got != 3 {
+				t.Errorf("%d requests, want one per signal", got)
+			}
+			var want int
+			for _, q := range r.requests() {
+				if q.path != path {
+					continue
+				}
+				switch path {
+				case "/v1/traces":
+					want = q.traces.SpanCount()
+				case "/v1/metrics":
+					want = q.metrics.DataPointCount()
+				default:
+					want = q.logs.LogRecordCount()
+				}
+			}
+			if want == 0 || res.Rejected != want {
+				t.Errorf("Rejected = %d, want the refused signal's %d records", res.Rejected, want)
+			}
+			if !strings.Contains(res.Message, "(400)") {
+				t.Errorf("Message = %q, want the refusal", res.Message)
+			}
+			// The refusal leaves nothing behind: the next Send goes out whole.
+			if _, err := s.Send(context.Background(), b); err != nil {
+				t.Fatal(err)
+			}
+			if got := len(r.requests()); got != 6 {
+				t.Errorf("%d requests after the next Send, want 6", got)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -257,29 +258,56 @@ func writePattern(n int) {
 }
 
 // orphans starts a shell that leaves a short-lived background process and
-// exits at once, so the process is re-parented to PID 1; it then waits and
-// reports how many zombies are left in the PID namespace.
+// exits at once, so the process is re-parented to PID 1; once the orphans
+// have exited and PID 1 has had the chance to reap them (no process named
+// sleep is left, alive or zombie; at most 10 s), it reports how many
+// zombies are left in the PID namespace.
 func orphans() {
 	for i := 0; i < 3; i++ {
 		_ = exec.Command("sh", "-c", "sleep 0.2 & exit 0").Run()
 	}
-	time.Sleep(1500 * time.Millisecond)
-	zombies := 0
+	deadline := time.Now().Add(10 * time.Second)
+	for procsNamed("sleep") > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	fmt.Printf("pid %d zombies %d\n", os.Getpid(), procsInState('Z'))
+}
+
+// procStats returns the contents of /proc/PID/stat of every process.
+func procStats() []string {
+	var stats []string
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		if i := strings.LastIndexByte(s, ')'); i > 0 && i+2 < len(s) && s[i+2] == 'Z' {
-			zombies++
+		if b, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil {
+			stats = append(stats, string(b))
 		}
 	}
-	fmt.Printf("pid %d zombies %d\n", os.Getpid(), zombies)
+	return stats
+}
+
+// procsNamed counts the processes (zombies included) whose command is comm.
+func procsNamed(comm string) int {
+	n := 0
+	for _, s := range procStats() {
+		if strings.Contains(s, " ("+comm+") ") {
+			n++
+		}
+	}
+	return n
+}
+
+// procsInState counts the processes in the given state (Z: zombie).
+func procsInState(state byte) int {
+	n := 0
+	for _, s := range procStats() {
+		if i := strings.LastIndexByte(s, ')'); i > 0 && i+2 < len(s) && s[i+2] == state {
+			n++
+		}
+	}
+	return n
 }
 
 // waitStatusMain runs its arguments with the standard streams passed
@@ -313,5 +341,31 @@ func waitFileMain() {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
+	}
+}
+
+// waitForMain runs "waitfor REGEXP COMMAND [ARGS...]": it runs the command
+// again and again, every 20 ms, until its standard output matches REGEXP
+// (multi-line mode: ^ and $ match at line breaks), for at most 20 s. On
+// time-out it prints the last output and exits 1. Scripts wait with it for
+// a condition instead of sleeping.
+func waitForMain() {
+	if len(os.Args) < 3 {
+		fatalf("usage: waitfor REGEXP COMMAND [ARGS...]")
+	}
+	re, err := regexp.Compile("(?m)" + os.Args[1])
+	if err != nil {
+		fatalf("waitfor: %v", err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, err := exec.Command(os.Args[2], os.Args[3:]...).Output()
+		if re.Match(out) {
+			return
+		}
+		if time.Now().After(deadline) {
+			fatalf("waitfor: %q did not match within 20s; last output (error %v):\n%s", os.Args[1], err, out)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

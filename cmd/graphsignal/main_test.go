@@ -23,6 +23,7 @@ func TestMain(m *testing.M) {
 		"fakechild":   fakeChildMain,
 		"waitstatus":  waitStatusMain,
 		"waitfile":    waitFileMain,
+		"waitfor":     waitForMain,
 		"jsonq":       jsonqMain,
 		"otelchild":   otelChildMain,
 		"socketspans": socketSpansMain,

@@ -75,14 +75,14 @@ func configKeys() map[string]bool {
 
 // addConfigFlags registers the flags of every setting on fs.
 func addConfigFlags(fs *pflag.FlagSet) {
-	fs.String("api-key", "", "Graphsignal API key (default: none, local mode)")
+	fs.String("api-key", "", "Graphsignal API key (default: none, local mode); prefer $GRAPHSIGNAL_API_KEY: other users see a flag in ps")
 	fs.String("deployment", "", "deployment name (default: the program name)")
-	fs.StringArray("tag", nil, "tag `key=value` added to everything recorded (repeatable)")
+	fs.StringArray("tag", nil, "tag `key=value` added to everything recorded (repeatable; one tag per flag, commas included)")
 	fs.String("api-base", "", "Graphsignal API base URL (default https://api.graphsignal.com)")
 	fs.String("otlp-endpoint", "", "OpenTelemetry OTLP/HTTP endpoint to export to (default: off)")
 	fs.String("data-dir", "", "local data directory (default $XDG_DATA_HOME/graphsignal)")
 	fs.Bool("record-payloads", true, "record payloads sent by SDKs in the child")
-	fs.Duration("sample-interval", time.Second, "process and GPU sampling interval")
+	fs.Duration("sample-interval", time.Second, "process sampling interval")
 	fs.Duration("flush-timeout", 2*time.Second, "how long to wait at exit for data to be sent")
 	fs.Bool("pty", false, "give the child a pseudo-terminal")
 	fs.String("summary", "auto", "end-of-run summary on stderr: auto (when stderr is a terminal), always or never")
@@ -100,6 +100,11 @@ type configSource struct {
 // resolveConfig resolves every setting once: flag > environment > config
 // file > default. environ is the process environment; configFlag is the
 // value of --config.
+//
+// A config file with settings graphsignal does not know is resolved all the
+// same, and the error (a *UsageError wrapping *UnknownSettingError) is
+// returned together with the configuration: commands that change nothing
+// (sessions, show) warn and go on with it, the others stop.
 func resolveConfig(fs *pflag.FlagSet, environ []string, configFlag string, debug bool) (*Config, map[string]configSource, error) {
 	v := viper.New()
 	file, err := findConfigFile(configFlag, environ)
@@ -112,14 +117,8 @@ func resolveConfig(fs *pflag.FlagSet, environ []string, configFlag string, debug
 		if err := v.ReadInConfig(); err != nil {
 			return nil, nil, usageErrorf("config file %s: %w", file, err)
 		}
-		known := configKeys()
-		for _, k := range v.AllKeys() {
-			top, _, _ := strings.Cut(k, ".")
-			if !known[top] {
-				return nil, nil, usageErrorf("config file %s: unknown setting %q", file, top)
-			}
-		}
 	}
+	unknownErr := unknownSettings(v, file)
 
 	sources := map[string]configSource{}
 	lookup := func(s setting) (string, string) {
@@ -158,6 +157,7 @@ func resolveConfig(fs *pflag.FlagSet, environ []string, configFlag string, debug
 	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = defaultDataDir(environ)
+		sources["data_dir"] = configSource{value: cfg.DataDir, from: "default: $XDG_DATA_HOME/graphsignal"}
 	}
 	bools := []struct {
 		key string
@@ -195,7 +195,75 @@ func resolveConfig(fs *pflag.FlagSet, environ []string, configFlag string, debug
 	}
 	sources["tags"] = configSource{value: env.FormatTags(cfg.Tags), from: "merged: config file < environment < flags"}
 	sources["config"] = configSource{value: file, from: "--config, ./graphsignal.yaml or $XDG_CONFIG_HOME/graphsignal/config.yaml"}
-	return cfg, sources, nil
+	return cfg, sources, unknownErr
+}
+
+// UnknownSettingError is a config file setting that graphsignal does not
+// know; Suggestion is the nearest known key, "" when none is close.
+type UnknownSettingError struct {
+	File, Key, Suggestion string
+}
+
+func (e *UnknownSettingError) Error() string {
+	msg := fmt.Sprintf("config file %s: unknown setting %q", e.File, e.Key)
+	if e.Suggestion != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", e.Suggestion)
+	}
+	return msg
+}
+
+// unknownSettings returns a *UsageError wrapping an *UnknownSettingError
+// for the first top-level key of the config file (in sorted order) that
+// graphsignal does not know, nil when all are known.
+func unknownSettings(v *viper.Viper, file string) error {
+	if file == "" {
+		return nil
+	}
+	known := configKeys()
+	keys := v.AllKeys()
+	sort.Strings(keys)
+	for _, k := range keys {
+		top, _, _ := strings.Cut(k, ".")
+		if !known[top] {
+			return &UsageError{Err: &UnknownSettingError{File: file, Key: top, Suggestion: nearestKey(top, known)}}
+		}
+	}
+	return nil
+}
+
+// nearestKey returns the known key closest to key, compared in lower case
+// with "-" read as "_" (a flag's spelling): the one at the smallest edit
+// distance, if that is at most a third of the key's length (at least 2).
+func nearestKey(key string, known map[string]bool) string {
+	k := strings.ReplaceAll(strings.ToLower(key), "-", "_")
+	best, bestDist := "", max(2, len(k)/3)+1
+	for c := range known {
+		if d := editDistance(k, c); d < bestDist || d == bestDist && c < best {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // resolveTags merges tags from the config file, then the environment
@@ -234,13 +302,14 @@ func resolveTags(fs *pflag.FlagSet, v *viper.Viper, file string, environ []strin
 	}
 	tags = tags.Merge(envTags)
 	if f := fs.Lookup("tag"); f != nil {
+		// One flag is one tag, commas included (env.ParseTag).
 		flagTags, _ := fs.GetStringArray("tag")
 		for _, t := range flagTags {
-			parsed, err := env.ParseTagList(t)
+			k, val, err := env.ParseTag(t)
 			if err != nil {
 				return nil, usageErrorf("--tag: %w", err)
 			}
-			tags = tags.Merge(parsed)
+			tags = tags.Merge(telemetry.Tags{k: val})
 		}
 	}
 	return tags, nil

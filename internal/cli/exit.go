@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/graphsignal/graphsignal/internal/launcher"
+	"github.com/graphsignal/graphsignal/internal/redact"
 )
 
 // CodeUsage is graphsignal's own exit status for a usage or configuration
@@ -58,7 +59,9 @@ func exitStatus(err error, stderr io.Writer) (code int, dieBy *launcher.Exit) {
 	if errors.As(err, &silent) {
 		return silent.Code, nil
 	}
-	fmt.Fprintf(stderr, "graphsignal: %v\n", err)
+	// The message may quote a value the user gave (a URL, a path): what
+	// looks secret in it is redacted.
+	fmt.Fprintf(stderr, "graphsignal: %s\n", redact.Text(err.Error()))
 	var execErr *launcher.ExecError
 	if errors.As(err, &execErr) {
 		return execErr.Code, nil

@@ -32,7 +32,7 @@ type enqueuer interface {
 type intakes struct {
 	sock  *ipc.Server
 	http  *httpintake.Server
-	token string // the per-run local API key, "" when the user has a key
+	token string // the per-run local API key, "" when the child inherits the user's
 	// sdkConfig fetches the Graphsignal API's sdk_config in cloud mode
 	// (nil otherwise); started by serve, closed by shutdown.
 	sdkConfig *sdkconfig.Fetcher
@@ -43,8 +43,11 @@ type intakes struct {
 // them until serve, which the run calls once the child has started, so that
 // setting up the servers overlaps the child instead of delaying it. A
 // failure to bind one is warned about on stderr and never stops the run.
-func startIntakes(ctx context.Context, cfg *Config, id runIdentity, tags telemetry.Tags, out enqueuer, stderr io.Writer) *intakes {
-	in := &intakes{}
+// token is the per-run local key the child gets in GRAPHSIGNAL_API_KEY and
+// the HTTP intake accepts; "" when the child inherits the user's key
+// (inheritedAPIKey), which the intake accepts instead.
+func startIntakes(ctx context.Context, cfg *Config, id runIdentity, tags telemetry.Tags, token string, out enqueuer, stderr io.Writer) *intakes {
+	in := &intakes{token: token}
 	consume := func(b telemetry.Batch) { out.Enqueue(b) }
 	var httpSrv atomic.Pointer[httpintake.Server]
 	sock, err := ipc.Bind(ctx, ipc.Config{
@@ -63,9 +66,8 @@ func startIntakes(ctx context.Context, cfg *Config, id runIdentity, tags telemet
 		in.sock = sock
 	}
 	apiKey := cfg.APIKey
-	if apiKey == "" {
-		in.token = newLocalToken()
-		apiKey = in.token
+	if token != "" {
+		apiKey = token
 	}
 	hcfg := httpintake.Config{
 		TraceID: id.traceID, RunSpanID: id.spanID, Tags: tags, APIKey: apiKey,

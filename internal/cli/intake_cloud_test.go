@@ -68,7 +68,11 @@ func TestIntakesCloudMode(t *testing.T) {
 			id := runIdentity{traceID: telemetry.NewTraceID(), spanID: telemetry.NewSpanID()}
 			tags := telemetry.Tags{"session_id": "s1", "run_id": "r1"}
 			var stderr bytes.Buffer
-			in := startIntakes(context.Background(), cfg, id, tags, out, &stderr)
+			token := ""
+			if !cloud {
+				token = newLocalToken()
+			}
+			in := startIntakes(context.Background(), cfg, id, tags, token, out, &stderr)
 			in.serve()
 			shut := sync.OnceFunc(func() { in.shutdown(context.Background(), time.Now()) })
 			defer shut()

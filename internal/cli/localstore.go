@@ -27,6 +27,12 @@ type journalExporter struct{ w *journal.Writer }
 func (e journalExporter) Export(_ context.Context, b telemetry.Batch) error { return e.w.Append(b) }
 func (e journalExporter) Close() error                                      { return e.w.Close() }
 
+// ExportCounters writes the pipeline's own counters, which the journal
+// keeps room for once it is full (journal.Writer.AppendCounters).
+func (e journalExporter) ExportCounters(_ context.Context, b telemetry.Batch) error {
+	return e.w.AppendCounters(b)
+}
+
 // openJournalExporter returns the opener of the run's journal, which the
 // pipeline runs in its worker goroutine while graphsignal starts the child.
 func openJournalExporter(dataDir, name string) func(context.Context) (pipeline.Exporter, error) {
@@ -47,8 +53,16 @@ func openJournalExporter(dataDir, name string) func(context.Context) (pipeline.E
 func openStoreForRead(ctx context.Context, dataDir string, stderr io.Writer) (*store.Store, error) {
 	sp := spool.Open(dataDir)
 	_, dbErr := os.Stat(filepath.Join(dataDir, store.FileName))
-	if errors.Is(dbErr, os.ErrNotExist) && !sp.HasJournals() {
-		return nil, &NoDataError{Dir: dataDir}
+	if errors.Is(dbErr, os.ErrNotExist) {
+		// Nothing recorded, unless the journals cannot be listed: that is
+		// said, not shown as an empty store.
+		names, err := journal.List(sp.JournalDir())
+		if err != nil {
+			return nil, fmt.Errorf("read the recorded runs in %s: %w", sp.JournalDir(), err)
+		}
+		if len(names) == 0 {
+			return nil, &NoDataError{Dir: dataDir}
+		}
 	}
 	st, err := store.Open(ctx, dataDir)
 	if err != nil {

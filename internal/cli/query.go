@@ -30,7 +30,7 @@ func openStoreForQuery(ctx context.Context, cmd *cobra.Command, environ []string
 	configFlag, _ := cmd.Flags().GetString("config")
 	debug, _ := cmd.Flags().GetBool("debug")
 	cfg, _, err := resolveConfig(cmd.Flags(), environ, configFlag, debug)
-	if err != nil {
+	if err := warnUnknownSettings(err, stderr); err != nil {
 		return nil, "", err
 	}
 	st, err := openStoreForRead(ctx, cfg.DataDir, stderr)
@@ -79,44 +79,127 @@ func reportOptions(cmd *cobra.Command, streams *IOStreams) report.Options {
 // NewCmdSessions builds `graphsignal sessions`.
 func NewCmdSessions(streams *IOStreams, environ []string) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "sessions [--since 24h] [--json]",
+		Use:   "sessions [--since 168h] [--user U] [--deployment D] [--tag k=v]... [--failed] [--json]",
 		Short: "List recorded sessions from the local store",
-		Args:  cobra.NoArgs,
+		Long: `List recorded sessions from the local store, newest first.
+
+A session is every distinct session_id that a run or the program's records
+carry: a run's own session (--tag session_id=..., the CI job, or a new id)
+and each session_id the program sets per request (a socket context tag, a
+span's tags, an SDK). One run can serve many sessions and one session span
+many runs.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			since, _ := cmd.Flags().GetDuration("since")
+			f, err := sessionFilter(cmd, time.Now())
+			if err != nil {
+				return err
+			}
+			opts := reportOptions(cmd, streams)
 			st, _, err := openStoreForQuery(cmd.Context(), cmd, environ, streams.ErrOut)
 			var none *NoDataError
 			if errors.As(err, &none) {
 				// Nothing recorded yet is an empty list, not an error, so
 				// that scripts work on a fresh machine.
-				return report.Sessions(streams.Out, nil, reportOptions(cmd, streams))
+				return report.Sessions(streams.Out, nil, opts)
 			}
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			var from time.Time
-			if since > 0 {
-				from = time.Now().Add(-since)
-			}
-			sessions, err := st.Sessions(cmd.Context(), from)
+			sessions, err := st.Sessions(cmd.Context(), f)
 			if err != nil {
 				return fmt.Errorf("list sessions: %w", err)
 			}
-			return report.Sessions(streams.Out, sessions, reportOptions(cmd, streams))
+			if len(sessions) == 0 && !f.IsZero() {
+				all, err := st.Sessions(cmd.Context(), store.SessionFilter{})
+				if err != nil {
+					return fmt.Errorf("list sessions: %w", err)
+				}
+				opts.Selection = selection(cmd, len(all))
+			}
+			return report.Sessions(streams.Out, sessions, opts)
 		},
 	}
 	addQueryFlags(cmd)
 	cmd.Flags().Duration("since", 7*24*time.Hour, "only sessions active within this duration (0: all)")
+	cmd.Flags().String("user", "", "only sessions of this user_id")
+	cmd.Flags().String("deployment", "", "only sessions of this deployment")
+	cmd.Flags().StringArray("tag", nil, "only sessions with a run or record tagged `key=value` (repeatable; all must match; the value may hold commas)")
+	cmd.Flags().Bool("failed", false, "only sessions with a failed run or an error record")
 	return cmd
+}
+
+// sessionFilter reads the filter flags of `sessions`.
+func sessionFilter(cmd *cobra.Command, now time.Time) (store.SessionFilter, error) {
+	var f store.SessionFilter
+	if since, _ := cmd.Flags().GetDuration("since"); since > 0 {
+		f.Since = now.Add(-since)
+	}
+	f.User, _ = cmd.Flags().GetString("user")
+	f.Deployment, _ = cmd.Flags().GetString("deployment")
+	f.Failed, _ = cmd.Flags().GetBool("failed")
+	tags, _ := cmd.Flags().GetStringArray("tag")
+	for _, t := range tags {
+		k, v, ok := strings.Cut(t, "=")
+		if !ok || k == "" {
+			return f, &UsageError{Err: fmt.Errorf("--tag %q: want key=value", t)}
+		}
+		if f.Tags == nil {
+			f.Tags = telemetry.Tags{}
+		}
+		f.Tags[k] = v
+	}
+	return f, nil
+}
+
+// selection describes the flags that selected no session, for the empty
+// list's message; total is how many sessions there are in all.
+func selection(cmd *cobra.Command, total int) string {
+	var parts []string
+	if since, _ := cmd.Flags().GetDuration("since"); since > 0 && cmd.Flags().Changed("since") {
+		parts = append(parts, "active within "+since.String())
+	}
+	if u, _ := cmd.Flags().GetString("user"); u != "" {
+		parts = append(parts, "of user "+u)
+	}
+	if d, _ := cmd.Flags().GetString("deployment"); d != "" {
+		parts = append(parts, "of deployment "+d)
+	}
+	if tags, _ := cmd.Flags().GetStringArray("tag"); len(tags) > 0 {
+		parts = append(parts, "tagged "+strings.Join(tags, " and "))
+	}
+	if failed, _ := cmd.Flags().GetBool("failed"); failed {
+		parts = append(parts, "with a failure")
+	}
+	sinceOnly := len(parts) == 1 && cmd.Flags().Changed("since")
+	if len(parts) == 0 {
+		parts = append(parts, "active within "+cmd.Flags().Lookup("since").Value.String())
+	}
+	s := strings.Join(parts, ", ")
+	switch {
+	case total > 0 && sinceOnly:
+		s += fmt.Sprintf(" (%s recorded in all; \"graphsignal sessions --since 0\" lists them)",
+			report.Plural(total, "session"))
+	case total > 0:
+		s += fmt.Sprintf(" (%s recorded in all)", report.Plural(total, "session"))
+	}
+	return s
 }
 
 // NewCmdShow builds `graphsignal show`.
 func NewCmdShow(streams *IOStreams, environ []string) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "show [SESSION|last] [--json]",
-		Short: "Show one session: runs, exit errors, resources, spans",
-		Args:  cobra.MaximumNArgs(1),
+		Use:   "show [SESSION|PREFIX|last] [--json]",
+		Short: "Show one session: runs, spans by trace, errors, scores, resources",
+		Long: `Show one session: the runs its records came from, with their outcome,
+resources and metrics, their spans by trace (parent, then children, with
+durations), the session's errors and scores.
+
+SESSION may be any unique prefix of a session id; "last" (the default) is the
+session of the most recently started run. For a run's own session, show lists
+everything received during the run, whatever its trace; for a session the
+program set on its records, the records of that session.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := "last"
 			if len(args) == 1 {
@@ -131,6 +214,8 @@ func NewCmdShow(streams *IOStreams, environ []string) *cobra.Command {
 				if id, err = st.LastSessionID(cmd.Context()); err != nil {
 					return fmt.Errorf("find the last session: %w", err)
 				}
+			} else if id, err = resolveSession(cmd.Context(), st, id); err != nil {
+				return err
 			}
 			detail, err := st.Session(cmd.Context(), id)
 			if errors.Is(err, store.ErrNotFound) {
@@ -146,4 +231,23 @@ func NewCmdShow(streams *IOStreams, environ []string) *cobra.Command {
 	}
 	addQueryFlags(cmd)
 	return cmd
+}
+
+// resolveSession turns a session id or unique prefix into the session id.
+func resolveSession(ctx context.Context, st *store.Store, id string) (string, error) {
+	full, err := st.ResolveSession(ctx, id)
+	var amb *store.AmbiguousError
+	switch {
+	case errors.As(err, &amb):
+		more := ""
+		if amb.More {
+			more = "\n  …"
+		}
+		return "", fmt.Errorf("session %q is ambiguous; it starts:\n  %s%s", id, strings.Join(amb.Candidates, "\n  "), more)
+	case errors.Is(err, store.ErrNotFound):
+		return "", fmt.Errorf("session %q not found (list them with \"graphsignal sessions\")", id)
+	case err != nil:
+		return "", fmt.Errorf("show session %q: %w", id, err)
+	}
+	return full, nil
 }

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/graphsignal/graphsignal/internal/env"
@@ -15,6 +17,7 @@ import (
 	"github.com/graphsignal/graphsignal/internal/pipeline"
 	"github.com/graphsignal/graphsignal/internal/procmon"
 	"github.com/graphsignal/graphsignal/internal/redact"
+	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
 // Stderr tail bounds (docs/launcher.md).
@@ -41,6 +44,52 @@ func destination(cfg *Config, environ []string, journalName string, dl *delivery
 	})
 }
 
+// softMemoryLimit is the Go runtime's soft memory limit for a run
+// (debug.SetMemoryLimit), unless GOMEMLIMIT sets another: it makes the
+// garbage collector return memory before the heap doubles. The bound itself
+// comes from the bounded queues (docs/architecture.md, "Memory bound").
+const softMemoryLimit = 208 << 20
+
+// limitMemory sets softMemoryLimit unless environ has GOMEMLIMIT (which the
+// runtime applied already).
+func limitMemory(environ []string) {
+	if _, ok := env.Lookup(environ, "GOMEMLIMIT"); !ok {
+		debug.SetMemoryLimit(softMemoryLimit)
+	}
+}
+
+// selfCounters are graphsignal's own counters that the pipeline records
+// with the run (docs/protocol.md, "Drops"): its drop counters and the
+// intakes' counters, every pipeline.DefaultSelfMetricsInterval while they
+// move and once more at the end, so that a killed run keeps them too.
+type selfCounters struct {
+	in atomic.Pointer[intakes] // set once the intakes are bound
+}
+
+// metrics is the pipeline's Config.SelfMetrics for the run of trace and tags.
+func (c *selfCounters) metrics(trace telemetry.TraceID, tags telemetry.Tags) func(pipeline.Stats, time.Time) []telemetry.Metric {
+	return func(s pipeline.Stats, now time.Time) []telemetry.Metric {
+		out := s.Metrics(trace, tags, now)
+		in := c.in.Load()
+		if in == nil {
+			return out
+		}
+		var intake []telemetry.Metric
+		if in.sock != nil {
+			intake = append(intake, in.sock.Metrics(now)...)
+		}
+		if in.http != nil {
+			intake = append(intake, in.http.Metrics(now)...)
+		}
+		for _, m := range intake {
+			if m.Value != 0 {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+}
+
 // isNested reports whether this run runs inside another graphsignal run,
 // which records it.
 func isNested(environ []string) bool {
@@ -57,6 +106,13 @@ type warnings struct {
 
 	mu      sync.Mutex
 	printed bool
+}
+
+// setSecrets replaces the values redacted from the warnings.
+func (ws *warnings) setSecrets(secrets []string) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	ws.secrets = secrets
 }
 
 func (ws *warnings) exporterError(name string, err error) {

@@ -71,13 +71,37 @@ SDKs in the child report. See "graphsignal run --help".`,
 	root.PersistentFlags().Bool("debug", false, "print debug information, including the resolved configuration, to stderr")
 
 	root.AddCommand(
-		NewCmdRun(streams, environ, runSignals, nil),
+		NewCmdRun(streams, environ, runSignals),
 		NewCmdScore(streams, environ),
 		NewCmdSessions(streams, environ),
 		NewCmdShow(streams, environ),
-		NewCmdUpload(streams, environ, nil),
+		NewCmdUpload(streams, environ),
 		NewCmdVersion(streams),
 		NewCmdCopy(streams),
 	)
+	strictCompletion(root)
 	return root
+}
+
+// completionShells are the shells `graphsignal completion` writes scripts
+// for (cobra's).
+const completionShells = "bash, zsh, fish or powershell"
+
+// strictCompletion adds cobra's completion command now, so that a shell it
+// does not support (`completion tcsh`) is a usage error (125) instead of
+// its help and status 0.
+func strictCompletion(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErrorf("completion: missing shell (want %s)", completionShells)
+			}
+			return usageErrorf("completion: unsupported shell %q (want %s)", args[0], completionShells)
+		}
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,9 +74,8 @@ type runOptions struct {
 }
 
 // NewCmdRun builds `graphsignal run`. signals, when not nil, are the
-// forwarded signals already being caught (launcher.CatchSignals). runF
-// replaces the run step in tests; nil means runRun.
-func NewCmdRun(streams *IOStreams, environ []string, signals *launcher.Signals, runF func(context.Context, *runOptions) error) *cobra.Command {
+// forwarded signals already being caught (launcher.CatchSignals).
+func NewCmdRun(streams *IOStreams, environ []string, signals *launcher.Signals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run [flags] [--] PROGRAM [ARGS...]",
 		Short: "Run a program and record it",
@@ -96,9 +94,6 @@ func NewCmdRun(streams *IOStreams, environ []string, signals *launcher.Signals, 
 				return err
 			}
 			opts := &runOptions{streams: streams, environ: environ, config: cfg, sources: sources, args: args, signals: signals}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return runRun(cmd.Context(), opts)
 		},
 	}
@@ -133,13 +128,11 @@ func newRunIdentity(environ []string) runIdentity {
 
 // runTags returns the run's tags: the user's, plus session_id (user's, CI
 // run, or new), deployment (configured, or the program name) and run_id
-// (user's or inherited from an enclosing run, else the run span's id), so
-// that `graphsignal score --tag run_id=...` can score it.
+// (user's, else the run span's id; never an enclosing run's, which a nested
+// run records as parent_run_id: env.NestedRunTags), so that `graphsignal
+// score --tag run_id=...` can score it.
 func runTags(cfg *Config, environ []string, program string, id runIdentity) telemetry.Tags {
-	tags := cfg.Tags.Clone()
-	if tags == nil {
-		tags = telemetry.Tags{}
-	}
+	tags := env.NestedRunTags(cfg.Tags, environ)
 	tags[telemetry.TagSessionID] = env.SessionID(tags, env.DetectCI(environ), func() string { return env.NewSessionID(time.Now()) })
 	deployment := cfg.Deployment
 	if deployment == "" {
@@ -155,6 +148,20 @@ func runTags(cfg *Config, environ []string, program string, id runIdentity) tele
 	return tags
 }
 
+// debugSources are the sources --debug prints, with the deployment as the
+// run resolved it (runTags) where none was configured.
+func debugSources(cfg *Config, sources map[string]configSource, tags telemetry.Tags) map[string]configSource {
+	if cfg.Deployment != "" {
+		return sources
+	}
+	out := make(map[string]configSource, len(sources))
+	for k, v := range sources {
+		out[k] = v
+	}
+	out["deployment"] = configSource{value: tags[telemetry.TagDeployment], from: "default: the deployment tag, else the program name"}
+	return out
+}
+
 func runRun(ctx context.Context, opts *runOptions) error {
 	cfg := opts.config
 	stderr := opts.streams.ErrOut
@@ -165,11 +172,11 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	if sigs == nil {
 		sigs = launcher.CatchSignals()
 	}
-	if cfg.Debug {
-		printConfig(stderr, opts.sources)
-	}
 	id := newRunIdentity(opts.environ)
 	tags := runTags(cfg, opts.environ, opts.args[0], id)
+	if cfg.Debug {
+		printConfig(stderr, debugSources(cfg, opts.sources, tags))
+	}
 	// The cgroup OOM-kill counter is located and read in the background,
 	// while the intakes start and the child is launched. The child does not
 	// wait for it: were it OOM-killed in the fraction of a millisecond
@@ -178,14 +185,24 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	var oomRead sync.WaitGroup
 	oomRead.Go(func() { oom = watchOOM() })
 
-	warn := &warnings{w: stderr, secrets: []string{cfg.APIKey}}
+	// The per-run key the child's SDK sends to the intake, unless the child
+	// inherits the user's key. Until the run's redactor is built (once the
+	// child is on its way), warnings hide the two keys.
+	var token string
+	if inheritedAPIKey(cfg, opts.environ) == "" {
+		token = newLocalToken()
+	}
+	warn := &warnings{w: stderr, secrets: []string{cfg.APIKey, token}}
 	start := time.Now()
 	name := spool.JournalName(start, id.spanID)
 	opts.delivery = newDelivery(cfg, opts.environ, name, tags, stderr)
 	defer opts.delivery.stop()
-	pipe := pipeline.New(pipeline.Config{OnError: warn.exporterError},
+	limitMemory(opts.environ)
+	var counted selfCounters
+	pipe := pipeline.New(pipeline.Config{OnError: warn.exporterError, SelfMetrics: counted.metrics(id.traceID, tags)},
 		destination(cfg, opts.environ, name, opts.delivery))
-	in := startIntakes(ctx, cfg, id, tags, pipe, stderr)
+	in := startIntakes(ctx, cfg, id, tags, token, pipe, stderr)
+	counted.in.Store(in)
 	add := in.childEnv(opts.environ, routeOTLP(cfg, opts.environ, tags[telemetry.TagDeployment]))
 	add[env.VarTraceID] = id.traceID.String()
 	add[env.VarParentSpanID] = id.spanID.String()
@@ -197,11 +214,14 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		SpanID:       id.spanID,
 		ParentSpanID: id.parent,
 		Name:         filepath.Base(opts.args[0]),
-		Args:         redact.Args(opts.args),
 		Tags:         tags,
 		Interval:     cfg.SampleInterval,
 		Out:          pipe,
-		Secrets:      secrets(cfg, opts.environ, in.token),
+	}
+	if os.Getpid() == 1 {
+		// The orphans of the program are re-parented to graphsignal (and
+		// reaped by it): they stay in the sampled process tree.
+		recCfg.Adopter = 1
 	}
 	var rec *recorder.Recorder
 	child, err := launcher.Start(launcher.Config{
@@ -214,14 +234,20 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		Reaper:          os.Getpid() == 1,
 		StderrTailBytes: stderrTailBytes,
 		StderrTailLines: stderrTailLines,
-		StderrHandoff:   handOffStderr(stderr),
+		StderrKeeper:    stderrKeeper(),
 		BeforeReap:      func(int) { rec.StopSampling() },
 		Signals:         sigs,
 	})
 	in.serve()
 	opts.delivery.start(ctx)
-	// Host and CI facts are gathered once the child is on its way.
-	recCfg.Attributes = runAttributes(opts.environ)
+	// The run's one redactor of everything it stores or prints (10-30 µs
+	// for a typical environment), and the host and CI facts, are made once
+	// the child is on its way.
+	red := redact.New(secrets(cfg, opts.environ, token)...)
+	warn.setSecrets(red.Values())
+	recCfg.Args = red.Args(opts.args)
+	recCfg.Secrets = red.Values()
+	recCfg.Attributes = red.Attributes(runAttributes(opts.environ))
 	if err != nil {
 		oomRead.Wait()
 		return failedStart(ctx, opts, pipe, warn, in, recCfg, err)
@@ -306,29 +332,34 @@ func afterExit(ctx context.Context, opts *runOptions, child *launcher.Child, exi
 	return &ChildExit{Exit: exit}
 }
 
-// secrets are the values that must never be stored or printed: the API
-// key, the per-run local key and the OTLP header values.
+// secrets are the values that must never be stored or printed, wherever
+// they appear (README, "Secrets"): the API key, the per-run local key, the
+// OTLP header values (as written, decoded, and the credential after a
+// scheme) and the values of the environment variables whose names mark
+// them as secret (redact.EnvironValues).
 func secrets(cfg *Config, environ []string, token string) []string {
-	out := []string{cfg.APIKey, token}
-	for _, name := range []string{env.VarOTLPHeaders, "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-		"OTEL_EXPORTER_OTLP_METRICS_HEADERS", "OTEL_EXPORTER_OTLP_LOGS_HEADERS"} {
-		h, _ := env.Lookup(environ, name)
-		for _, kv := range strings.Split(h, ",") {
-			if _, v, ok := strings.Cut(kv, "="); ok {
-				out = append(out, strings.TrimSpace(v))
-				if u, err := url.QueryUnescape(strings.TrimSpace(v)); err == nil {
-					out = append(out, u) // the headers are percent-encoded
-				}
-			}
-		}
-	}
-	var nonEmpty []string
-	for _, s := range out {
+	var out []string
+	for _, s := range []string{cfg.APIKey, token} {
 		if len(s) >= 4 {
-			nonEmpty = append(nonEmpty, s)
+			out = append(out, s)
 		}
 	}
-	return nonEmpty
+	return append(out, redact.EnvironValues(environ)...)
+}
+
+// inheritedAPIKey returns the user's API key when the child inherits it
+// from graphsignal's environment (GRAPHSIGNAL_API_KEY is the configured
+// key), else "". A key given by --api-key or the config file is not in the
+// child's environment: the child then gets a per-run local key in
+// GRAPHSIGNAL_API_KEY, which the loopback intake accepts, so that the
+// Graphsignal SDK in it reports whichever way the key was given (its
+// uploads are sent on with the user's key). The user's key never enters
+// the child's environment that way.
+func inheritedAPIKey(cfg *Config, environ []string) string {
+	if k, _ := env.Lookup(environ, env.VarAPIKey); cfg.APIKey != "" && k == cfg.APIKey {
+		return k
+	}
+	return ""
 }
 
 // runAttributes are the host and CI facts of the run span.

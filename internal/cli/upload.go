@@ -30,9 +30,8 @@ type uploadOptions struct {
 	json    bool
 }
 
-// NewCmdUpload builds `graphsignal upload`. runF replaces the upload step
-// in tests; nil means uploadRun.
-func NewCmdUpload(streams *IOStreams, environ []string, runF func(context.Context, *uploadOptions) error) *cobra.Command {
+// NewCmdUpload builds `graphsignal upload`.
+func NewCmdUpload(streams *IOStreams, environ []string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "upload [--json]",
 		Short: "Send what earlier runs could not deliver",
@@ -55,9 +54,6 @@ Exit status:
 			}
 			asJSON, _ := cmd.Flags().GetBool("json")
 			opts := &uploadOptions{streams: streams, environ: environ, config: cfg, json: asJSON}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return uploadRun(cmd.Context(), opts)
 		},
 	}

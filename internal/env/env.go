@@ -70,7 +70,7 @@ type Var struct {
 // summarised by their provider (see DetectCI).
 func ReadVars() []Var {
 	return []Var{
-		{VarAPIKey, "API key; unset means local mode (secret: never printed)"},
+		{VarAPIKey, "API key; unset means local mode (secret: never printed; prefer it to --api-key, which ps shows)"},
 		{VarDeployment, "deployment name (default: the program's name)"},
 		{VarTags, `tags, "k=v,k2=v2"`},
 		{VarTagPrefix + "<KEY>", "one tag; KEY is lower-cased, overrides " + VarTags},
@@ -94,13 +94,13 @@ func ChildVars() []Var {
 		{VarTraceID, "the run's trace id"},
 		{VarParentSpanID, "the run span's id, parent of the child's spans"},
 		{VarTraceparent, "W3C trace context of the run span, for OpenTelemetry SDKs"},
-		{VarTags, "the merged tags, so SDKs in the child use the same session"},
+		{VarTags, "the merged tags with the run's own run_id, so SDKs in the child use the same session and run"},
 		{VarAPIBase, "the loopback intake for the Graphsignal SDK"},
 		{VarOTLPEndpoint, "always the loopback OTLP intake (http://127.0.0.1:PORT for OTEL_EXPORTER_OTLP_PROTOCOL=grpc); the run forwards to the user's endpoint"},
 		{VarOTLPTracesEndpoint, "the loopback intake, only where the user set it (or " + VarOTLPTracesProtocol + ")"},
 		{VarOTLPMetricsEndpoint, "the loopback intake, only where the user set it (or " + VarOTLPMetricsProtocol + ")"},
 		{VarOTLPLogsEndpoint, "the loopback intake, only where the user set it (or " + VarOTLPLogsProtocol + ")"},
-		{VarAPIKey, "local mode only: a per-run local token for the Graphsignal SDK"},
+		{VarAPIKey, "a per-run local token for the Graphsignal SDK: in local mode, and when the API key came from --api-key or the config file (an inherited key is kept)"},
 	}
 }
 

@@ -111,3 +111,37 @@ func FormatTags(tags telemetry.Tags) string {
 	}
 	return b.String()
 }
+
+// TagParentRunID is the tag with which a nested run records the run_id of
+// the run that encloses it.
+const TagParentRunID = "parent_run_id"
+
+// NestedRunTags returns a copy of tags (resolved for a new run from the
+// configuration file, environ and flags), never nil, in which every run
+// has its own run_id. When environ is the child environment of an
+// enclosing graphsignal run (GRAPHSIGNAL_PARENT_SPAN_ID is set), the run_id
+// and parent_run_id it hands down (GRAPHSIGNAL_TAGS, GRAPHSIGNAL_TAG_<KEY>)
+// are the enclosing run's: a run_id or parent_run_id equal to those is
+// removed, so the caller gives the new run its own run_id, and parent_run_id
+// is set to the enclosing run's run_id. A run_id given only to the new run
+// (a --tag flag with another value) is kept. Outside a run, tags are
+// returned as they are.
+func NestedRunTags(tags telemetry.Tags, environ []string) telemetry.Tags {
+	own := tags.Clone()
+	if own == nil {
+		own = telemetry.Tags{}
+	}
+	if Get(environ, VarParentSpanID) == "" {
+		return own
+	}
+	outer, _ := TagsFromEnviron(environ) // its errors were reported when tags were resolved
+	for _, k := range []string{telemetry.TagRunID, TagParentRunID} {
+		if v, ok := outer[k]; ok && own[k] == v {
+			delete(own, k)
+		}
+	}
+	if id := outer[telemetry.TagRunID]; id != "" {
+		own[TagParentRunID] = id
+	}
+	return own
+}

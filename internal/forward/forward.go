@@ -3,22 +3,23 @@
 // `graphsignal run` inside another run's child becomes a span of the same
 // trace, recorded once, by the outer run.
 //
-// Ended spans (with payloads and usage), scores, logs and metrics are
-// forwarded, except: an unended span, which would be taken as ending when it
-// arrives, and the process and host samples, which the outer run already
-// takes over a process tree that contains the nested one.
+// Ended spans (with everything they carry: payloads, usage, events,
+// exceptions, scores), scores, logs and metrics are forwarded, except: an
+// unended span, which would be taken as ending when it arrives, and the
+// process and host samples, which the outer run already takes over a
+// process tree that contains the nested one. A span over the protocol's
+// line limit is sent without its payloads.
 package forward
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"math"
 	"net"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/graphsignal/graphsignal/internal/sockmsg"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
@@ -39,42 +40,26 @@ func Dial(ctx context.Context, path string) (*Forwarder, error) {
 	return &Forwarder{conn: conn}, nil
 }
 
-// Export sends the batch's ended spans, scores and logs, one line each.
+// Export sends the batch's ended spans, scores, metrics and logs, one line
+// each, encoded by sockmsg (the protocol's one encoder); SDK uploads are
+// not forwarded.
 func (f *Forwarder) Export(ctx context.Context, b telemetry.Batch) error {
 	var buf []byte
 	for i := range b.Spans {
-		if b.Spans[i].End.IsZero() {
-			continue
+		if !b.Spans[i].End.IsZero() {
+			buf = appendSpan(buf, &b.Spans[i])
 		}
-		line, err := json.Marshal(spanMessage(&b.Spans[i]))
-		if err != nil {
-			return fmt.Errorf("encode span: %w", err)
-		}
-		buf = append(append(buf, line...), '\n')
 	}
 	for i := range b.Scores {
-		line, err := json.Marshal(scoreMessage(&b.Scores[i]))
-		if err != nil {
-			return fmt.Errorf("encode score: %w", err)
-		}
-		buf = append(append(buf, line...), '\n')
+		buf = sockmsg.AppendScore(buf, &b.Scores[i])
 	}
 	for i := range b.Metrics {
-		if sampledByOuter(b.Metrics[i].Name) {
-			continue
+		if !sampledByOuter(b.Metrics[i].Name) {
+			buf = sockmsg.AppendMetric(buf, &b.Metrics[i])
 		}
-		line, err := json.Marshal(metricMessage(&b.Metrics[i]))
-		if err != nil {
-			return fmt.Errorf("encode metric: %w", err)
-		}
-		buf = append(append(buf, line...), '\n')
 	}
 	for i := range b.Logs {
-		line, err := json.Marshal(logMessage(&b.Logs[i]))
-		if err != nil {
-			return fmt.Errorf("encode log: %w", err)
-		}
-		buf = append(append(buf, line...), '\n')
+		buf = sockmsg.AppendLog(buf, &b.Logs[i])
 	}
 	if len(buf) == 0 {
 		return nil
@@ -92,6 +77,19 @@ func (f *Forwarder) Export(ctx context.Context, b telemetry.Batch) error {
 	return nil
 }
 
+// appendSpan appends s, without its payloads when the line would be over
+// the limit.
+func appendSpan(buf []byte, s *telemetry.Span) []byte {
+	start := len(buf)
+	buf = sockmsg.AppendSpan(buf, s)
+	if len(buf)-start-1 <= sockmsg.MaxLineBytes || len(s.Payloads) == 0 {
+		return buf
+	}
+	lean := *s
+	lean.Payloads = nil
+	return sockmsg.AppendSpan(buf[:start], &lean)
+}
+
 // Close closes the connection.
 func (f *Forwarder) Close() error { return f.conn.Close() }
 
@@ -99,100 +97,4 @@ func (f *Forwarder) Close() error { return f.conn.Close() }
 // itself.
 func sampledByOuter(name string) bool {
 	return strings.HasPrefix(name, "process.") || strings.HasPrefix(name, "host.")
-}
-
-// finite replaces NaN and infinities, which JSON cannot carry, by nil.
-func finite(v any) any {
-	if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
-		return nil
-	}
-	return v
-}
-
-func ns(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func spanMessage(s *telemetry.Span) map[string]any {
-	m := map[string]any{
-		"type": "span", "name": s.Name,
-		"trace_id": s.TraceID.String(), "span_id": s.SpanID.String(),
-		"start_ns": ns(s.Start), "end_ns": ns(s.End),
-		"tags": s.Tags, "attributes": attributes(s.Attributes),
-		"status": s.Status.String(), "status_message": s.StatusMessage,
-	}
-	if !s.ParentSpanID.IsZero() {
-		m["parent_span_id"] = s.ParentSpanID.String()
-	}
-	if len(s.Exceptions) > 0 {
-		var exc []map[string]any
-		for _, e := range s.Exceptions {
-			exc = append(exc, map[string]any{"type": e.Type, "message": e.Message, "stack_trace": e.StackTrace})
-		}
-		m["exceptions"] = exc
-	}
-	if len(s.Payloads) > 0 {
-		var payloads []map[string]any
-		for _, p := range s.Payloads {
-			payload := map[string]any{"name": p.Name, "content_type": p.ContentType}
-			if json.Valid(p.Data) && p.ContentType == "application/json" {
-				payload["data"] = json.RawMessage(p.Data)
-			} else {
-				payload["data"] = string(p.Data)
-			}
-			payloads = append(payloads, payload)
-		}
-		m["payloads"] = payloads
-	}
-	if len(s.Usage) > 0 {
-		var usage []map[string]any
-		for _, u := range s.Usage {
-			usage = append(usage, map[string]any{"payload_name": u.PayloadName, "name": u.Name, "value": u.Value})
-		}
-		m["usage"] = usage
-	}
-	return m
-}
-
-func attributes(a map[string]any) map[string]any {
-	out := make(map[string]any, len(a))
-	for k, v := range a {
-		out[k] = finite(v)
-	}
-	return out
-}
-
-func metricMessage(m *telemetry.Metric) map[string]any {
-	msg := map[string]any{
-		"type": "metric", "name": m.Name, "kind": m.Kind.String(), "value": finite(m.Value),
-		"unit": m.Unit, "tags": m.Tags, "ts_ns": ns(m.Time),
-	}
-	if m.Kind == telemetry.Histogram {
-		msg["buckets"], msg["counts"], msg["count"], msg["sum"] = m.Buckets, m.Counts, m.Count, finite(m.Sum)
-	}
-	return msg
-}
-
-func scoreMessage(s *telemetry.Score) map[string]any {
-	m := map[string]any{
-		"type": "score", "name": s.Name, "score": finite(s.Value), "unit": s.Unit, "comment": s.Comment,
-		"severity": s.Severity, "tags": s.Tags, "ts_ns": ns(s.Time),
-	}
-	if !s.SpanID.IsZero() {
-		m["span_id"] = s.SpanID.String()
-	}
-	if !s.TraceID.IsZero() {
-		m["trace_id"] = s.TraceID.String()
-	}
-	return m
-}
-
-func logMessage(l *telemetry.Log) map[string]any {
-	return map[string]any{
-		"type": "log", "level": l.Level, "message": l.Message, "exception": l.Exception,
-		"tags": l.Tags, "ts_ns": ns(l.Time),
-	}
 }

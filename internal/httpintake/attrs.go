@@ -106,16 +106,42 @@ func stringTags(dst telemetry.Tags, m pcommon.Map) {
 }
 
 // runTags adds the run's tags to t where t has no value of its own (a tag
-// the SDK set on the record is more specific, as on the socket), except the
-// session: everything received belongs to the run's session. It returns t.
+// the SDK set on the record is more specific, as on the socket; a session
+// the program set is the record's session, docs/store.md "Sessions"). It
+// returns t.
 func (s *Server) runTags(t telemetry.Tags) telemetry.Tags {
 	run := s.tags()
 	if t == nil {
 		t = make(telemetry.Tags, len(run))
 	}
 	for k, v := range run {
-		if _, ok := t[k]; !ok || k == telemetry.TagSessionID {
+		if _, ok := t[k]; !ok {
 			t[k] = v
+		}
+	}
+	return t
+}
+
+// semconvTags are the OpenTelemetry attributes that name a record's
+// session and user, and the tags they set.
+var semconvTags = [...]struct{ attr, tag string }{
+	{"session.id", telemetry.TagSessionID},
+	{"user.id", telemetry.TagUserID},
+	{"enduser.id", telemetry.TagUserID},
+}
+
+// sessionTags returns the session_id and user_id tags that OTLP attributes
+// m set (session.id, user.id or enduser.id), nil when none.
+func sessionTags(m pcommon.Map) telemetry.Tags {
+	var t telemetry.Tags
+	for _, st := range semconvTags {
+		if v, ok := m.Get(st.attr); ok && v.AsString() != "" {
+			if t == nil {
+				t = telemetry.Tags{}
+			}
+			if _, set := t[st.tag]; !set {
+				t[st.tag] = v.AsString()
+			}
 		}
 	}
 	return t

@@ -19,9 +19,20 @@ var (
 
 // readBody reads the whole request body, undoing gzip when Content-Encoding
 // says so, with max bounding both the bytes on the wire and the decompressed
-// bytes. Errors wrap errTooLarge, errBadEncoding, or describe undecodable
-// input (bad gzip, a connection cut short).
-func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+// bytes. Every byte read is held from the in-flight budget of the request's
+// hold (serveHTTP makes it), and then what decoding the body takes
+// (decodeHold). Errors wrap errTooLarge, errBadEncoding, errBusy, or
+// describe undecodable input (bad gzip, a connection cut short).
+func readBody(w http.ResponseWriter, r *http.Request, max int64, isJSON bool) ([]byte, error) {
+	h, _ := r.Context().Value(holdKey{}).(*hold)
+	out, err := readBodyHeld(w, r, max, h)
+	if err == nil && h != nil {
+		err = h.take(decodeHold(int64(len(out)), isJSON))
+	}
+	return out, err
+}
+
+func readBodyHeld(w http.ResponseWriter, r *http.Request, max int64, h *hold) ([]byte, error) {
 	if r.ContentLength > max {
 		return nil, errTooLarge
 	}
@@ -30,11 +41,14 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error)
 		return nil, fmt.Errorf("%w %q", errBadEncoding, enc)
 	}
 	body := http.MaxBytesReader(w, r.Body, max)
-	raw, err := readLimited(body, max)
+	raw, err := readLimited(body, max, r.ContentLength)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, errTooLarge
+		}
+		if errors.Is(err, errBusy) || errors.Is(err, errDecodeTooLarge) {
+			return nil, err
 		}
 		return nil, fmt.Errorf("read body: %w", err)
 	}
@@ -45,16 +59,27 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error)
 	if err != nil {
 		return nil, fmt.Errorf("gzip: %w", err)
 	}
-	out, err := readLimited(zr, max)
+	var unzipped io.Reader = zr
+	if h != nil {
+		unzipped = heldReader{zr, h}
+	}
+	out, err := readLimited(unzipped, max, -1)
+	if errors.Is(err, errBusy) || errors.Is(err, errDecodeTooLarge) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("gzip: %w", err)
 	}
 	return out, nil
 }
 
-// readLimited reads r to the end, failing with errTooLarge past max bytes.
-func readLimited(r io.Reader, max int64) ([]byte, error) {
+// readLimited reads r to the end, failing with errTooLarge past max bytes;
+// size, when known (>= 0), sizes the buffer at once.
+func readLimited(r io.Reader, max, size int64) ([]byte, error) {
 	var buf bytes.Buffer
+	if size >= 0 && size <= max {
+		buf.Grow(int(size) + bytes.MinRead)
+	}
 	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
 	if err != nil {
 		return nil, err
@@ -72,6 +97,8 @@ func statusFor(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, errBadEncoding):
 		return http.StatusUnsupportedMediaType
+	case errors.Is(err, errBusy):
+		return http.StatusTooManyRequests
 	default:
 		return http.StatusBadRequest
 	}

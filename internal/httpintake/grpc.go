@@ -1,6 +1,9 @@
 package httpintake
 
 import (
+	"errors"
+	"time"
+
 	"context"
 	"fmt"
 	"mime"
@@ -125,10 +128,19 @@ func (s *Server) serveGRPC(w http.ResponseWriter, r *http.Request) {
 // serveGRPCMethod is the grpcunary serve function: it decodes one Export
 // request and hands its records to the consumer. The reply is the empty
 // export response (full success).
-func (s *Server) serveGRPCMethod(_ context.Context, method string, req []byte) ([]byte, error) {
+func (s *Server) serveGRPCMethod(ctx context.Context, method string, req []byte) ([]byte, error) {
 	sig, _, ok := grpcSignal(method)
 	if !ok { // serveGRPC answered it already
 		return nil, &grpcunary.StatusError{Code: grpcunary.Unimplemented, Message: "unknown method"}
+	}
+	// The message and its decoding are held from the in-flight budget.
+	if err := holdOf(ctx, &s.inflight).take(int64(len(req)) + decodeHold(int64(len(req)), false)); err != nil {
+		if errors.Is(err, errTooLarge) {
+			s.stats.tooLarge.Add(1)
+			return nil, &grpcunary.StatusError{Code: grpcunary.ResourceExhausted, Message: err.Error()}
+		}
+		s.stats.throttled.Add(1)
+		return nil, &grpcunary.StatusError{Code: grpcunary.Unavailable, Message: err.Error(), RetryAfter: time.Second}
 	}
 	var b telemetry.Batch
 	if err := s.decodeOTLP(sig, req, false, s.cfg.Now(), &b); err != nil {

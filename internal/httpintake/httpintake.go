@@ -90,8 +90,8 @@ type Config struct {
 	// (see Server.SetTags to change them later).
 	Tags telemetry.Tags
 	// APIKey is the key the child's Graphsignal SDK sends as X-API-Key: the
-	// per-run local token in local mode, the user's API key (which the child
-	// inherits) when one is set. Empty refuses every Graphsignal SDK request
+	// per-run local token, or the user's API key when the child inherits it
+	// from graphsignal's environment. Empty refuses every Graphsignal SDK request
 	// with 401.
 	APIKey string
 	// RecordPayloads keeps content-bearing attributes and events (prompts,
@@ -121,6 +121,11 @@ type Config struct {
 	// DefaultReadTimeout); headers alone must arrive within
 	// DefaultReadHeaderTimeout.
 	ReadTimeout time.Duration
+	// InFlightBytes bounds the memory held by requests being read and
+	// decoded (0 means DefaultInFlightBytes); a request that would pass it
+	// is refused as busy (429 with Retry-After, gRPC UNAVAILABLE) and
+	// counted in Stats.Throttled.
+	InFlightBytes int64
 	// MaxSeries bounds the cumulative-counter state kept to turn delta sums
 	// into cumulative ones (0 means 10,000 series); points of further series
 	// are dropped and counted.
@@ -137,6 +142,7 @@ type Server struct {
 	done       chan struct{} // closed when the serve goroutine returns
 	serveErr   error
 	stats      counters
+	inflight   inflight // request bytes being read and decoded
 	cum        *cumulator
 	runTagsPtr atomic.Pointer[telemetry.Tags] // never mutated once stored
 
@@ -184,6 +190,9 @@ func Bind(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.SDKConfigWait <= 0 {
 		cfg.SDKConfigWait = DefaultSDKConfigWait
 	}
+	if cfg.InFlightBytes <= 0 {
+		cfg.InFlightBytes = DefaultInFlightBytes
+	}
 	if cfg.MaxSeries <= 0 {
 		cfg.MaxSeries = 10000
 	}
@@ -209,6 +218,7 @@ func Bind(ctx context.Context, cfg Config) (*Server, error) {
 
 		newConns: make(map[net.Conn]struct{}),
 	}
+	s.inflight.max = cfg.InFlightBytes
 	s.runTagsPtr.Store(&cfg.Tags)
 	s.initGRPC()
 	s.endpoint = "http://" + addr + s.prefix
@@ -343,6 +353,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.handlers.Done()
+	h := &hold{f: &s.inflight}
+	defer h.release()
+	if r.Body != nil && r.Body != http.NoBody && !isGRPC(r) {
+		r.Body = heldBody{heldReader{r.Body, h}, r.Body}
+	}
+	r = r.WithContext(context.WithValue(r.Context(), holdKey{}, h))
 	if isGRPC(r) {
 		s.serveGRPC(w, r)
 		return

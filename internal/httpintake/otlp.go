@@ -92,7 +92,7 @@ func (s *Server) handleOTLP(w http.ResponseWriter, r *http.Request, sig otlpSign
 		return
 	}
 	isJSON := mt == ctJSON
-	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
+	body, err := readBody(w, r, s.cfg.MaxBodyBytes, isJSON)
 	if err != nil {
 		s.otlpError(w, isJSON, statusFor(err), err)
 		return
@@ -126,9 +126,12 @@ func (s *Server) otlpError(w http.ResponseWriter, isJSON bool, code int, err err
 		s.stats.unsupportedMedia.Add(1)
 	case http.StatusBadRequest:
 		s.stats.badRequests.Add(1)
+	case http.StatusTooManyRequests:
+		s.stats.throttled.Add(1)
+		w.Header().Set("Retry-After", "1")
 	}
 	msg := err.Error()
-	if errors.Is(err, errTooLarge) {
+	if errors.Is(err, errTooLarge) && !errors.Is(err, errDecodeTooLarge) {
 		msg = fmt.Sprintf("%s (limit %d bytes)", msg, s.cfg.MaxBodyBytes)
 	}
 	// gRPC codes: 3 InvalidArgument, 8 ResourceExhausted, 13 Internal.
@@ -136,6 +139,8 @@ func (s *Server) otlpError(w http.ResponseWriter, isJSON bool, code int, err err
 	switch code {
 	case http.StatusRequestEntityTooLarge:
 		rpcCode = 8
+	case http.StatusTooManyRequests:
+		rpcCode = 14 // Unavailable
 	case http.StatusInternalServerError:
 		rpcCode = 13
 	}

@@ -41,7 +41,7 @@ func (s *Server) convertSpan(sp ptrace.Span, res map[string]any, scope pcommon.I
 		Name:         sp.Name(),
 		Start:        timeOr(int64(sp.StartTimestamp()), now),
 		End:          timeOr(int64(sp.EndTimestamp()), time.Time{}),
-		Tags:         s.runTags(nil),
+		Tags:         s.runTags(sessionTags(sp.Attributes())),
 		Attributes:   make(map[string]any, sp.Attributes().Len()+len(res)+4),
 	}
 	if ts.TraceID.IsZero() {
@@ -225,6 +225,7 @@ func (s *Server) convertLogs(ld plog.Logs, now time.Time) []telemetry.Log {
 				if hasService {
 					l.Tags[tagServiceName] = service.AsString()
 				}
+				maps.Copy(l.Tags, sessionTags(lr.Attributes()))
 				l.Tags = s.runTags(l.Tags)
 				attrs := lr.Attributes()
 				get := func(k string) string {

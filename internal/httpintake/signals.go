@@ -76,7 +76,7 @@ func (s *Server) handleSignals(w http.ResponseWriter, r *http.Request) {
 	if !allowMethod(w, r, http.MethodPost) || !s.authorized(w, r) {
 		return
 	}
-	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
+	body, err := readBody(w, r, s.cfg.MaxBodyBytes, false)
 	if err != nil {
 		s.signalsError(w, statusFor(err), err)
 		return
@@ -137,6 +137,9 @@ func (s *Server) signalsError(w http.ResponseWriter, code int, err error) {
 		s.stats.tooLarge.Add(1)
 	case http.StatusUnsupportedMediaType:
 		s.stats.unsupportedMedia.Add(1)
+	case http.StatusTooManyRequests:
+		s.stats.throttled.Add(1)
+		w.Header().Set("Retry-After", "1")
 	default:
 		s.stats.badRequests.Add(1)
 	}

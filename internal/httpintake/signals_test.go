@@ -89,7 +89,7 @@ func TestSignalsUpload(t *testing.T) {
 			ParentSpanID: telemetry.SpanID{2: 0xff, 3: 0xee, 4: 0xdd, 5: 0xcc, 6: 0xbb, 7: 0xaa},
 			Name:         "openai.chat.completions.create",
 			Start:        t0, End: t0.Add(5 * time.Millisecond),
-			Tags:       testTags.Merge(telemetry.Tags{"model_type": "chat", "span.status": "error", "session_id": "s-1"}),
+			Tags:       testTags.Merge(telemetry.Tags{"model_type": "chat", "span.status": "error", "session_id": "sdk-session"}),
 			Attributes: attrs,
 			Status:     telemetry.StatusError,
 			Events:     []telemetry.Event{{Name: "first_token", Time: t0.Add(time.Millisecond), Attributes: map[string]any{"n": "1"}}},

@@ -25,6 +25,10 @@ type Stats struct {
 	// Unauthorized Graphsignal SDK requests with a wrong or missing key (401)
 	// and gRPC calls from another user than graphsignal's.
 	BadRequests, TooLarge, UnsupportedMedia, Unauthorized uint64
+	// Throttled counts requests refused as busy because the request bytes
+	// in flight would have passed Config.InFlightBytes (the client may
+	// send them again).
+	Throttled uint64
 	// Dropped counts data points not converted: unsupported metric types
 	// (exponential histograms, summaries, profiles) and series beyond
 	// Config.MaxSeries.
@@ -40,6 +44,7 @@ type counters struct {
 	sdkConfigFromAPI                                      atomic.Uint64
 	badRequests, tooLarge, unsupportedMedia, unauthorized atomic.Uint64
 	dropped                                               atomic.Uint64
+	throttled                                             atomic.Uint64
 }
 
 func (c *counters) request(route string) {
@@ -72,6 +77,7 @@ func (s *Server) Stats() Stats {
 		UnsupportedMedia: s.stats.unsupportedMedia.Load(),
 		Unauthorized:     s.stats.unauthorized.Load(),
 		Dropped:          s.stats.dropped.Load(),
+		Throttled:        s.stats.throttled.Load(),
 	}
 	for i, r := range routes {
 		st.Requests[r] = s.stats.requests[i].Load()
@@ -114,6 +120,7 @@ func (s *Server) Metrics(now time.Time) []telemetry.Metric {
 		m("unsupported_media", st.UnsupportedMedia, nil),
 		m("unauthorized", st.Unauthorized, nil),
 		m("dropped", st.Dropped, nil),
+		m("throttled", st.Throttled, nil),
 	)
 	return out
 }

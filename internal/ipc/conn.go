@@ -13,7 +13,7 @@ import (
 // maxBatchCostBytes flushes a connection's batch once its records'
 // estimated memory adds up to this much, so one fast client does not hold
 // large batches.
-const maxBatchCostBytes = 64 << 10
+const maxBatchCostBytes = 16 << 10
 
 // connReader is the state of one connection's goroutine.
 type connReader struct {
@@ -131,7 +131,7 @@ func (cr *connReader) decode(line []byte, unterminated bool) {
 	}
 	if len(line) > cr.s.cfg.ReadBufferBytes {
 		// Parsing expands a line many times over (up to ~32× for an array
-		// of small numbers): decode long lines two at a time at most.
+		// of small numbers): decode long lines one at a time.
 		cr.s.longDecode <- struct{}{}
 		defer func() { <-cr.s.longDecode }()
 	}

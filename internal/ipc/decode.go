@@ -318,8 +318,12 @@ func decodeMetric(w *wire, rc *RunContext, now time.Time) (Message, error) {
 		}
 		kind = k
 	}
+	tid, err := traceOf(w.TraceID, rc)
+	if err != nil {
+		return Message{}, err
+	}
 	m := telemetry.Metric{
-		TraceID: rc.TraceID, Name: w.Name, Kind: kind, Unit: w.Unit,
+		TraceID: tid, Name: w.Name, Kind: kind, Unit: w.Unit,
 		Tags: mergeTags(rc, w.Tags), Time: timeOf(w.TsNs, now),
 	}
 	if w.Value != nil {

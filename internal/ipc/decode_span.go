@@ -1,6 +1,7 @@
 package ipc
 
 import (
+	"errors"
 	"math"
 	"time"
 
@@ -53,13 +54,8 @@ func decodeSpan(w *wire, rc *RunContext, now time.Time) (Message, error) {
 	default:
 		return Message{}, badLine(ReasonBadValue, "status %q: want ok, error or unset", w.Status)
 	}
-	if w.Attributes != nil && w.Attributes.Len() > 0 {
-		s.Attributes = make(map[string]any, w.Attributes.Len())
-		w.Attributes.Visit(func(k []byte, v *fastjson.Value) {
-			if a, ok := attributeValue(v); ok && len(k) > 0 {
-				s.Attributes[string(k)] = a
-			}
-		})
+	if s.Attributes, err = attributes("attributes", w.Attributes); err != nil {
+		return Message{}, err
 	}
 	if err := spanLists(&s, w, rc); err != nil {
 		return Message{}, err
@@ -108,11 +104,32 @@ func spanLists(s *telemetry.Span, w *wire, rc *RunContext) error {
 			s.Usage = append(s.Usage, telemetry.Usage{PayloadName: u.PayloadName, Name: u.Name, Value: u.Value})
 		}
 	}
+	if len(w.Events) > 0 {
+		s.Events = make([]telemetry.Event, 0, len(w.Events))
+		for _, e := range w.Events {
+			if e.Name == "" {
+				return badLine(ReasonMissingField, "event without \"name\"")
+			}
+			at, err := timeIn(s, "events", e.TsNs)
+			if err != nil {
+				return err
+			}
+			attrs, err := attributes("events.attributes", e.Attributes)
+			if err != nil {
+				return err
+			}
+			s.Events = append(s.Events, telemetry.Event{Name: e.Name, Time: at, Attributes: attrs})
+		}
+	}
 	if len(w.Exceptions) > 0 {
 		s.Exceptions = make([]telemetry.Exception, 0, len(w.Exceptions))
 		for _, e := range w.Exceptions {
+			at, err := timeIn(s, "exceptions", e.TsNs)
+			if err != nil {
+				return err
+			}
 			s.Exceptions = append(s.Exceptions, telemetry.Exception{
-				Type: e.Type, Message: e.Message, StackTrace: e.StackTrace, Time: s.End,
+				Type: e.Type, Message: e.Message, StackTrace: e.StackTrace, Time: at,
 			})
 		}
 		if w.Status == "" {
@@ -128,13 +145,47 @@ func spanLists(s *telemetry.Span, w *wire, rc *RunContext) error {
 			if sc.Name == "" {
 				return badLine(ReasonMissingField, "score without \"name\"")
 			}
+			at, err := timeIn(s, "scores", sc.TsNs)
+			if err != nil {
+				return err
+			}
 			s.Scores = append(s.Scores, telemetry.Score{
 				Name: sc.Name, Value: sc.Score, Unit: sc.Unit, Comment: sc.Comment, Severity: sc.Severity,
-				Tags: s.Tags.Clone(), TraceID: s.TraceID, SpanID: s.SpanID, Time: s.End,
+				Tags: spanScoreTags(s.Tags, sc.Tags), TraceID: s.TraceID, SpanID: s.SpanID, Time: at,
 			})
 		}
 	}
 	return nil
+}
+
+// timeIn is the time of an entry of a span's list: ns, or the span's end
+// when ns is 0.
+func timeIn(s *telemetry.Span, list string, ns int64) (time.Time, error) {
+	switch {
+	case ns < 0:
+		return time.Time{}, badLine(ReasonBadValue, "%s: negative time", list)
+	case ns == 0:
+		return s.End, nil
+	}
+	return time.Unix(0, ns), nil
+}
+
+// spanScoreTags are a span score's tags: the span's, with the score's own
+// on top (empty keys dropped).
+func spanScoreTags(span telemetry.Tags, own *fastjson.Object) telemetry.Tags {
+	if own == nil || own.Len() == 0 {
+		return span.Clone()
+	}
+	t := make(telemetry.Tags, len(span)+own.Len())
+	for k, v := range span {
+		t[k] = v
+	}
+	own.Visit(func(k []byte, v *fastjson.Value) {
+		if b, err := v.StringBytes(); err == nil && len(k) > 0 {
+			t[string(k)] = string(b)
+		}
+	})
+	return t
 }
 
 // payloadOf keeps a payload's data as compact JSON text, except that a
@@ -155,39 +206,66 @@ func payloadOf(p wirePayload) telemetry.Payload {
 	return telemetry.Payload{Name: p.Name, ContentType: ct, Data: p.Data.MarshalTo(nil)}
 }
 
+// attributes decodes an attributes object (nil for none or an empty one).
+// A number beyond float64 makes the line bad (ReasonBadValue).
+func attributes(field string, o *fastjson.Object) (map[string]any, error) {
+	if o == nil || o.Len() == 0 {
+		return nil, nil
+	}
+	attrs := make(map[string]any, o.Len())
+	var err error
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		a, ok, e := attributeValue(v)
+		if e != nil && err == nil {
+			err = badLine(ReasonBadValue, "%s %q: %v", field, truncate(k), e)
+		}
+		if ok && len(k) > 0 {
+			attrs[string(k)] = a
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return attrs, nil
+}
+
+var errOutOfRange = errors.New("number out of range")
+
 // attributeValue maps a JSON value onto the attribute types of
 // telemetry.Span: string, bool, int64, float64 or []string. Objects and
-// other arrays are kept as compact JSON text; null is dropped.
-func attributeValue(v *fastjson.Value) (any, bool) {
+// other arrays are kept as compact JSON text; null is dropped. An integer
+// beyond int64 becomes a float64; a number beyond float64 (1e400) is an
+// error.
+func attributeValue(v *fastjson.Value) (any, bool, error) {
 	switch v.Type() {
 	case fastjson.TypeNull:
-		return nil, false
+		return nil, false, nil
 	case fastjson.TypeTrue:
-		return true, true
+		return true, true, nil
 	case fastjson.TypeFalse:
-		return false, true
+		return false, true, nil
 	case fastjson.TypeString:
 		b, _ := v.StringBytes()
-		return string(b), true
+		return string(b), true, nil
 	case fastjson.TypeNumber:
 		if i, err := v.Int64(); err == nil {
-			return i, true
+			return i, true, nil
 		}
 		if f, err := v.Float64(); err == nil && !math.IsInf(f, 0) {
-			return f, true
+			return f, true, nil
 		}
-		return nil, false
+		return nil, false, errOutOfRange
 	case fastjson.TypeArray:
 		a, _ := v.Array()
 		ss := make([]string, 0, len(a))
 		for _, e := range a {
 			b, err := e.StringBytes()
 			if err != nil {
-				return string(v.MarshalTo(nil)), true
+				return string(v.MarshalTo(nil)), true, nil
 			}
 			ss = append(ss, string(b))
 		}
-		return ss, true
+		return ss, true, nil
 	}
-	return string(v.MarshalTo(nil)), true
+	return string(v.MarshalTo(nil)), true, nil
 }

@@ -13,17 +13,18 @@
 // Memory is bounded by
 //
 //	MaxConns × ReadBufferBytes            (per-connection read buffers)
-//	+ MaxConns × 64 KiB                   (per-connection batches being filled)
+//	+ MaxConns × 16 KiB                   (per-connection batches being filled)
 //	+ LongLineBudget                      (lines longer than a read buffer, shared)
 //	+ QueueBytes                          (queued records, estimated: line bytes
 //	                                       + 512 B + 64 B per tag each)
 //	+ MaxContextTags × MaxContextTagBytes (context tags: 64 × 64 KiB)
-//	+ 2 × ~32 × MaxLineBytes              (long lines are decoded two at a
+//	+ ~32 × MaxLineBytes                  (long lines are decoded one at a
 //	                                       time; parsing expands them)
 //
-// which with the defaults is 16 + 64 + 64 + 64 + 4 + 64 MiB, plus the garbage
-// collector's slack, independent of what clients send
-// (BenchmarkIntakeFlood measures the peak heap).
+// which with the defaults is 16 + 16 + 8 + 8 + 4 + 32 = 84 MiB, plus the
+// garbage collector's slack, independent of what clients send
+// (BenchmarkIntakeFlood measures the peak heap; docs/architecture.md,
+// "Memory bound", adds up the whole process).
 package ipc
 
 import (
@@ -59,9 +60,9 @@ func (f ConsumerFunc) Consume(b telemetry.Batch) { f(b) }
 const (
 	DefaultMaxConns        = 1024
 	DefaultReadBufferBytes = 16 << 10
-	DefaultLongLineBudget  = 64 << 20
+	DefaultLongLineBudget  = 8 << 20
 	DefaultQueueBatches    = 4096
-	DefaultQueueBytes      = 64 << 20
+	DefaultQueueBytes      = 8 << 20
 	// MaxContextTags bounds the context tags of a run, set by "tag"
 	// messages; a tag beyond it is a bad line (ReasonBadValue), as is one
 	// whose key and value exceed MaxContextTagBytes.
@@ -155,6 +156,7 @@ var ErrNoConsumer = errors.New("ipc: no consumer")
 type Server struct {
 	cfg   Config
 	dir   string
+	lock  *dirLock // held until the directory is removed
 	path  string
 	stats counters
 
@@ -206,23 +208,25 @@ func Bind(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	cfg.setDefaults()
-	dir, path, err := makeSocketDir(cfg.Dir)
+	dir, path, lock, err := makeSocketDir(cfg.Dir)
 	if err != nil {
 		return nil, err
 	}
 	fd, err := listenUnix(path)
 	if err != nil {
 		_ = os.RemoveAll(dir)
+		lock.release()
 		return nil, fmt.Errorf("listen on socket: %w", err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		_ = syscall.Close(fd)
 		_ = os.RemoveAll(dir)
+		lock.release()
 		return nil, fmt.Errorf("chmod socket: %w", err)
 	}
 	s := &Server{
-		cfg: cfg, dir: dir, path: path, fd: fd,
-		longDecode: make(chan struct{}, 2),
+		cfg: cfg, dir: dir, lock: lock, path: path, fd: fd,
+		longDecode: make(chan struct{}, 1),
 		conns:      make(map[*net.UnixConn]struct{}),
 		ready:      make(chan struct{}),
 		stop:       make(chan struct{}),
@@ -261,7 +265,7 @@ const sunPathMax = 103
 // Config.Dir is empty (see there).
 func defaultSocketParent() string {
 	fits := func(dir string) bool {
-		return len(filepath.Join(dir, "graphsignal-0123456789", "intake.sock")) <= sunPathMax
+		return len(filepath.Join(dir, socketDirPrefix+"0123456789", "intake.sock")) <= sunPathMax
 	}
 	if dir := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(dir) && fits(dir) && privateDir(dir) {
 		return dir
@@ -286,24 +290,29 @@ func privateDir(dir string) bool {
 	return ok && int(st.Uid) == os.Getuid()
 }
 
-func makeSocketDir(parent string) (dir, path string, err error) {
+// makeSocketDir creates the run's private directory (0700), locked until
+// the lock is released (socketdir_linux.go: a later run removes the
+// directory of a run that was killed).
+func makeSocketDir(parent string) (dir, path string, lock *dirLock, err error) {
 	if parent == "" {
 		parent = defaultSocketParent()
 	}
-	dir, err = os.MkdirTemp(parent, "graphsignal-")
+	dir, lock, err = createSocketDir(parent)
 	if err != nil {
-		return "", "", fmt.Errorf("create socket directory: %w", err)
+		return "", "", nil, fmt.Errorf("create socket directory: %w", err)
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
 		_ = os.RemoveAll(dir)
-		return "", "", fmt.Errorf("chmod socket directory: %w", err)
+		lock.release()
+		return "", "", nil, fmt.Errorf("chmod socket directory: %w", err)
 	}
 	path = filepath.Join(dir, "intake.sock")
 	if len(path) > sunPathMax {
 		_ = os.RemoveAll(dir)
-		return "", "", fmt.Errorf("socket path %q longer than %d bytes", path, sunPathMax)
+		lock.release()
+		return "", "", nil, fmt.Errorf("socket path %q longer than %d bytes", path, sunPathMax)
 	}
-	return dir, path, nil
+	return dir, path, lock, nil
 }
 
 // Addr returns the socket's path, the value of GRAPHSIGNAL_SOCKET. The path

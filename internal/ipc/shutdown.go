@@ -72,6 +72,7 @@ func (s *Server) shutdown(ctx, drainCtx context.Context) error {
 	if rmErr := removeSocketDir(s.dir, s.path); rmErr != nil && err == nil {
 		err = fmt.Errorf("remove socket directory: %w", rmErr)
 	}
+	s.lock.release()
 	if err != nil {
 		return fmt.Errorf("close intake: %w", err)
 	}

@@ -1,6 +1,7 @@
 package ipc
 
 import (
+	"encoding/json"
 	"math"
 	"sync"
 
@@ -24,6 +25,7 @@ type wire struct {
 	Attributes    *fastjson.Object
 	Payloads      []wirePayload
 	Usage         []wireUsage
+	Events        []wireEvent
 	Exceptions    []wireException
 	Scores        []wireScore
 	Status        string
@@ -56,10 +58,17 @@ type wireUsage struct {
 	Value       float64
 }
 
+type wireEvent struct {
+	Name       string
+	TsNs       int64
+	Attributes *fastjson.Object
+}
+
 type wireException struct {
 	Type       string
 	Message    string
 	StackTrace string
+	TsNs       int64
 }
 
 type wireScore struct {
@@ -68,6 +77,8 @@ type wireScore struct {
 	Unit     string
 	Comment  string
 	Severity int
+	Tags     *fastjson.Object
+	TsNs     int64
 }
 
 var parsers sync.Pool // of *fastjson.Parser
@@ -91,6 +102,11 @@ func parseLine(line []byte) (v *fastjson.Value, p *fastjson.Parser, err error) {
 	if err := fastjson.ValidateBytes(line); err != nil {
 		return nil, nil, &DecodeError{Reason: ReasonInvalidJSON, Err: err}
 	}
+	// fastjson accepts control characters inside strings, which RFC 8259
+	// forbids; the rare line that has any is checked by encoding/json.
+	if hasControl(line) && !json.Valid(line) {
+		return nil, nil, badLine(ReasonInvalidJSON, "unescaped control character in a string")
+	}
 	if len(line) <= pooledLineBytes {
 		p, _ = parsers.Get().(*fastjson.Parser)
 	}
@@ -105,9 +121,27 @@ func parseLine(line []byte) (v *fastjson.Value, p *fastjson.Parser, err error) {
 	return v, p, nil
 }
 
+// hasControl reports whether line has a byte below 0x20 (tab and carriage
+// return included: JSON allows them between tokens, not in strings).
+func hasControl(line []byte) bool {
+	for _, c := range line {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
+}
+
 // typeError is the error for a field of the wrong JSON type.
 func typeError(field, want string) error {
 	return badLine(ReasonWrongType, "field %q: want %s", field, want)
+}
+
+// rangeError is the error for a number of the right JSON type whose value
+// is out of range: a float beyond float64 (1e400), an integer beyond its
+// Go type, a negative count.
+func rangeError(field string, v *fastjson.Value) error {
+	return badLine(ReasonBadValue, "field %q: %s out of range", field, truncate(v.MarshalTo(nil)))
 }
 
 // fields decodes JSON values into Go values, remembering the first error.
@@ -117,6 +151,36 @@ func (f *fields) fail(field, want string) {
 	if f.err == nil {
 		f.err = typeError(field, want)
 	}
+}
+
+// failNumber records the error for a number that did not convert: out of
+// range when it is written as an integer (or, for a float field, whatever
+// its form), else of the wrong type (a fraction or exponent where an
+// integer is wanted).
+func (f *fields) failNumber(field, want string, v *fastjson.Value, isFloat bool) {
+	if f.err != nil {
+		return
+	}
+	if v.Type() == fastjson.TypeNumber && (isFloat || isIntegerLiteral(v)) {
+		f.err = rangeError(field, v)
+		return
+	}
+	f.err = typeError(field, want)
+}
+
+// isIntegerLiteral reports whether a number is written as an integer: an
+// optional minus and digits only.
+func isIntegerLiteral(v *fastjson.Value) bool {
+	s := v.MarshalTo(nil)
+	if len(s) > 0 && s[0] == '-' {
+		s = s[1:]
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(s) > 0
 }
 
 func isNull(v *fastjson.Value) bool { return v.Type() == fastjson.TypeNull }
@@ -152,7 +216,7 @@ func (f *fields) int64(field string, v *fastjson.Value, dst *int64) {
 	}
 	n, err := v.Int64()
 	if err != nil {
-		f.fail(field, "integer")
+		f.failNumber(field, "integer", v, false)
 		return
 	}
 	*dst = n
@@ -164,7 +228,7 @@ func (f *fields) int(field string, v *fastjson.Value, dst *int) {
 	}
 	n, err := v.Int()
 	if err != nil {
-		f.fail(field, "integer")
+		f.failNumber(field, "integer", v, false)
 		return
 	}
 	*dst = n
@@ -176,7 +240,7 @@ func (f *fields) uint64(field string, v *fastjson.Value, dst *uint64) {
 	}
 	n, err := v.Uint64()
 	if err != nil {
-		f.fail(field, "non-negative integer")
+		f.failNumber(field, "non-negative integer", v, false)
 		return
 	}
 	*dst = n
@@ -186,9 +250,13 @@ func (f *fields) float(field string, v *fastjson.Value, dst *float64) {
 	if isNull(v) {
 		return
 	}
+	if v.Type() != fastjson.TypeNumber {
+		f.fail(field, "number")
+		return
+	}
 	n, err := v.Float64()
 	if err != nil || math.IsInf(n, 0) {
-		f.fail(field, "finite number")
+		f.failNumber(field, "number", v, true)
 		return
 	}
 	*dst = n
@@ -280,6 +348,10 @@ func fill(w *wire, top *fastjson.Value) error {
 			for _, e := range f.array("usage", v) {
 				w.Usage = append(w.Usage, f.usage(e))
 			}
+		case "events":
+			for _, e := range f.array("events", v) {
+				w.Events = append(w.Events, f.event(e))
+			}
 		case "exceptions":
 			for _, e := range f.array("exceptions", v) {
 				w.Exceptions = append(w.Exceptions, f.exception(e))
@@ -370,6 +442,27 @@ func (f *fields) exception(e *fastjson.Value) wireException {
 	if v := f.member("exceptions", e, "stack_trace"); v != nil {
 		f.str("exceptions.stack_trace", v, &x.StackTrace)
 	}
+	if v := f.member("exceptions", e, "ts_ns"); v != nil {
+		f.int64("exceptions.ts_ns", v, &x.TsNs)
+	}
+	return x
+}
+
+func (f *fields) event(e *fastjson.Value) wireEvent {
+	var x wireEvent
+	if v := f.member("events", e, "name"); v != nil {
+		f.str("events.name", v, &x.Name)
+	}
+	if v := f.member("events", e, "ts_ns"); v != nil {
+		f.int64("events.ts_ns", v, &x.TsNs)
+	}
+	if v := f.member("events", e, "attributes"); v != nil {
+		a, err := v.Object()
+		if err != nil {
+			f.fail("events.attributes", "object")
+		}
+		x.Attributes = a
+	}
 	return x
 }
 
@@ -389,6 +482,12 @@ func (f *fields) score(e *fastjson.Value) wireScore {
 	}
 	if v := f.member("scores", e, "severity"); v != nil {
 		f.int("scores.severity", v, &s.Severity)
+	}
+	if v := f.member("scores", e, "tags"); v != nil {
+		f.tags("scores.tags", v, &s.Tags)
+	}
+	if v := f.member("scores", e, "ts_ns"); v != nil {
+		f.int64("scores.ts_ns", v, &s.TsNs)
 	}
 	return s
 }

@@ -26,7 +26,9 @@
 // written.
 //
 // Nothing here deletes data a reader has not consumed: Remove is for the
-// reader that has moved a final journal elsewhere.
+// reader that has moved a final journal elsewhere, Reclaim for the readers
+// of a long run's journal to give back the blocks of what all of them have
+// consumed (a hole after the first line; offsets never change).
 package journal
 
 import (
@@ -46,7 +48,8 @@ import (
 // Ext is the file name extension of a journal.
 const Ext = ".jsonl"
 
-// DefaultMaxBytes bounds one journal's size; Append refuses batches past it.
+// DefaultMaxBytes bounds the bytes one journal holds on disk: what it was
+// written less what Reclaim gave back. Append refuses batches past it.
 const DefaultMaxBytes = 256 << 20
 
 // ErrFull is returned by Append when the batch would grow the journal past
@@ -61,6 +64,10 @@ var ErrTooLarge = errors.New("record too large for the journal")
 // ErrClosed is returned by Append after Close.
 var ErrClosed = errors.New("journal closed")
 
+// ErrReclaimUnsupported is returned by Reclaim where the file system (or
+// the platform) cannot punch holes in a file.
+var ErrReclaimUnsupported = errors.New("journal space cannot be reclaimed here")
+
 // Writer appends batches to one journal. It is safe for concurrent use.
 type Writer struct {
 	path      string
@@ -70,7 +77,8 @@ type Writer struct {
 	mu     sync.Mutex
 	f      *os.File
 	size   int64
-	torn   bool // the last write was cut short mid-line
+	holes  int64 // the bytes readers reclaimed (a hole), as last seen
+	torn   bool  // the last write was cut short mid-line
 	closed bool
 }
 
@@ -145,6 +153,34 @@ func (w *Writer) Append(b telemetry.Batch) error {
 	return nil
 }
 
+// AppendCounters writes b, graphsignal's own counters (docs/protocol.md,
+// "Drops"), like Append, except that when the journal is otherwise full it
+// may use the first half of the run span reserve: the counts of what was
+// refused are recorded, and the run's outcome keeps room. It returns
+// ErrFull past that.
+func (w *Writer) AppendCounters(b telemetry.Batch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	lines, _ := encodeLines(&b, w.lineLimit)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	var total int64
+	for _, l := range lines {
+		total += int64(len(l))
+	}
+	if w.size+total+1 > w.maxBytes-runSpanReserve/2 {
+		return fmt.Errorf("journal %s: %w (%d bytes)", w.path, ErrFull, w.maxBytes)
+	}
+	if err := w.write(lines, true); err != nil {
+		return fmt.Errorf("journal %s: %w", w.path, err)
+	}
+	return nil
+}
+
 // write appends lines within the size bound (all of it for a run span,
 // less the reserve otherwise). Called with w.mu held.
 func (w *Writer) write(lines [][]byte, runSpan bool) error {
@@ -159,7 +195,11 @@ func (w *Writer) write(lines [][]byte, runSpan bool) error {
 	if runSpan {
 		limit = w.maxBytes
 	}
-	if w.size+total > limit {
+	if w.size-w.holes+total > limit {
+		// Readers may have reclaimed more since: look again.
+		w.holes = reclaimed(w.f)
+	}
+	if w.size-w.holes+total > limit {
 		return fmt.Errorf("%w (%d bytes)", ErrFull, w.maxBytes)
 	}
 	if w.torn {

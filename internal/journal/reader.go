@@ -72,7 +72,22 @@ func (r *Reader) Read(offset int64, max int) (Chunk, error) {
 		max = 4 << 20
 	}
 	c := Chunk{Next: offset}
-	buf := r.scratch(max)
+	// Sized to what the file holds past offset (plus one byte, so that a
+	// short read says EOF): a background importer opens the live journal
+	// at every pass to read a few new lines, and a buffer of max bytes
+	// each time made megabytes of garbage per second at short intervals.
+	fi, err := r.f.Stat()
+	if err != nil {
+		return c, fmt.Errorf("read journal %s: %w", r.f.Name(), err)
+	}
+	if c.Next, err = r.skipHole(c.Next, fi.Size()); err != nil {
+		return c, err
+	}
+	left := fi.Size() - c.Next
+	if left < 0 {
+		left = 0
+	}
+	buf := r.scratch(int(min(int64(max), left+1)))
 	defer r.release()
 	for {
 		n, err := r.f.ReadAt(buf, c.Next)
@@ -112,6 +127,37 @@ func (r *Reader) Read(offset int64, max int) (Chunk, error) {
 	}
 }
 
+// skipHole returns the offset of the first byte at or after off that is
+// not zero: zero bytes never occur in a line (the encoder escapes them),
+// so they are a reclaimed range of the journal (Reclaim), which a reader
+// from an offset before it (a destination priming its state from the
+// journal's start) passes over as if those lines were never there.
+func (r *Reader) skipHole(off, size int64) (int64, error) {
+	var b [4096]byte
+	look := int64(1) // a line starts here, almost always: one byte says so
+	for off < size {
+		n, err := r.f.ReadAt(b[:min(look, size-off)], off)
+		look = int64(len(b))
+		if n == 0 && err != nil {
+			if errors.Is(err, io.EOF) {
+				return off, nil
+			}
+			return off, fmt.Errorf("read journal %s: %w", r.f.Name(), err)
+		}
+		i := 0
+		for i < n && b[i] == 0 {
+			i++
+		}
+		if i < n {
+			return off + int64(i), nil
+		}
+		// A block of zeros: jump over the hole, if the file system
+		// says where it ends.
+		off = max(off+int64(n), dataFrom(r.f, off+int64(n)))
+	}
+	return off, nil
+}
+
 // scratch returns r.buf with length n, grown if needed.
 func (r *Reader) scratch(n int) []byte {
 	if cap(r.buf) < n {
@@ -149,7 +195,8 @@ func (r *Reader) skipLine(off int64) (int64, error) {
 func (c *Chunk) decodeLines(data []byte) {
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
-		line := data[:i]
+		// A line right after a reclaimed range starts with its zeros.
+		line := bytes.TrimLeft(data[:i], "\x00")
 		data = data[i+1:]
 		c.Next += int64(i + 1)
 		if len(bytes.TrimSpace(line)) == 0 {

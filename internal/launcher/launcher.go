@@ -47,11 +47,15 @@ type Config struct {
 	// stderr that Child.StderrTail returns; 0 bytes turns capture off.
 	StderrTailBytes int
 	StderrTailLines int
-	// StderrHandoff, if set, is given the read end of the stderr tee when
-	// processes the child left behind still hold its write end: it must
-	// start something that copies the rest to the real stderr (graphsignal
-	// exits without waiting). Without it, their later writes get EPIPE.
-	StderrHandoff func(r *os.File) error
+	// StderrKeeper, if set, is the argv (Args[0] an executable's path) of
+	// the process that keeps the child's stderr flowing when graphsignal no
+	// longer copies it (it exits while processes the child left behind
+	// still write, or it is killed); the process must call KeepStderr. It
+	// is started right after the child (before it with Reaper) when stderr
+	// is teed (a pipe), in its own process group, and is not waited for.
+	// Without it, or if it cannot be started, the child's writes to its
+	// stderr fail with EPIPE once graphsignal is gone.
+	StderrKeeper []string
 	// BeforeReap, if set, is called once the child has exited but before it
 	// is reaped, while /proc/<pid> still describes it (a zombie).
 	BeforeReap func(pid int)

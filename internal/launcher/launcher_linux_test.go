@@ -10,7 +10,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// keeperArg makes the test binary a stderr keeper (the helper-process
+// pattern): see testKeeper.
+const keeperArg = "launcher-test-keep-stderr"
+
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == keeperArg {
+		if err := KeepStderr(os.Stdin, os.Stdout); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	// os/signal keeps one goroutine for good once a signal is caught.
 	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("os/signal.signal_recv"))
 }

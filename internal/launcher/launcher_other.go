@@ -33,6 +33,9 @@ func (c *Child) Release() {}
 // StderrTail returns nothing here.
 func (c *Child) StderrTail() StderrTail { return StderrTail{Mode: StderrNone} }
 
+// KeepStderr reports ErrUnsupported: there is no stderr keeper here.
+func KeepStderr(tee, stderr *os.File) error { return ErrUnsupported }
+
 // Signals catches nothing on this platform.
 type Signals struct{}
 

@@ -1,7 +1,6 @@
 package launcher
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"os/signal"
@@ -24,8 +23,10 @@ const ptyIdle = 100 * time.Millisecond
 type ptySession struct {
 	master, slave *os.File
 	in, out       *os.File
+	typed         bool          // in is a terminal: its input is typed keys
 	tail          *Tail         // keeps the end of the output, may be nil
 	stopped       chan struct{} // wakes Wait: see stopPending
+	sigs          *Signals      // graphsignal's, for keys that signal the outer group
 
 	mu       sync.Mutex
 	rawState *term.State // outer terminal settings to restore, nil if untouched
@@ -51,13 +52,16 @@ func openPTY(in, out *os.File, tail *Tail) (*ptySession, error) {
 		return nil, err
 	}
 	p := &ptySession{master: master, slave: slave, in: in, out: out, tail: tail,
+		typed:   in != nil && term.IsTerminal(int(in.Fd())),
 		stopped: make(chan struct{}, 1), quit: make(chan struct{}),
 		outDone: make(chan struct{}), inDone: make(chan struct{})}
 	p.resize()
-	if in == nil || !term.IsTerminal(int(in.Fd())) {
-		// Input is not typed at a terminal: do not echo it back.
+	if !p.typed {
+		// Input is not typed at a terminal: do not echo it back, and pass
+		// every byte as data. Only a key typed at a terminal is a request
+		// to interrupt, quit or suspend; a 0x03 or 0x1a in a file is not.
 		if t, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS); err == nil {
-			t.Lflag &^= unix.ECHO | unix.ECHONL
+			t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ISIG
 			_ = unix.IoctlSetTermios(int(slave.Fd()), unix.TCSETS, t)
 		}
 	}
@@ -91,7 +95,9 @@ func (p *ptySession) resize() {
 
 // started runs once the child has the slave side: it puts the outer terminal
 // in raw mode (so keys reach the child's line discipline) and starts copying.
-func (p *ptySession) started(pid int) {
+// sigs are graphsignal's caught signals (see writeInput).
+func (p *ptySession) started(pid int, sigs *Signals) {
+	p.sigs = sigs
 	p.child.Store(int64(pid))
 	p.slave.Close()
 	p.makeRaw()
@@ -213,34 +219,108 @@ func (p *ptySession) copyIn() {
 	}
 }
 
-// writeInput passes typed input to the child's terminal. The suspend key
-// (Ctrl-Z) is handled here when the child itself is the terminal's
-// foreground process: its process group has no parent in its session (the
-// child is a session leader), so the kernel would discard the SIGTSTP that
-// the key generates. graphsignal stops the group with SIGSTOP instead and
-// has Wait suspend graphsignal, as a shell job.
+// writeInput passes input to the child's terminal. Typed keys that make
+// the child's line discipline signal its foreground group get special care:
+//
+//   - The interrupt and quit keys (Ctrl-C, Ctrl-\) would also have signalled
+//     the outer terminal's foreground group (graphsignal and the shell that
+//     runs it) if the outer terminal were not in raw mode. That group is
+//     sent the signal first, graphsignal excepted, so that a shell waiting
+//     for graphsignal sees the interrupt as it would without graphsignal (a
+//     loop ends when the child dies of SIGINT).
+//   - The suspend key (Ctrl-Z) is handled here when the child itself is the
+//     terminal's foreground process: its process group has no parent in its
+//     session (the child is a session leader), so the kernel would discard
+//     the SIGTSTP that the key generates. graphsignal stops the group with
+//     SIGSTOP instead and has Wait suspend graphsignal, as a shell job.
+//
+// Input that is not typed passes as data (see openPTY).
 func (p *ptySession) writeInput(b []byte) error {
 	fd := int(p.master.Fd())
 	for len(b) > 0 {
-		susp, ok := p.suspendKey()
-		i := bytes.IndexByte(b, susp)
-		if !ok || i < 0 {
+		keys, on := p.signalKeys()
+		i := indexKey(b, keys, on)
+		if i < 0 {
 			return writeAll(fd, b)
 		}
 		if err := writeAll(fd, b[:i]); err != nil {
 			return err
 		}
-		if pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP); err == nil && int64(pgrp) == p.child.Load() {
-			// Suspend now rather than when the child reports the stop: a
-			// child waiting in vfork(2) for a grandchild that the SIGSTOP
-			// stopped before its exec never stops itself.
-			p.stopGroup(pgrp)
-		} else if err := writeAll(fd, b[i:i+1]); err != nil {
+		key := b[i]
+		b = b[i+1:]
+		switch key {
+		case keys[keyInterrupt], keys[keyQuit]:
+			sig := unix.SIGINT
+			if key != keys[keyInterrupt] {
+				sig = unix.SIGQUIT
+			}
+			p.signalOuterGroup(sig)
+		case keys[keySuspend]:
+			if pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP); err == nil && int64(pgrp) == p.child.Load() {
+				// Suspend now rather than when the child reports the
+				// stop: a child waiting in vfork(2) for a grandchild that
+				// the SIGSTOP stopped before its exec never stops itself.
+				p.stopGroup(pgrp)
+				continue
+			}
+		}
+		if err := writeAll(fd, []byte{key}); err != nil {
 			return err
 		}
-		b = b[i+1:]
 	}
 	return nil
+}
+
+// Indexes of signalKeys' result.
+const (
+	keyInterrupt = iota
+	keyQuit
+	keySuspend
+)
+
+// signalKeys returns the child terminal's interrupt, quit and suspend
+// characters, and whether they are on: the input is typed and the terminal
+// generates signals. A character 0 (_POSIX_VDISABLE) is off.
+func (p *ptySession) signalKeys() (keys [3]byte, on bool) {
+	if !p.typed {
+		return keys, false
+	}
+	t, err := unix.IoctlGetTermios(int(p.master.Fd()), unix.TCGETS)
+	if err != nil || t.Lflag&unix.ISIG == 0 {
+		return keys, false
+	}
+	return [3]byte{t.Cc[unix.VINTR], t.Cc[unix.VQUIT], t.Cc[unix.VSUSP]}, true
+}
+
+// indexKey returns the index of the first of keys in b, or -1.
+func indexKey(b []byte, keys [3]byte, on bool) int {
+	if !on {
+		return -1
+	}
+	for i, c := range b {
+		if c != 0 && (c == keys[0] || c == keys[1] || c == keys[2]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// signalOuterGroup sends sig to the outer terminal's foreground process
+// group, as the terminal would have for the key had graphsignal not put it
+// in raw mode, without delivering it to graphsignal itself (the child gets
+// it from its own terminal). Nothing is sent when the outer terminal still
+// generates signals itself.
+func (p *ptySession) signalOuterGroup(sig unix.Signal) {
+	fd := int(p.in.Fd())
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil || t.Lflag&unix.ISIG != 0 {
+		return
+	}
+	pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
+	if err != nil || pgrp <= 0 {
+		return
+	}
+	p.sigs.raiseInGroup(sig, pgrp)
 }
 
 // stopGroup stops the child's process group and tells Wait. The stop and
@@ -276,16 +356,6 @@ func (p *ptySession) takeStop() bool {
 	pending := p.stopPending
 	p.stopPending = false
 	return pending
-}
-
-// suspendKey returns the child terminal's suspend character, if signals
-// are enabled on it.
-func (p *ptySession) suspendKey() (byte, bool) {
-	t, err := unix.IoctlGetTermios(int(p.master.Fd()), unix.TCGETS)
-	if err != nil || t.Lflag&unix.ISIG == 0 || t.Cc[unix.VSUSP] == 0 {
-		return 0, false
-	}
-	return t.Cc[unix.VSUSP], true
 }
 
 func writeAll(fd int, b []byte) error {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -39,6 +40,9 @@ type Signals struct {
 	late    chan struct{} // closed once all forwarded signals are caught
 	forkOne sync.Once
 	stop    sync.Once
+
+	mu      sync.Mutex // orders raiseInGroup with Stop
+	stopped bool
 }
 
 // CatchSignals starts catching the forwarded signals and returns at once.
@@ -94,7 +98,32 @@ func (s *Signals) catchChildExits() { signal.Notify(s.sigchld, unix.SIGCHLD) }
 func (s *Signals) Stop() {
 	s.stop.Do(func() {
 		s.waitLate()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.stopped = true
 		signal.Stop(s.forward)
 		signal.Stop(s.sigchld)
 	})
+}
+
+// raiseInGroup sends sig to process group pgrp without delivering it to
+// graphsignal, which may be in that group: for the moment of the kill,
+// graphsignal's disposition of sig is SIG_IGN, set and restored with the
+// kernel directly (the kernel drops a signal that is ignored when it is
+// sent; the Go runtime's os/signal bookkeeping is left untouched).
+func (s *Signals) raiseInGroup(sig unix.Signal, pgrp int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		_ = unix.Kill(-pgrp, sig)
+		return
+	}
+	// struct sigaction as the kernel reads it, at most 4 words on the
+	// architectures Go supports; handler 1 is SIG_IGN.
+	ign, old := [4]uint64{1}, [4]uint64{}
+	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&ign)), uintptr(unsafe.Pointer(&old)), 8, 0, 0); e != 0 {
+		return
+	}
+	_ = unix.Kill(-pgrp, sig)
+	_, _, _ = unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&old)), 0, 8, 0, 0)
 }

@@ -57,7 +57,7 @@ func Start(cfg Config) (*Child, error) {
 	}
 
 	c := &Child{Path: path, cfg: cfg, sigs: sigs}
-	c.stderr, err = newStderrCapture(cfg.Stderr, cfg.Stdout, cfg.StderrTailBytes, cfg.StderrTailLines, cfg.PTY, cfg.StderrHandoff)
+	c.stderr, err = newStderrCapture(cfg.Stderr, cfg.Stdout, cfg.StderrTailBytes, cfg.StderrTailLines, cfg.PTY, cfg.StderrKeeper, cfg.Reaper)
 	if err != nil {
 		c.stopSignals()
 		return nil, err
@@ -68,6 +68,7 @@ func Start(cfg Config) (*Child, error) {
 		c.stderr.abort()
 		return nil, err
 	}
+	c.stderr.beforeFork()
 	sigs.wait()
 	c.Started = time.Now()
 	pid, err := forkExec(path, cfg.Args, attr)
@@ -92,7 +93,7 @@ func Start(cfg Config) (*Child, error) {
 	}
 	c.stderr.started()
 	if c.pty != nil {
-		c.pty.started(pid)
+		c.pty.started(pid, sigs)
 	} else {
 		c.tty = openControllingTTY()
 	}

@@ -14,11 +14,13 @@ import (
 // teeDrain is how long the tee keeps reading, after the child has exited,
 // once nothing more arrives. Everything the child wrote is already in the
 // pipe when it exits, so a short wait suffices; what comes later is from
-// processes it left behind, and goes to the hand-off.
+// processes it left behind, and goes to the keeper.
 const teeDrain = 10 * time.Millisecond
 
 // stderrCapture obtains the tail of the child's stderr for one of the
-// modes above. The pipe mode owns one goroutine, joined by finish.
+// modes above. The pipe mode owns the stderr keeper process
+// (keeper_linux.go), which it releases, and two goroutines joined by
+// finish: the copy, and the keeper's start when that follows the fork.
 type stderrCapture struct {
 	mode     string
 	maxBytes int
@@ -29,11 +31,14 @@ type stderrCapture struct {
 	srcFd     int
 
 	// pipe mode and pty mode
-	tail    *Tail
-	r, w    *os.File
-	dst     int
-	done    chan struct{}
-	handoff func(*os.File) error
+	tail        *Tail
+	r, w        *os.File
+	dst         int
+	done        chan struct{}
+	keeperArgv  []string
+	keeperEarly bool          // start the keeper before the child, not after
+	keeper      *keeper       // nil if none; set before keeperUp is closed
+	keeperUp    chan struct{} // closed once the keeper's start is over
 
 	mu       sync.Mutex
 	draining bool
@@ -43,8 +48,8 @@ type stderrCapture struct {
 
 // newStderrCapture decides how to capture stderr. maxBytes 0 turns capture
 // off.
-func newStderrCapture(stderr, stdout *os.File, maxBytes, maxLines int, pty bool, handoff func(*os.File) error) (*stderrCapture, error) {
-	c := &stderrCapture{mode: StderrNone, maxBytes: maxBytes, maxLines: maxLines, handoff: handoff}
+func newStderrCapture(stderr, stdout *os.File, maxBytes, maxLines int, pty bool, keeperArgv []string, keeperEarly bool) (*stderrCapture, error) {
+	c := &stderrCapture{mode: StderrNone, maxBytes: maxBytes, maxLines: maxLines, keeperArgv: keeperArgv, keeperEarly: keeperEarly}
 	if maxBytes <= 0 {
 		return c, nil
 	}
@@ -82,6 +87,7 @@ func newStderrCapture(stderr, stdout *os.File, maxBytes, maxLines int, pty bool,
 			return nil, fmt.Errorf("stderr tee: %w", err)
 		}
 		c.mode, c.tail, c.r, c.w, c.dst, c.done = StderrPipe, NewTail(maxBytes), r, w, int(stderr.Fd()), make(chan struct{})
+		c.keeperUp = make(chan struct{})
 	}
 	return c, nil
 }
@@ -105,26 +111,48 @@ func (c *stderrCapture) childFd() (uintptr, bool) {
 	return 0, false
 }
 
-// started runs after the fork: the tee starts copying.
+// beforeFork starts the keeper before the child when asked to (as PID 1,
+// so that the keeper, older than the child, is never taken for one of the
+// child's processes among the orphans graphsignal adopts).
+func (c *stderrCapture) beforeFork() {
+	if c.mode == StderrPipe && c.keeperEarly {
+		c.keeper = startKeeper(c.keeperArgv, c.r, c.dst)
+		close(c.keeperUp)
+	}
+}
+
+// started runs after the fork: the tee starts copying and, unless it was
+// started before the fork, the keeper is started beside the child, off the
+// path of the child's start and of graphsignal's own work (the exec of
+// graphsignal's binary takes 1–2 ms).
 func (c *stderrCapture) started() {
 	if c.mode != StderrPipe {
 		return
 	}
 	c.w.Close()
+	if !c.keeperEarly {
+		go func() {
+			defer close(c.keeperUp)
+			c.keeper = startKeeper(c.keeperArgv, c.r, c.dst)
+		}()
+	}
 	go c.copy()
 }
 
-// abort releases the tee when the child could not be started.
+// abort releases the tee and stops the keeper (started only before the
+// fork) when the child could not be started.
 func (c *stderrCapture) abort() {
 	if c.mode == StderrPipe {
 		c.w.Close()
 		c.r.Close()
+		c.keeper.stop()
 	}
 }
 
 // copy passes everything from the tee to the real stderr, keeping the tail.
-// If the real stderr's reader is gone, it closes the tee so that the child's
-// next write fails with EPIPE/SIGPIPE as it would have directly.
+// If the real stderr's reader is gone, it closes the tee and stops the
+// keeper, so that the child's next write fails with EPIPE/SIGPIPE as it
+// would have directly.
 func (c *stderrCapture) copy() {
 	defer close(c.done)
 	buf := make([]byte, 32*1024)
@@ -137,6 +165,8 @@ func (c *stderrCapture) copy() {
 				c.broken = true
 				c.mu.Unlock()
 				c.r.Close()
+				<-c.keeperUp
+				c.keeper.stop()
 				return
 			}
 			c.mu.Lock()
@@ -158,7 +188,8 @@ func (c *stderrCapture) copy() {
 
 // finish collects the tail once the child has exited. The tee is drained
 // until its writers close it or it has been quiet for a moment (a background
-// grandchild may keep it open; graphsignal does not wait for it).
+// grandchild may keep it open; graphsignal does not wait for it, the keeper
+// copies the rest).
 func (c *stderrCapture) finish() StderrTail {
 	switch c.mode {
 	case StderrPipe:
@@ -177,24 +208,24 @@ func (c *stderrCapture) finish() StderrTail {
 	return StderrTail{Mode: c.mode}
 }
 
-// release lets go of the tee once the child has exited. When processes
-// the child left behind still hold it (a background job), closing it would
-// make their next write fail with SIGPIPE, which it would not directly: the
-// rest of the copying is handed off to a process that outlives graphsignal.
+// release lets go of the tee once the child has exited: graphsignal stops
+// reading it. If processes the child left in the background still hold it,
+// the keeper copies what they write (closing the tee would make their next
+// write fail with SIGPIPE, which it would not directly); else the keeper is
+// stopped.
 func (c *stderrCapture) release() {
 	c.mu.Lock()
-	open := !c.eof && !c.broken
+	eof, broken := c.eof, c.broken
 	c.mu.Unlock()
-	if !open {
+	if !broken {
 		c.r.Close()
+	}
+	<-c.keeperUp
+	if eof || broken {
+		c.keeper.stop()
 		return
 	}
-	_ = c.r.SetReadDeadline(time.Time{})
-	if c.handoff == nil || c.handoff(c.r) != nil {
-		c.r.Close()
-		return
-	}
-	c.r.Close()
+	c.keeper.release()
 }
 
 func (c *stderrCapture) text(t *Tail) string {

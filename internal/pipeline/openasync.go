@@ -67,6 +67,19 @@ func (l *asyncOpen) Export(ctx context.Context, b telemetry.Batch) error {
 	return e.Export(ctx, b)
 }
 
+// ExportCounters opens the target if needed and hands b to its
+// ExportCounters, or to its Export when it has none.
+func (l *asyncOpen) ExportCounters(ctx context.Context, b telemetry.Batch) error {
+	e, err := l.target(ctx)
+	if err != nil {
+		return err
+	}
+	if ce, ok := e.(CountersExporter); ok {
+		return ce.ExportCounters(ctx, b)
+	}
+	return e.Export(ctx, b)
+}
+
 // Close closes the target if it was opened and is an io.Closer.
 func (l *asyncOpen) Close() error {
 	l.mu.Lock()

@@ -281,7 +281,7 @@ func TestTrim(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.room, "/", tt.runRoom), func(t *testing.T) {
-			kept, drop := trim(b, tt.room, tt.runRoom)
+			kept, drop, _ := trim(b, room{records: tt.room, runRecords: tt.runRoom, bytes: 1 << 40, runBytes: 1 << 40})
 			if got := countsOf(&kept); got != tt.wantKept || drop != tt.wantDrop {
 				t.Errorf("trim(%d, %d) kept %+v dropped %+v, want %+v %+v", tt.room, tt.runRoom, got, drop, tt.wantKept, tt.wantDrop)
 			}

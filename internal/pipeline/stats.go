@@ -30,12 +30,14 @@ func countsOf(b *telemetry.Batch) Counts {
 
 // ExporterStats are one exporter's counts. Exported records reached it;
 // failed ones did not: its Export returned an error, its queue was full, or
-// Shutdown gave up on them. Queued counts records waiting or in flight.
+// Shutdown gave up on them. Queued counts records waiting or in flight, QueuedBytes their
+// estimated memory.
 type ExporterStats struct {
-	Name     string
-	Exported Counts
-	Failed   Counts
-	Queued   int
+	Name        string
+	Exported    Counts
+	Failed      Counts
+	Queued      int
+	QueuedBytes int64
 }
 
 // Stats is a snapshot of a pipeline's counters. Enqueued counts records
@@ -43,19 +45,20 @@ type ExporterStats struct {
 // shut down) and records Shutdown abandoned before they reached any
 // exporter. Exported and Failed are the sums over Exporters.
 type Stats struct {
-	Enqueued  Counts
-	Dropped   Counts
-	Exported  Counts
-	Failed    Counts
-	Queued    int // records in the intake
-	Exporters []ExporterStats
+	Enqueued    Counts
+	Dropped     Counts
+	Exported    Counts
+	Failed      Counts
+	Queued      int   // records in the intake
+	QueuedBytes int64 // their estimated memory
+	Exporters   []ExporterStats
 }
 
 // Stats returns a snapshot of the counters. It is safe to call at any time,
 // including after Shutdown.
 func (p *Pipeline) Stats() Stats {
 	p.mu.Lock()
-	s := Stats{Enqueued: p.enqueued, Dropped: p.dropped, Queued: p.queued}
+	s := Stats{Enqueued: p.enqueued, Dropped: p.dropped, Queued: p.queued, QueuedBytes: p.queuedBytes}
 	p.mu.Unlock()
 	for _, w := range p.workers {
 		es := w.stats()
@@ -66,40 +69,45 @@ func (p *Pipeline) Stats() Stats {
 	return s
 }
 
-// Metric names produced by Stats.Metrics. Each is a counter with a "kind"
-// tag (spans, metrics, scores, logs, sdk_uploads); exported and failed are reported per
-// exporter with an "exporter" tag.
+// Metric names produced by Stats.Metrics. Each is a cumulative counter with
+// a "kind" tag (spans, metrics, scores, logs, sdk_uploads); failed is
+// reported per exporter, with an "exporter" tag.
 const (
-	MetricEnqueued = "graphsignal.pipeline.enqueued"
-	MetricDropped  = "graphsignal.pipeline.dropped"
-	MetricExported = "graphsignal.pipeline.exported"
-	MetricFailed   = "graphsignal.pipeline.failed"
+	// MetricDropped counts records Enqueue refused (queue full, shut down)
+	// or Shutdown abandoned before any exporter got them.
+	MetricDropped = "graphsignal.pipeline.dropped"
+	// MetricFailed counts records one exporter did not deliver: its queue
+	// was full, its Export failed (the journal's size bound included), or
+	// Shutdown gave up on them.
+	MetricFailed = "graphsignal.pipeline.failed"
 )
 
-// Metrics renders the snapshot as counters stamped now and tied to trace, so
-// it can be stored and shown like any other series. Zero counts are included
-// so that a clean run is visibly clean.
-func (s Stats) Metrics(trace telemetry.TraceID, now time.Time) []telemetry.Metric {
-	out := make([]telemetry.Metric, 0, 10+10*len(s.Exporters))
+// Metrics renders the snapshot's drop counters as counters stamped now, in
+// trace and with tags (the run's), so they are stored and shown like the
+// intakes' counters (docs/protocol.md, "Drops"). Only non-zero counts are
+// rendered: a clean run has none.
+func (s Stats) Metrics(trace telemetry.TraceID, tags telemetry.Tags, now time.Time) []telemetry.Metric {
+	var out []telemetry.Metric
 	add := func(name string, c Counts, exporter string) {
 		for _, kv := range [...]struct {
 			kind string
 			n    uint64
 		}{{"spans", c.Spans}, {"metrics", c.Metrics}, {"scores", c.Scores}, {"logs", c.Logs}, {"sdk_uploads", c.SDKUploads}} {
-			tags := telemetry.Tags{"kind": kv.kind}
+			if kv.n == 0 {
+				continue
+			}
+			t := telemetry.Tags{"kind": kv.kind}
 			if exporter != "" {
-				tags["exporter"] = exporter
+				t["exporter"] = exporter
 			}
 			out = append(out, telemetry.Metric{
 				TraceID: trace, Name: name, Kind: telemetry.Counter, Unit: telemetry.UnitCount,
-				Tags: tags, Time: now, Value: float64(kv.n),
+				Tags: tags.Merge(t), Time: now, Value: float64(kv.n),
 			})
 		}
 	}
-	add(MetricEnqueued, s.Enqueued, "")
 	add(MetricDropped, s.Dropped, "")
 	for _, e := range s.Exporters {
-		add(MetricExported, e.Exported, e.Name)
 		add(MetricFailed, e.Failed, e.Name)
 	}
 	return out

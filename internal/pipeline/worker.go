@@ -14,6 +14,8 @@ import (
 type item struct {
 	batch  telemetry.Batch
 	counts Counts
+	bytes  int64 // estimated
+	self   bool  // the pipeline's own counters: outside the bounds
 	flush  *flushState
 }
 
@@ -52,14 +54,16 @@ type worker struct {
 	closeErr   error           // set by run before end is closed
 	overflowed atomic.Bool     // queue overflowed since run last looked
 
-	mu        sync.Mutex
-	q         []item
-	queued    int    // records in q
-	inflight  Counts // batch being exported
-	abandoned bool   // Shutdown gave up on this worker
-	exited    bool   // run returned; later pushes are not delivered
-	exported  Counts
-	failed    Counts
+	mu          sync.Mutex
+	q           []item
+	queued      int    // records in q
+	queuedBytes int64  // their estimated bytes
+	inflight    Counts // batch being exported
+	inflightB   int64  // its estimated bytes
+	abandoned   bool   // Shutdown gave up on this worker
+	exited      bool   // run returned; later pushes are not delivered
+	exported    Counts
+	failed      Counts
 }
 
 func newWorker(name string, e Exporter, cfg *Config, base context.Context) *worker {
@@ -71,7 +75,8 @@ func newWorker(name string, e Exporter, cfg *Config, base context.Context) *work
 }
 
 // push appends it to the queue without blocking. Records that do not fit the
-// bound (run spans excepted) are counted as failed and reported.
+// bound (run spans excepted) are counted as failed and reported. A self item
+// is not bounded: it replaces a self item still queued, if any.
 func (w *worker) push(it item) {
 	w.mu.Lock()
 	if w.abandoned || w.exited {
@@ -83,9 +88,13 @@ func (w *worker) push(it item) {
 		}
 		return
 	}
-	if n := int(it.counts.Total()); n > 0 && w.queued+n > w.cfg.QueueSize-w.cfg.RunSpanReserve {
+	if it.self && w.replaceSelf(it) {
+		w.mu.Unlock()
+		return
+	}
+	if n := int(it.counts.Total()); n > 0 && !it.self && w.cfg.full(w.queued, n, w.queuedBytes, it.bytes) {
 		var drop Counts
-		it.batch, drop = w.cfg.trim(it.batch, w.queued)
+		it.batch, drop, it.bytes = w.cfg.trim(it.batch, w.queued, w.queuedBytes)
 		it.counts = countsOf(&it.batch)
 		w.failed.add(drop)
 		w.overflowed.Store(true) // reported by run, which owns OnError calls
@@ -93,12 +102,27 @@ func (w *worker) push(it item) {
 	if it.flush != nil || it.counts.Total() > 0 {
 		w.q = append(w.q, it)
 		w.queued += int(it.counts.Total())
+		w.queuedBytes += it.bytes
 	}
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
+}
+
+// replaceSelf puts it in place of a self item still queued; it reports
+// whether there was one. Called with w.mu held.
+func (w *worker) replaceSelf(it item) bool {
+	for i := range w.q {
+		if w.q[i].self {
+			w.queued += int(it.counts.Total()) - int(w.q[i].counts.Total())
+			w.queuedBytes += it.bytes - w.q[i].bytes
+			w.q[i] = it
+			return true
+		}
+	}
+	return false
 }
 
 // run is the worker goroutine. It exits once stop is closed and its queue
@@ -148,7 +172,7 @@ func (w *worker) exit() {
 	w.exited = true
 	lost := w.abandoned
 	q := w.q
-	w.q, w.queued = nil, 0
+	w.q, w.queued, w.queuedBytes = nil, 0, 0
 	for _, it := range q {
 		w.failed.add(it.counts)
 	}
@@ -170,8 +194,10 @@ func (w *worker) next() (item, bool) {
 	w.q[0] = item{}
 	w.q = w.q[1:]
 	w.queued -= int(it.counts.Total())
-	w.inflight = it.counts
-	if w.backlogged.Load() && w.queued <= (w.cfg.QueueSize-w.cfg.RunSpanReserve)/2 {
+	w.queuedBytes -= it.bytes
+	w.inflight, w.inflightB = it.counts, it.bytes
+	if w.backlogged.Load() && w.queued <= (w.cfg.QueueSize-w.cfg.RunSpanReserve)/2 &&
+		w.queuedBytes <= (w.cfg.QueueBytes-w.cfg.reserveBytes())/2 {
 		select {
 		case w.room <- struct{}{}:
 		default:
@@ -180,15 +206,16 @@ func (w *worker) next() (item, bool) {
 	return it, true
 }
 
-// roomFor returns how many records the queue can take within its bound, and
-// whether it is empty (an empty queue takes any batch).
-func (w *worker) roomFor() (int, bool) {
+// roomFor returns how many records and estimated bytes the queue can take
+// within its bounds, and whether it is empty (an empty queue takes any
+// batch).
+func (w *worker) roomFor() (int, int64, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.abandoned || w.exited {
-		return 0, false
+		return 0, 0, false
 	}
-	return w.cfg.QueueSize - w.cfg.RunSpanReserve - w.queued, w.queued == 0
+	return w.cfg.QueueSize - w.cfg.RunSpanReserve - w.queued, w.cfg.QueueBytes - w.cfg.reserveBytes() - w.queuedBytes, w.queued == 0
 }
 
 func (w *worker) peek() (item, bool) {
@@ -201,7 +228,7 @@ func (w *worker) peek() (item, bool) {
 }
 
 func (w *worker) export(it item) {
-	err := w.call(it.batch)
+	err := w.call(it.batch, it.self)
 	w.mu.Lock()
 	abandoned := w.abandoned
 	if !abandoned {
@@ -210,7 +237,7 @@ func (w *worker) export(it item) {
 		} else {
 			w.exported.add(it.counts)
 		}
-		w.inflight = Counts{}
+		w.inflight, w.inflightB = Counts{}, 0
 	}
 	w.mu.Unlock()
 	if err != nil && !abandoned && w.base.Err() == nil { // not our own cancellation
@@ -220,7 +247,7 @@ func (w *worker) export(it item) {
 
 // call runs one Export bounded by ExportTimeout; a panic becomes an error
 // so that a buggy exporter cannot take the run down with it.
-func (w *worker) call(b telemetry.Batch) (err error) {
+func (w *worker) call(b telemetry.Batch, counters bool) (err error) {
 	ctx, cancel := context.WithTimeout(w.base, w.cfg.ExportTimeout)
 	defer cancel()
 	defer func() {
@@ -228,6 +255,9 @@ func (w *worker) call(b telemetry.Batch) (err error) {
 			err = fmt.Errorf("%w: %v", ErrExporterPanic, v)
 		}
 	}()
+	if ce, ok := w.exp.(CountersExporter); ok && counters {
+		return ce.ExportCounters(ctx, b)
+	}
 	return w.exp.Export(ctx, b)
 }
 
@@ -252,9 +282,9 @@ func (w *worker) giveUp() {
 	}
 	w.abandoned = true
 	q := w.q
-	w.q, w.queued = nil, 0
+	w.q, w.queued, w.queuedBytes = nil, 0, 0
 	w.failed.add(w.inflight)
-	w.inflight = Counts{}
+	w.inflight, w.inflightB = Counts{}, 0
 	for _, it := range q {
 		w.failed.add(it.counts)
 	}
@@ -269,5 +299,6 @@ func (w *worker) giveUp() {
 func (w *worker) stats() ExporterStats {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return ExporterStats{Name: w.name, Exported: w.exported, Failed: w.failed, Queued: w.queued + int(w.inflight.Total())}
+	return ExporterStats{Name: w.name, Exported: w.exported, Failed: w.failed,
+		Queued: w.queued + int(w.inflight.Total()), QueuedBytes: w.queuedBytes + w.inflightB}
 }

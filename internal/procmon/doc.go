@@ -6,11 +6,13 @@
 // # One pass
 //
 // A Sampler takes one pass per call to Sample: one scan of /proc that reads
-// every /proc/<pid>/stat once (parent map, CPU times, threads, RSS, virtual
-// size), then /proc/<pid>/io and the entries of /proc/<pid>/fd for members of
-// the tree only, then /proc/stat and /proc/meminfo for the host. There is no
-// per-process recursive walk. Buffers are reused between passes, so a pass on
-// Linux allocates almost nothing.
+// every /proc/<pid>/stat once (parent map, CPU times, threads, virtual
+// size), then /proc/<pid>/status (resident set and its peak), /proc/<pid>/io
+// and the entries of /proc/<pid>/fd for members of the tree only, then
+// /proc/stat and /proc/meminfo for the host. There is no per-process
+// recursive walk. Buffers are reused between passes, so a pass on Linux
+// allocates almost nothing. docs/metrics.md says what each figure means and
+// when Run samples.
 //
 // # Cumulative accounting
 //
@@ -28,7 +30,7 @@
 // subreaper outside the tree) and so leaves the tree; its time up to the last
 // sample that saw it is kept, the CPU and I/O it uses after that are not
 // counted. A launcher that is a subreaper (PR_SET_CHILD_SUBREAPER, or PID 1)
-// can pass WithAdopter so that such orphans stay in the tree.
+// passes WithAdopter so that such orphans stay in the tree.
 //
 // # At exit
 //

@@ -64,6 +64,8 @@ func TestSampleFakeProcMembership(t *testing.T) {
 		{pid: 102, ppid: 101, utime: 40, start: 12, readBytes: 4},
 		{pid: 200, ppid: 1, utime: 1000, start: 20},            // unrelated
 		{pid: 300, ppid: 50, utime: 80, start: 30, fds: 2},     // orphan adopted by the launcher
+		{pid: 60, ppid: 50, utime: 7, start: 9},                // the launcher's helper, started before the root
+		{pid: 61, ppid: 50, utime: 7, start: 10},               // or in the same clock tick
 		{pid: 400, ppid: 401, utime: 1000, start: 40},          // a parent cycle
 		{pid: 401, ppid: 400, utime: 1000, start: 41},          // (never from a kernel)
 		{pid: 500, ppid: 999, utime: 1000, start: 50},          // parent missing

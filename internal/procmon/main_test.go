@@ -2,6 +2,7 @@ package procmon
 
 import (
 	"os"
+	"runtime/debug"
 	"strconv"
 	"testing"
 
@@ -26,6 +27,20 @@ func TestMain(m *testing.M) {
 		var one [1]byte
 		_, _ = os.Stdin.Read(one[:])
 		os.Exit(int(b[len(b)/2]) - 1)
+	case "allocfree":
+		// Touch the given MiB, give the pages back to the kernel, say so,
+		// wait for stdin to close: its peak stays far above its RSS.
+		mib, _ := strconv.Atoi(os.Args[len(os.Args)-1])
+		b := make([]byte, mib<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		b = nil
+		debug.FreeOSMemory()
+		os.Stdout.WriteString("ready\n")
+		var one [1]byte
+		_, _ = os.Stdin.Read(one[:])
+		os.Exit(len(b))
 	default:
 		os.Exit(2)
 	}

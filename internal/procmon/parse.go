@@ -252,3 +252,47 @@ func parseMeminfo(b []byte) (total, available uint64, err error) {
 	}
 	return 0, 0, fmt.Errorf("meminfo: MemTotal or MemAvailable missing: %w", errMalformed)
 }
+
+var (
+	keyVmHWM = []byte("\nVmHWM:")
+	keyVmRSS = []byte("\nVmRSS:")
+)
+
+// statusMemory is what a pass reads of /proc/<pid>/status, in bytes.
+type statusMemory struct {
+	rss uint64 // VmRSS: the resident set now
+	hwm uint64 // VmHWM: the peak resident set since the process started or exec'd
+}
+
+// parseStatusMemory returns the VmRSS and VmHWM lines of /proc/<pid>/status.
+// A process without an address space (a zombie, a kernel thread) has
+// neither: zeros and no error. VmRSS is exact where the rss field of
+// /proc/<pid>/stat is not: since Linux 6.2 that field reads per-CPU
+// counters without summing them, and shows 0 for a process that has run
+// only for a moment.
+func parseStatusMemory(b []byte) (statusMemory, error) {
+	rss, err := statusKB(b, keyVmRSS)
+	if err != nil {
+		return statusMemory{}, err
+	}
+	hwm, err := statusKB(b, keyVmHWM)
+	if err != nil {
+		return statusMemory{}, err
+	}
+	return statusMemory{rss: rss, hwm: hwm}, nil
+}
+
+// statusKB returns the value of the "\nKey:  N kB" line of a status file
+// in bytes, 0 when there is no such line.
+func statusKB(b, key []byte) (uint64, error) {
+	i := bytes.Index(b, key)
+	if i < 0 {
+		return 0, nil
+	}
+	line, _, _ := bytes.Cut(b[i+len(key):], []byte{'\n'})
+	v, ok := parseUint(bytes.TrimSpace(bytes.TrimSuffix(bytes.TrimSpace(line), []byte("kB"))))
+	if !ok || v > 1<<53 {
+		return 0, fmt.Errorf("status: %s %q: %w", bytes.TrimSpace(key), line, errMalformed)
+	}
+	return v * 1024, nil
+}

@@ -126,7 +126,12 @@ func (o *osSampler) pass(x *Sample) error {
 		}
 		x.Processes++
 		x.Threads += int(p.threads)
-		x.RSS += p.rssPages * o.pageSize
+		rss := p.rssPages * o.pageSize
+		if mem, err := o.readStatusMemory(dir, p.pid); err == nil {
+			rss = mem.rss
+			x.LargestPeakRSS = max(x.LargestPeakRSS, mem.hwm, rss)
+		}
+		x.RSS += rss
 		x.Virtual += p.vsize
 		io, err := o.readIO(dir, p.pid)
 		m.read, m.write, m.ioOK = io.read, io.write, err == nil
@@ -271,7 +276,7 @@ func (o *osSampler) resolve(i int) int8 {
 			o.stack = append(o.stack, j)
 			break
 		}
-		if o.adopter != 0 && p.pid != o.adopter && p.ppid == o.adopter {
+		if o.adopter != 0 && p.pid != o.adopter && p.ppid == o.adopter && p.start > o.rootStart {
 			result = inTree
 			o.stack = append(o.stack, j)
 			break
@@ -305,6 +310,33 @@ func (o *osSampler) readStat(dir int, pid int32, st *procStat) error {
 		return err
 	}
 	return parseStat(b, st)
+}
+
+// readStatusMemory reads the resident set and its peak from
+// /proc/<pid>/status.
+func (o *osSampler) readStatusMemory(dir int, pid int32) (statusMemory, error) {
+	b, err := o.readFile(dir, o.setPath(pid, "status"), true)
+	if err != nil {
+		return statusMemory{}, err
+	}
+	return parseStatusMemory(b)
+}
+
+// OwnPeakRSS returns the peak resident set of the calling process
+// (VmHWM of /proc/self/status) in bytes, 0 where it cannot be read.
+//
+// It bounds what wait4 may report of graphsignal itself in a child's
+// ru_maxrss: the child is started with CLONE_VM, so the kernel folds the
+// launcher's peak resident set at the moment of exec into the child's
+// maxrss. A child's ru_maxrss above OwnPeakRSS read after the child was
+// started can only be the program's.
+func OwnPeakRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	m, _ := parseStatusMemory(b)
+	return m.hwm
 }
 
 func (o *osSampler) readIO(dir int, pid int32) (ioCounters, error) {

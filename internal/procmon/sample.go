@@ -25,6 +25,10 @@ type Sample struct {
 	OpenFDs   int
 	RSS       uint64 // bytes, the sum of the members' resident sets
 	Virtual   uint64 // bytes, the sum of the members' virtual sizes
+	// LargestPeakRSS is the largest peak resident set (VmHWM: the most the
+	// process held at any moment since it started or exec'd, sampled or
+	// not) of a single member, in bytes.
+	LargestPeakRSS uint64
 
 	CPUUser    time.Duration // cumulative, reaped children included
 	CPUSystem  time.Duration // cumulative, reaped children included
@@ -44,49 +48,35 @@ type Sample struct {
 
 // Summary aggregates the samples of a run: the resource summary of the run
 // span. The zero value is an empty summary; Add folds one sample in.
+//
+// PeakRSS, PeakThreads and PeakProcesses are the largest values of the
+// samples' RSS, Threads and Processes: the maxima of the series
+// process.memory.usage, process.threads and process.count. They are what
+// the samples saw, so a peak between two samples is missed; LargestPeakRSS
+// is not, for a process that a sample saw alive after its own peak.
 type Summary struct {
-	Samples       int
-	PeakRSS       uint64 // bytes
-	PeakThreads   int
-	PeakProcesses int
-	CPUUser       time.Duration // of the last sample
-	CPUSystem     time.Duration // of the last sample
-	ReadBytes     uint64        // of the last sample
-	WriteBytes    uint64        // of the last sample
+	Samples        int
+	PeakRSS        uint64 // bytes
+	LargestPeakRSS uint64 // bytes, the largest of the samples' LargestPeakRSS
+	PeakThreads    int
+	PeakProcesses  int
+	CPUUser        time.Duration // of the last sample
+	CPUSystem      time.Duration // of the last sample
+	ReadBytes      uint64        // of the last sample
+	WriteBytes     uint64        // of the last sample
 }
 
 // Add folds s into the summary.
 func (sum *Summary) Add(s Sample) {
 	sum.Samples++
 	sum.PeakRSS = max(sum.PeakRSS, s.RSS)
+	sum.LargestPeakRSS = max(sum.LargestPeakRSS, s.LargestPeakRSS)
 	sum.PeakThreads = max(sum.PeakThreads, s.Threads)
 	sum.PeakProcesses = max(sum.PeakProcesses, s.Processes)
 	sum.CPUUser = max(sum.CPUUser, s.CPUUser)
 	sum.CPUSystem = max(sum.CPUSystem, s.CPUSystem)
 	sum.ReadBytes = max(sum.ReadBytes, s.ReadBytes)
 	sum.WriteBytes = max(sum.WriteBytes, s.WriteBytes)
-}
-
-// Attributes returns the summary as run-span attributes under the
-// telemetry.Attr* keys of the resource summary (seconds as float64, bytes
-// and counts as int64). It returns nil for a summary without samples.
-func (sum Summary) Attributes() map[string]any {
-	if sum.Samples == 0 {
-		return nil
-	}
-	return map[string]any{
-		telemetry.AttrCPUUserTime: sum.CPUUser.Seconds(),
-		telemetry.AttrCPUSysTime:  sum.CPUSystem.Seconds(),
-		telemetry.AttrPeakRSS:     clampInt64(sum.PeakRSS),
-		telemetry.AttrReadBytes:   clampInt64(sum.ReadBytes),
-		telemetry.AttrWriteBytes:  clampInt64(sum.WriteBytes),
-		telemetry.AttrPeakThreads: int64(sum.PeakThreads),
-		telemetry.AttrPeakProcs:   int64(sum.PeakProcesses),
-	}
-}
-
-func clampInt64(v uint64) int64 {
-	return int64(min(v, 1<<63-1))
 }
 
 // Metric names. Those of the Graphsignal SDK are kept as they are

@@ -52,27 +52,16 @@ func TestSampleMetrics(t *testing.T) {
 
 func TestSummary(t *testing.T) {
 	var sum Summary
-	if sum.Attributes() != nil {
-		t.Errorf("Attributes() of an empty summary = %v, want nil", sum.Attributes())
-	}
 	for _, x := range []Sample{
-		{Processes: 2, Threads: 9, RSS: 100, CPUUser: time.Second, ReadBytes: 5},
-		{Processes: 5, Threads: 4, RSS: 300, CPUUser: 2 * time.Second, CPUSystem: time.Second, ReadBytes: 6, WriteBytes: 7},
+		{Processes: 2, Threads: 9, RSS: 100, LargestPeakRSS: 400, CPUUser: time.Second, ReadBytes: 5},
+		{Processes: 5, Threads: 4, RSS: 300, LargestPeakRSS: 250, CPUUser: 2 * time.Second, CPUSystem: time.Second, ReadBytes: 6, WriteBytes: 7},
 		{Processes: 0, Threads: 0, RSS: 0, CPUUser: 2 * time.Second, CPUSystem: time.Second, ReadBytes: 6, WriteBytes: 7},
 	} {
 		sum.Add(x)
 	}
-	want := Summary{Samples: 3, PeakRSS: 300, PeakThreads: 9, PeakProcesses: 5,
+	want := Summary{Samples: 3, PeakRSS: 300, LargestPeakRSS: 400, PeakThreads: 9, PeakProcesses: 5,
 		CPUUser: 2 * time.Second, CPUSystem: time.Second, ReadBytes: 6, WriteBytes: 7}
 	if diff := cmp.Diff(want, sum); diff != "" {
 		t.Errorf("Summary mismatch (-want +got):\n%s", diff)
-	}
-	wantAttrs := map[string]any{
-		telemetry.AttrCPUUserTime: 2.0, telemetry.AttrCPUSysTime: 1.0, telemetry.AttrPeakRSS: int64(300),
-		telemetry.AttrReadBytes: int64(6), telemetry.AttrWriteBytes: int64(7),
-		telemetry.AttrPeakThreads: int64(9), telemetry.AttrPeakProcs: int64(5),
-	}
-	if diff := cmp.Diff(wantAttrs, sum.Attributes()); diff != "" {
-		t.Errorf("Attributes() mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -46,20 +46,39 @@ func WithClock(c Clock) Option { return func(cfg *config) { cfg.clock = c } }
 // WithProcDir reads process information from dir instead of /proc.
 func WithProcDir(dir string) Option { return func(cfg *config) { cfg.procDir = dir } }
 
-// WithAdopter makes every child of pid a member of the tree, besides the
-// root's descendants. A launcher that is a subreaper (or PID 1) passes its
-// own pid, so that orphans reparented to it stay in the tree. The adopter
-// itself is never a member.
+// WithAdopter makes the children of pid that started after the root (in a
+// later clock tick: 10 ms) members of the tree, besides the root's
+// descendants. A launcher that is a subreaper (or PID 1) passes its own
+// pid, so that orphans re-parented to it stay in the tree; a helper process
+// it started before the root is not one of them, one it starts later would
+// be. The adopter itself is never a member.
 func WithAdopter(pid int) Option { return func(cfg *config) { cfg.adopter = pid } }
 
-// quickPass is when Run takes its second sample after a root-only first one.
-const quickPass = 100 * time.Millisecond
+// The start-up schedule of Run with a fresh root: until the root is
+// rampSamples intervals old, the time to the next pass is a rampSamples-th
+// of the root's age, at least minPeriod: a run of any length is sampled
+// about rampSamples times or more (20 in its first second, 20 more by the
+// time it is e.g. 2.7 s old), so that a short run's peak memory and process
+// count are seen. A pass costs about a millisecond; at the default 1 s
+// interval the ramp adds some 60 passes over the first 20 s of a run.
+const (
+	minPeriod   = 50 * time.Millisecond
+	rampSamples = 20
+)
+
+// nextWait returns the time from a pass taken at age to the next one: a
+// rampSamples-th of age, between minPeriod and interval.
+func nextWait(age, interval time.Duration) time.Duration {
+	return min(max(age/rampSamples, minPeriod), interval)
+}
 
 // WithFreshRoot says that the root has just been started and cannot have
-// descendants yet: Run's first sample reads only the root (SampleRoot)
-// instead of the whole of /proc, so that a very short child does not wait
-// for a full scan before it is reaped; the second, full sample follows
-// after 100 ms (or the interval, if shorter) rather than a whole interval.
+// descendants yet. New then takes the first sample at once, reading only
+// the root (SampleRoot), so that a root that exits within a millisecond is
+// still seen alive; Run hands that sample on first instead of taking one.
+// Run then samples often while the run is young: every 50 ms for the first
+// second, then every twentieth of the run's age, until that reaches the
+// interval (docs/metrics.md).
 func WithFreshRoot() Option { return func(cfg *config) { cfg.freshRoot = true } }
 
 // Sampler samples the process tree rooted at one process. It is safe for
@@ -72,6 +91,10 @@ type Sampler struct {
 	os        *osSampler
 	prev      Sample // the previous pass; Time is zero before the first
 	sum       Summary
+	// first is the sample New took with a fresh root, until Run hands it
+	// on; ok is false once it has.
+	first   Sample
+	firstOK bool
 }
 
 // New returns a Sampler for the tree rooted at pid. The root must exist (a
@@ -90,7 +113,14 @@ func New(pid int, opts ...Option) (*Sampler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("process tree of pid %d: %w", pid, err)
 	}
-	return &Sampler{clock: cfg.clock, freshRoot: cfg.freshRoot, os: o}, nil
+	s := &Sampler{clock: cfg.clock, freshRoot: cfg.freshRoot, os: o}
+	if cfg.freshRoot {
+		if s.first, err = s.SampleRoot(); err != nil {
+			return nil, fmt.Errorf("process tree of pid %d: %w", pid, err)
+		}
+		s.firstOK = true
+	}
+	return s, nil
 }
 
 // Sample takes one pass over the tree. The root having exited and been
@@ -138,43 +168,59 @@ func (s *Sampler) Summary() Summary {
 	return s.sum
 }
 
-// Run takes a sample at once and then one every interval, handing each to
-// emit, until ctx is done. It runs in the caller's goroutine and returns
-// only when ctx is done (nil) or a pass fails (that error); emit is called
-// from that goroutine and must not block for long. The caller that wants a
-// last sample at the root's exit cancels ctx, waits for Run to return and
-// calls Sample itself.
+// Run takes a sample at once (or hands on the one New took with
+// WithFreshRoot, even when ctx is already done) and then one every interval (see WithFreshRoot for the
+// start-up schedule), handing each to emit, until ctx is done. It runs in
+// the caller's goroutine and returns only when ctx is done (nil) or a pass
+// fails (that error); emit is called from that goroutine and must not block
+// for long. The caller that wants a last sample at the root's exit cancels
+// ctx, waits for Run to return and calls Sample or SampleRoot itself.
 func (s *Sampler) Run(ctx context.Context, interval time.Duration, emit func(Sample)) error {
 	if interval <= 0 {
 		return fmt.Errorf("sample interval %v: must be positive", interval)
 	}
-	// With a fresh root the first sample reads only the root, so the second
-	// comes soon after (quickPass), when a short-lived run's children exist.
-	wait, rootOnly := interval, s.freshRoot
-	if rootOnly && interval > quickPass {
-		wait = quickPass
+	s.mu.Lock()
+	first, ok := s.first, s.firstOK
+	s.firstOK = false
+	s.mu.Unlock()
+	if !ok {
+		if ctx.Err() != nil {
+			return nil
+		}
+		var err error
+		if first, err = s.Sample(); err != nil {
+			return err
+		}
+	}
+	emit(first)
+	wait, ramp := interval, s.freshRoot
+	if ramp {
+		wait = nextWait(0, interval)
 	}
 	ticks, stop := s.clock.NewTicker(wait)
 	defer func() { stop() }()
 	for {
-		if ctx.Err() != nil {
-			return nil
-		}
-		x, err := s.sample(rootOnly)
-		if err != nil {
-			return err
-		}
-		emit(x)
-		if !rootOnly && wait != interval {
-			stop()
-			wait = interval
-			ticks, stop = s.clock.NewTicker(wait)
-		}
-		rootOnly = false
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-ticks:
 		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		x, err := s.Sample()
+		if err != nil {
+			return err
+		}
+		emit(x)
+		if !ramp {
+			continue
+		}
+		if next := nextWait(x.Time.Sub(first.Time), interval); next != wait {
+			stop()
+			wait = next
+			ticks, stop = s.clock.NewTicker(wait)
+		}
+		ramp = wait < interval
 	}
 }

@@ -50,6 +50,10 @@ type Config struct {
 	// Secrets are removed from the stderr tail and messages before they are
 	// recorded (API keys, header values).
 	Secrets []string
+	// Adopter, if not 0, is a process whose children belong to the run's
+	// process tree besides the child's descendants: graphsignal's own pid
+	// when it is PID 1, so that orphans re-parented to it stay counted.
+	Adopter int
 }
 
 // Recorder records one started child. See the package doc.
@@ -57,6 +61,9 @@ type Recorder struct {
 	cfg     Config
 	pid     int
 	started time.Time
+	// ownPeak is graphsignal's own peak resident set once the child was
+	// started: what the child's ru_maxrss may hold of graphsignal's.
+	ownPeak uint64
 	sampler *procmon.Sampler
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -66,26 +73,31 @@ type Recorder struct {
 	have bool
 }
 
-// Start records the run's start and begins sampling the process tree of pid
-// (the first sample at once, then every Interval). If the tree cannot be
-// sampled the run is still recorded, without metrics.
+// Start records the run's start and begins sampling the process tree of pid.
+// The first sample, of the child alone, is taken before Start returns, so
+// that a child that exits within milliseconds is still seen alive; then
+// every 50 ms for the first second, every twentieth of the run's age after
+// that, until that reaches Interval (docs/metrics.md). If the tree cannot
+// be sampled the run is still recorded, without metrics.
 func Start(cfg Config, pid int, started time.Time) *Recorder {
 	r := &Recorder{cfg: cfg, pid: pid, started: started, done: make(chan struct{})}
-	span := r.span()
-	cfg.Out.Enqueue(telemetry.Batch{Spans: []telemetry.Span{span}})
-
-	// The sampler is set up in its goroutine: the caller (the child's
-	// start) does not wait for /proc. StopSampling reads r.sampler only
-	// after that goroutine is done.
+	opts := []procmon.Option{procmon.WithFreshRoot()}
+	if cfg.Adopter > 0 {
+		opts = append(opts, procmon.WithAdopter(cfg.Adopter))
+	}
+	sampler, err := procmon.New(pid, opts...)
+	r.ownPeak = procmon.OwnPeakRSS()
+	cfg.Out.Enqueue(telemetry.Batch{Spans: []telemetry.Span{r.span()}})
+	if err != nil {
+		close(r.done)
+		return r
+	}
+	r.sampler = sampler
+	// StopSampling cancels ctx and joins the goroutine.
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go func() {
 		defer close(r.done)
-		sampler, err := procmon.New(pid, procmon.WithFreshRoot())
-		if err != nil {
-			return
-		}
-		r.sampler = sampler
 		_ = sampler.Run(ctx, cfg.Interval, r.emit)
 	}()
 	return r
@@ -98,9 +110,10 @@ func (r *Recorder) emit(s procmon.Sample) {
 	r.cfg.Out.Enqueue(telemetry.Batch{Metrics: s.Metrics(r.cfg.TraceID)})
 }
 
-// StopSampling stops the sampling goroutine and takes the last sample. Call
-// it once the child has exited but before it is reaped (launcher's
-// BeforeReap), while its exited descendants' CPU time is still readable.
+// StopSampling stops the sampling goroutine and takes the last sample, which
+// Finish records. Call it once the child has exited but before it is reaped
+// (launcher's BeforeReap), while its exited descendants' CPU time is still
+// readable.
 func (r *Recorder) StopSampling() {
 	if r.cancel != nil {
 		r.cancel()
@@ -111,9 +124,6 @@ func (r *Recorder) StopSampling() {
 	}
 	// The exited child's children were re-parented away when it exited:
 	// reading the child alone is exact, and much cheaper than a full scan.
-	// Only its cumulative counters (CPU time, I/O) are kept: the gauges of
-	// an exited process (memory 0, no descriptors) would only drag the
-	// run's minimum and average down.
 	s, err := r.sampler.SampleRoot()
 	if err != nil {
 		return
@@ -121,13 +131,6 @@ func (r *Recorder) StopSampling() {
 	r.mu.Lock()
 	r.last, r.have = s, true
 	r.mu.Unlock()
-	var counters []telemetry.Metric
-	for _, m := range s.Metrics(r.cfg.TraceID) {
-		if m.Kind == telemetry.Counter {
-			counters = append(counters, m)
-		}
-	}
-	r.cfg.Out.Enqueue(telemetry.Batch{Metrics: counters})
 }
 
 // span returns the run span as known so far.
@@ -159,47 +162,115 @@ type Outcome struct {
 	Span telemetry.Span
 	// Kind is one of telemetry.ErrorKind*, "" for success.
 	Kind string
-	// Summary of the resources used.
-	CPUUser, CPUSystem time.Duration
-	PeakRSS            uint64
+	// Resources used by the process tree (docs/metrics.md): the values of
+	// the run span's attributes and of the last point of each series.
+	Resources
 }
 
-// Finish records how the child ended and returns the final run span, which
-// it also enqueues. oomKilled reports that the kernel's OOM killer ended it.
-func (r *Recorder) Finish(exit *launcher.Exit, tail launcher.StderrTail, oomKilled bool) Outcome {
-	span := r.span()
-	span.End = exit.Time
-	out := Outcome{
+// Resources are the figures of a run's resource summary.
+type Resources struct {
+	// CPUUser and CPUSystem are the tree's CPU time: the larger of the
+	// sampled totals and the child's wait4 rusage (which counts what it
+	// reaped, to the microsecond).
+	CPUUser, CPUSystem time.Duration
+	// PeakRSS is the largest total resident set of the tree that a sample
+	// saw: the maximum of the process.memory.usage series.
+	PeakRSS uint64
+	// LargestRSS is the largest peak resident set of a single process of
+	// the tree: the peaks (VmHWM) of the processes that samples saw, and
+	// the child's wait4 ru_maxrss (which covers the descendants it reaped)
+	// where it exceeds what the kernel may have folded in of graphsignal's
+	// own. 0 when neither is known.
+	LargestRSS uint64
+	// PeakProcesses is the most processes of the tree that a sample saw
+	// at once: the maximum of the process.count series.
+	PeakProcesses int
+	// PeakThreads is the most threads a sample saw: the maximum of the
+	// process.threads series.
+	PeakThreads int
+	// ReadBytes and WriteBytes are the tree's storage I/O at the last
+	// sample.
+	ReadBytes, WriteBytes uint64
+	// Sampled reports that the tree was sampled; without it only the CPU
+	// times (from rusage) are known.
+	Sampled bool
+}
+
+// resources returns the run's resource figures from the samples and the
+// child's rusage, and the final points of the cumulative series, stamped at
+// the exit: the same figures, so that each series ends where the summary
+// says.
+func (r *Recorder) resources(exit *launcher.Exit) (Resources, []telemetry.Metric) {
+	res := Resources{
 		CPUUser:   time.Duration(exit.Rusage.Utime.Nano()),
 		CPUSystem: time.Duration(exit.Rusage.Stime.Nano()),
 	}
-	a := span.Attributes
-	a[telemetry.AttrExitCode] = int64(exit.Code)
-	a[telemetry.AttrCPUUserTime] = out.CPUUser.Seconds()
-	a[telemetry.AttrCPUSysTime] = out.CPUSystem.Seconds()
-	// Not wait4's ru_maxrss: the child is started with CLONE_VM, so the
-	// kernel counts graphsignal's own resident set in the child's peak.
-	// The peak is the sampled sum over the process tree.
+	// ru_maxrss is in KiB. The child is started with CLONE_VM: its maxrss
+	// starts at graphsignal's own peak at the exec, which is at most
+	// r.ownPeak; above that it can only be a process of the tree.
+	if maxrss := uint64(max(exit.Rusage.Maxrss, 0)) << 10; maxrss > r.ownPeak {
+		res.LargestRSS = maxrss
+	}
 	r.mu.Lock()
 	last, have := r.last, r.have
 	r.mu.Unlock()
-	if r.sampler != nil {
-		sum := r.sampler.Summary()
-		out.PeakRSS = sum.PeakRSS
-		a[telemetry.AttrPeakThreads] = int64(sum.PeakThreads)
-		a[telemetry.AttrPeakProcs] = int64(sum.PeakProcesses)
+	if r.sampler == nil || !have {
+		return res, nil
 	}
-	if have {
-		// The sampled totals also count orphans re-parented to graphsignal
-		// and children reaped automatically, which wait4 cannot see.
-		out.CPUUser = max(out.CPUUser, last.CPUUser)
-		out.CPUSystem = max(out.CPUSystem, last.CPUSystem)
-		a[telemetry.AttrCPUUserTime] = out.CPUUser.Seconds()
-		a[telemetry.AttrCPUSysTime] = out.CPUSystem.Seconds()
-		a[telemetry.AttrReadBytes] = int64(last.ReadBytes)
-		a[telemetry.AttrWriteBytes] = int64(last.WriteBytes)
+	sum := r.sampler.Summary()
+	res.Sampled = true
+	res.PeakRSS = sum.PeakRSS
+	res.PeakProcesses = sum.PeakProcesses
+	res.PeakThreads = sum.PeakThreads
+	res.ReadBytes, res.WriteBytes = last.ReadBytes, last.WriteBytes
+	res.LargestRSS = max(res.LargestRSS, sum.LargestPeakRSS)
+	// The sampled totals also count orphans re-parented to graphsignal and
+	// children reaped automatically, which wait4 cannot see; rusage is
+	// exact to the microsecond where /proc counts in 10 ms ticks.
+	res.CPUUser = max(res.CPUUser, last.CPUUser)
+	res.CPUSystem = max(res.CPUSystem, last.CPUSystem)
+	final := last
+	final.Time, final.Interval = exit.Time, 0
+	final.CPUUser, final.CPUSystem = res.CPUUser, res.CPUSystem
+	// Only the cumulative series get a point at the exit: the gauges of an
+	// exited process (memory 0, no descriptors) would only drag the run's
+	// minimum and average down.
+	var counters []telemetry.Metric
+	for _, m := range final.Metrics(r.cfg.TraceID) {
+		if m.Kind == telemetry.Counter {
+			counters = append(counters, m)
+		}
 	}
-	a[telemetry.AttrPeakRSS] = int64(out.PeakRSS)
+	return res, counters
+}
+
+// Finish records how the child ended and returns the final run span, which
+// it also enqueues after the final points of the cumulative series.
+// oomKilled reports that the kernel's OOM killer ended it.
+func (r *Recorder) Finish(exit *launcher.Exit, tail launcher.StderrTail, oomKilled bool) Outcome {
+	span := r.span()
+	span.End = exit.Time
+	res, final := r.resources(exit)
+	if len(final) > 0 {
+		r.cfg.Out.Enqueue(telemetry.Batch{Metrics: final})
+	}
+	out := Outcome{Resources: res}
+	a := span.Attributes
+	a[telemetry.AttrExitCode] = int64(exit.Code)
+	a[telemetry.AttrCPUUserTime] = res.CPUUser.Seconds()
+	a[telemetry.AttrCPUSysTime] = res.CPUSystem.Seconds()
+	if res.LargestRSS > 0 {
+		a[telemetry.AttrLargestRSS] = int64(res.LargestRSS)
+	}
+	if res.Sampled {
+		if res.PeakRSS > 0 { // else no sample saw a live process: unknown
+			a[telemetry.AttrPeakRSS] = int64(res.PeakRSS)
+		}
+		a[telemetry.AttrPeakThreads] = int64(res.PeakThreads)
+		a[telemetry.AttrPeakProcs] = int64(res.PeakProcesses)
+		a[telemetry.AttrReadBytes] = int64(res.ReadBytes)
+		a[telemetry.AttrWriteBytes] = int64(res.WriteBytes)
+	}
 
 	var message string
 	switch {

@@ -39,7 +39,7 @@ func TestArgs(t *testing.T) {
 		{"docker --env=", []string{"docker", "run", "--env=HF_TOKEN=hf_x", "img"}, []string{"docker", "run", "--env=HF_TOKEN=REDACTED", "img"}},
 		{"make var", []string{"make", "PASSWORD=x", "all"}, []string{"make", "PASSWORD=REDACTED", "all"}},
 		{"var with url", []string{"env", "DB=postgres://u:p@h/d"}, []string{"env", "DB=postgres://u:REDACTED@h/d"}},
-		{"not a var name", []string{"echo", "a token=x b"}, []string{"echo", "a token=x b"}},
+		{"secret name=value inside text", []string{"echo", "a token=x b"}, []string{"echo", "a token=REDACTED b"}},
 		{"header separate", []string{"curl", "-H", "Authorization: Bearer abc", "https://h"},
 			[]string{"curl", "-H", "Authorization: Bearer REDACTED", "https://h"}},
 		{"header equals", []string{"app", "--header=X-Api-Key: k"}, []string{"app", "--header=X-Api-Key: REDACTED"}},

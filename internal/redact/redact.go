@@ -8,11 +8,14 @@
 // value stays empty: there is nothing to hide, and "REDACTED" would suggest a
 // value that was never there.
 //
-// Redaction is by name (a flag, variable, header or query parameter whose name
-// looks secret, see IsSecretName) and by shape (credentials in a URL). Values
-// that are secret but carry no tell-tale name, such as a bare positional
-// token, cannot be recognised; callers that know a secret value (the API key,
-// OTLP header values) pass it to String as well.
+// Redaction is by name (a flag, variable, header, JSON key or query parameter
+// whose name looks secret, see IsSecretName and Text), by shape (credentials
+// in a URL, GitHub and AWS key formats, see Text) and by value. Values that
+// are secret but carry no tell-tale name or shape, such as a key expanded
+// into a shell script string, are recognised only by value: a run builds one
+// Redactor (New) from the values it knows (the API key, OTLP header values
+// and the secret environment variables' values, EnvironValues) and passes
+// it to everything that stores or prints text.
 package redact
 
 import "strings"

@@ -116,14 +116,31 @@ func isSecretParam(name string) bool {
 	return strings.Contains(n, "signature") || IsSecretName(n)
 }
 
-// Text returns s with every URL found in it passed through URL, and the
-// credential after every "Bearer " (any case) replaced, so that error
-// messages and debug output that quote a request
+// Text returns s with every URL found in it passed through URL, the
+// credential after every "Bearer " (any case) replaced, and the secrets that
+// free text shows by name or by shape, so that error messages, debug output
+// and a program's stderr that quote a request
 // (`Post "https://u:p@host/?token=x"`) can be shown. A URL or credential
 // ends at white space, a quote, '<', '>' or '`'. So that prose ("the bearer
 // of bad news") survives, a word after "Bearer " counts as a credential only
 // when it has at least 8 bytes and one that is not a letter.
+//
+// By name: the value of "name: value" or "name=value" where the name is
+// secret (IsSecretName, or ending in -key or _key), quoted or not, as in a
+// header line (X-API-Key: …), JSON ("api_key": "…"), YAML or an INI file
+// (aws_secret_access_key = …). An unquoted value after a plain word and ":"
+// ("invalid token: expired") counts only when it looks like a credential,
+// and unquoted numbers, true, false and null never do.
+//
+// By shape: GitHub tokens (ghp_…, github_pat_…), AWS access key ids
+// (AKIA…, ASIA…), Slack (xoxb-…), GitLab (glpat-…), Hugging Face (hf_…)
+// and "sk-" API keys of at least 20 characters.
 func Text(s string) string {
+	return patterns(urlsAndBearers(s))
+}
+
+// urlsAndBearers redacts the URLs and the Bearer credentials of Text.
+func urlsAndBearers(s string) string {
 	if !strings.Contains(s, "://") && !containsFold(s, "bearer ") {
 		return s
 	}

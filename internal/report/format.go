@@ -15,13 +15,19 @@ import (
 
 // Outcome describes how a run ended, for people: "ok", "exit 3", "killed by
 // SIGKILL", "killed by SIGSEGV (core dumped)", "OOM-killed", "cannot run:
-// ...", "error: ...", or "in progress (no end recorded)" for a run still
-// running or whose recorder was killed.
+// ...", "error: ...", "unknown (graphsignal was killed; ...)" for a run
+// whose recorder died before its end (ended by the importer), or "in
+// progress (no end recorded)" for a run still running.
 func Outcome(r *store.Run) string {
 	switch {
 	case r.InProgress():
 		return "in progress (no end recorded)"
+	case r.ErrorKind == telemetry.ErrorKindRecorderLost:
+		return "unknown (" + r.StatusMessage + ")"
 	case r.ErrorKind == telemetry.ErrorKindExecFailure:
+		if strings.HasPrefix(r.ErrorMessage, "cannot run") {
+			return r.ErrorMessage // the launcher's own `cannot run "x": why`
+		}
 		if r.ErrorMessage != "" {
 			return "cannot run: " + r.ErrorMessage
 		}
@@ -43,6 +49,16 @@ func Outcome(r *store.Run) string {
 		return "error"
 	}
 	return "ok"
+}
+
+// Plural writes a count with its noun, plural unless the count is one:
+// "1 span", "2 spans", "0 spans". noun is the singular form of a noun
+// made plural by an s.
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 func orDash(s string) string {

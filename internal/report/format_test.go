@@ -109,6 +109,7 @@ func TestOutcome(t *testing.T) {
 		{store.Run{End: end, Signal: "SIGSEGV", CoreDumped: true, ErrorKind: telemetry.ErrorKindCoreDump}, "killed by SIGSEGV (core dumped)"},
 		{store.Run{End: end, Signal: "SIGKILL", ErrorKind: telemetry.ErrorKindOOMKill}, "OOM-killed"},
 		{store.Run{End: end, ErrorKind: telemetry.ErrorKindExecFailure, ErrorMessage: "permission denied"}, "cannot run: permission denied"},
+		{store.Run{End: end, ErrorKind: telemetry.ErrorKindExecFailure, ErrorMessage: `cannot run "nope": not found in PATH`}, `cannot run "nope": not found in PATH`},
 		{store.Run{End: end, Status: telemetry.StatusError, ErrorMessage: "boom"}, "error: boom"},
 	}
 	for _, tt := range tests {

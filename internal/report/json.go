@@ -29,6 +29,7 @@ type (
 		Runs            int       `json:"runs"`
 		Failures        int       `json:"failures"`
 		InProgress      int       `json:"in_progress"`
+		Errors          int       `json:"errors"`
 		Deployments     []string  `json:"deployments"`
 		Users           []string  `json:"users"`
 	}
@@ -38,12 +39,44 @@ type (
 		Session       sessionJSON        `json:"session"`
 		Runs          []runJSON          `json:"runs"`
 		Scores        []scoreJSON        `json:"scores"`
+		Errors        []errorJSON        `json:"errors"`
+		MoreErrors    int                `json:"more_errors"`
 		Intake        map[string]jsonNum `json:"intake"`
 		Logs          map[string]jsonNum `json:"logs"`
 	}
 
+	errorJSON struct {
+		Time    *jsonTime `json:"time"`
+		Kind    string    `json:"kind"`
+		Name    string    `json:"name"`
+		Message string    `json:"message"`
+		TraceID *string   `json:"trace_id"`
+		SpanID  *string   `json:"span_id"`
+	}
+
+	traceJSON struct {
+		TraceID string     `json:"trace_id"`
+		Spans   []spanJSON `json:"spans"`
+	}
+
+	spanJSON struct {
+		SpanID          string    `json:"span_id"`
+		ParentSpanID    *string   `json:"parent_span_id"`
+		Name            string    `json:"name"`
+		Start           *jsonTime `json:"start"`
+		End             *jsonTime `json:"end"`
+		DurationSeconds float64   `json:"duration_seconds"`
+		Status          string    `json:"status"`
+		StatusMessage   *string   `json:"status_message"`
+		Error           *string   `json:"error"`
+		SessionID       *string   `json:"session_id"`
+		Depth           int       `json:"depth"`
+	}
+
 	runJSON struct {
 		Name            string             `json:"name"`
+		SessionID       *string            `json:"session_id"`
+		RunID           *string            `json:"run_id"`
 		TraceID         string             `json:"trace_id"`
 		SpanID          string             `json:"span_id"`
 		ParentSpanID    *string            `json:"parent_span_id"`
@@ -65,6 +98,8 @@ type (
 		Attributes      map[string]any     `json:"attributes"`
 		Metrics         []metricJSON       `json:"metrics"`
 		Spans           []spanStatsJSON    `json:"spans"`
+		Traces          []traceJSON        `json:"traces"`
+		SpansOmitted    int                `json:"spans_omitted"`
 		Intake          map[string]jsonNum `json:"intake"`
 		Delivery        []deliveryJSON     `json:"delivery"`
 	}
@@ -189,6 +224,7 @@ func sessionDoc(s store.SessionSummary) sessionJSON {
 		Runs:            s.Runs,
 		Failures:        s.Failures,
 		InProgress:      s.InProgress,
+		Errors:          s.Errors,
 		Deployments:     orEmpty(s.Deployments),
 		Users:           orEmpty(s.Users),
 	}
@@ -200,6 +236,8 @@ func showDoc(d *store.SessionDetail, deliveries Deliveries) showJSON {
 		Session:       sessionDoc(d.Summary),
 		Runs:          make([]runJSON, 0, len(d.Runs)),
 		Scores:        make([]scoreJSON, 0, len(d.Scores)),
+		Errors:        make([]errorJSON, 0, len(d.Errors)),
+		MoreErrors:    d.MoreErrors,
 		Intake:        countsDoc(d.Intake),
 		Logs:          countsDoc(d.Logs),
 	}
@@ -207,6 +245,10 @@ func showDoc(d *store.SessionDetail, deliveries Deliveries) showJSON {
 		run := runDoc(&d.Runs[i])
 		run.Delivery = deliveryDoc(deliveries[d.Runs[i].SpanID])
 		doc.Runs = append(doc.Runs, run)
+	}
+	for _, e := range d.Errors {
+		doc.Errors = append(doc.Errors, errorJSON{Time: tp(e.Time), Kind: e.Kind, Name: e.Name, Message: e.Message,
+			TraceID: sp(e.TraceID.String()), SpanID: sp(e.SpanID.String())})
 	}
 	for _, s := range d.Scores {
 		doc.Scores = append(doc.Scores, scoreJSON{
@@ -220,6 +262,8 @@ func showDoc(d *store.SessionDetail, deliveries Deliveries) showJSON {
 func runDoc(r *store.Run) runJSON {
 	j := runJSON{
 		Name:            r.Name,
+		SessionID:       sp(r.SessionID),
+		RunID:           sp(r.RunID),
 		TraceID:         r.TraceID.String(),
 		SpanID:          r.SpanID.String(),
 		ParentSpanID:    sp(r.ParentSpanID.String()),
@@ -239,6 +283,8 @@ func runDoc(r *store.Run) runJSON {
 		Attributes:      r.Attributes,
 		Metrics:         make([]metricJSON, 0, len(r.Metrics)),
 		Spans:           make([]spanStatsJSON, 0, len(r.Spans)),
+		Traces:          tracesDoc(r.Traces),
+		SpansOmitted:    r.SpansOmitted,
 		Intake:          countsDoc(r.Intake),
 	}
 	if j.Attributes == nil {
@@ -271,11 +317,38 @@ func runDoc(r *store.Run) runJSON {
 	return j
 }
 
-// runStatus is the JSON "status": in_progress, ok or error.
+func tracesDoc(trs []store.Trace) []traceJSON {
+	out := make([]traceJSON, 0, len(trs))
+	for _, tr := range trs {
+		tj := traceJSON{TraceID: tr.TraceID.String(), Spans: make([]spanJSON, 0, len(tr.Spans))}
+		for _, s := range tr.Spans {
+			tj.Spans = append(tj.Spans, spanJSON{
+				SpanID: s.SpanID.String(), ParentSpanID: sp(s.ParentSpanID.String()), Name: s.Name,
+				Start: tp(s.Start), End: tp(s.End), DurationSeconds: s.Duration.Seconds(), Status: spanStatus(&s),
+				StatusMessage: sp(s.StatusMessage), Error: sp(s.Error), SessionID: sp(s.SessionID), Depth: s.Depth,
+			})
+		}
+		out = append(out, tj)
+	}
+	return out
+}
+
+// spanStatus is a span's JSON "status": in_progress, error, ok or unset.
+func spanStatus(s *store.SpanNode) string {
+	if s.End.IsZero() {
+		return "in_progress"
+	}
+	return s.Status.String()
+}
+
+// runStatus is the JSON "status": in_progress, ok, error, or unknown
+// (the recorder died before the run's end).
 func runStatus(r *store.Run) string {
 	switch {
 	case r.InProgress():
 		return "in_progress"
+	case r.ErrorKind == telemetry.ErrorKindRecorderLost:
+		return "unknown"
 	case failed(r):
 		return "error"
 	}

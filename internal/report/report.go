@@ -43,6 +43,11 @@ type Options struct {
 	// Deliveries says, for Show, where each run's records went among the
 	// remote destinations; runs absent from it had none.
 	Deliveries Deliveries
+	// Selection describes, for Sessions, what was asked for when it is not
+	// every session ("active within 1s", "of user alice"): an empty list
+	// then says "No sessions " + Selection rather than that none were
+	// recorded.
+	Selection string
 }
 
 func (o Options) loc() *time.Location {

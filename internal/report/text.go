@@ -20,20 +20,31 @@ const textTime = "2006-01-02 15:04:05 MST"
 // maxTextScores caps the scores listed in text; JSON lists all.
 const maxTextScores = 20
 
+// maxTextSpans caps the spans of a run listed in text trees, and
+// maxTextErrors the session's errors; JSON lists more (docs/json.md).
+const (
+	maxTextSpans  = 50
+	maxTextErrors = 20
+)
+
 func sessionsText(w io.Writer, sessions []store.SessionSummary, opts Options) error {
 	if len(sessions) == 0 {
-		_, err := io.WriteString(w, "No sessions recorded.\n")
+		msg := "No sessions recorded.\n"
+		if opts.Selection != "" {
+			msg = "No sessions " + clean(opts.Selection) + ".\n"
+		}
+		_, err := io.WriteString(w, msg)
 		return err
 	}
-	t := table{right: map[int]bool{2: true, 3: true}}
-	t.add("SESSION", "STARTED", "RUNS", "FAILED", "DURATION", "DEPLOYMENT", "USER")
+	t := table{right: map[int]bool{2: true, 3: true, 4: true}}
+	t.add("SESSION", "STARTED", "RUNS", "FAILED", "ERRORS", "DURATION", "DEPLOYMENT", "USER")
 	for _, s := range sessions {
 		dur := Duration(s.Duration)
 		if s.InProgress > 0 {
 			dur = "in progress"
 		}
-		t.add(clean(s.ID), when(s.FirstStart, opts), strconv.Itoa(s.Runs), strconv.Itoa(s.Failures), dur,
-			list(s.Deployments), list(s.Users))
+		t.add(clean(s.ID), when(s.FirstStart, opts), strconv.Itoa(s.Runs), strconv.Itoa(s.Failures),
+			strconv.Itoa(s.Errors), dur, list(s.Deployments), list(s.Users))
 	}
 	return t.write(w)
 }
@@ -64,13 +75,17 @@ func showText(w io.Writer, d *store.SessionDetail, opts Options) error {
 		runs += " (" + strings.Join(notes, ", ") + ")"
 	}
 	kv.add("Runs", runs)
+	if s.Errors > 0 {
+		kv.add("Errors", strconv.Itoa(s.Errors))
+	}
 	kv.add("Deployment", list(s.Deployments))
 	kv.add("User", list(s.Users))
 	ew.table(&kv)
 	for i := range d.Runs {
 		ew.printf("\n")
-		runText(ew, &d.Runs[i], i+1, len(d.Runs), opts)
+		runText(ew, &d.Runs[i], i+1, len(d.Runs), s.ID, opts)
 	}
+	errorsText(ew, d.Errors, d.MoreErrors, opts)
 	scoresText(ew, d.Scores, opts)
 	if len(d.Logs) > 0 || len(d.Intake) > 0 {
 		ew.printf("\n")
@@ -86,10 +101,15 @@ func showText(w io.Writer, d *store.SessionDetail, opts Options) error {
 	return ew.err
 }
 
-func runText(ew *errWriter, r *store.Run, n, of int, opts Options) {
+func runText(ew *errWriter, r *store.Run, n, of int, session string, opts Options) {
 	ew.printf("Run %d of %d: %s\n", n, of, clean(r.Name))
 	kv := table{indent: "  "}
 	kv.add("Status", clean(Outcome(r)))
+	if r.SessionID != "" && r.SessionID != session {
+		// A run that served this session among others: only this
+		// session's records are listed below.
+		kv.add("Session", clean(r.SessionID)+" (the run's own; records of "+clean(session)+" below)")
+	}
 	if args, ok := r.Attributes[telemetry.AttrCommandArgs].([]string); ok && len(args) > 0 {
 		kv.add("Command", clean(shellJoin(args)))
 	}
@@ -103,7 +123,11 @@ func runText(ew *errWriter, r *store.Run, n, of int, opts Options) {
 	}
 	if res := r.Resources; res.Known {
 		kv.add("CPU", fmt.Sprintf("user %s, system %s", Duration(res.CPUUser), Duration(res.CPUSystem)))
-		kv.add("Memory", "peak RSS "+Bytes(res.PeakRSS))
+		if res.PeakRSS > 0 {
+			kv.add("Memory", "peak RSS "+Bytes(res.PeakRSS))
+		} else { // no sample saw the program alive (docs/metrics.md)
+			kv.add("Memory", "not seen (the program ended before the first sample)")
+		}
 		kv.add("I/O", fmt.Sprintf("read %s, write %s", Bytes(res.ReadBytes), Bytes(res.WriteBytes)))
 		kv.add("Processes", fmt.Sprintf("peak %d, threads %d", res.PeakProcs, res.PeakThreads))
 	}
@@ -130,6 +154,7 @@ func runText(ew *errWriter, r *store.Run, n, of int, opts Options) {
 	stderrText(ew, r.StderrTail, opts.stderrLines())
 	metricsText(ew, r.Metrics, opts)
 	spansText(ew, r.Spans)
+	tracesText(ew, r)
 }
 
 // ansiSeq matches terminal control sequences (CSI). It is compiled on first
@@ -143,7 +168,7 @@ func stderrText(ew *errWriter, tail string, keep int) {
 	}
 	lines := strings.Split(tail, "\n")
 	if len(lines) > keep {
-		ew.printf("  Stderr (last %d of %d lines)\n", keep, len(lines))
+		ew.printf("  Stderr (last %s of %s)\n", Plural(keep, "line"), Plural(len(lines), "line"))
 		lines = lines[len(lines)-keep:]
 	} else {
 		ew.printf("  Stderr\n")
@@ -198,6 +223,74 @@ func spansText(ew *errWriter, ss []store.SpanStats) {
 		t.add(clean(s.Name), count, strconv.Itoa(s.Errors), Duration(s.P50), Duration(s.P95), Duration(s.P99), Duration(s.Max))
 	}
 	ew.table(&t)
+}
+
+// tracesText lists the run's spans per trace as trees: each span under its
+// parent, with its duration and, for an error, what went wrong.
+func tracesText(ew *errWriter, r *store.Run) {
+	if len(r.Traces) == 0 {
+		return
+	}
+	ew.printf("  Traces\n")
+	shown, total := 0, r.SpansOmitted
+	for _, tr := range r.Traces {
+		total += len(tr.Spans)
+	}
+	for _, tr := range r.Traces {
+		if shown == maxTextSpans {
+			break
+		}
+		title := tr.TraceID.String()
+		if tr.TraceID == r.TraceID {
+			title += " (the run's trace)"
+		}
+		ew.printf("    %s, %s\n", title, Plural(len(tr.Spans), "span"))
+		t := table{indent: "      ", right: map[int]bool{1: true}}
+		for _, sp := range tr.Spans {
+			if shown == maxTextSpans {
+				break
+			}
+			shown++
+			dur := Duration(sp.Duration)
+			if sp.End.IsZero() {
+				dur = "open"
+			}
+			note := ""
+			if sp.Status == telemetry.StatusError {
+				note = "error"
+				if sp.Error != "" {
+					note += ": " + firstLine(sp.Error)
+				}
+			}
+			t.add(strings.Repeat("  ", min(sp.Depth, 20))+clean(sp.Name), dur, clean(note))
+		}
+		ew.table(&t)
+	}
+	if total > shown {
+		ew.printf("    ... %s (see --json)\n", Plural(total-shown, "more span"))
+	}
+}
+
+func errorsText(ew *errWriter, errs []store.ErrorRecord, more int, opts Options) {
+	if len(errs) == 0 {
+		return
+	}
+	ew.printf("\nErrors\n")
+	t := table{indent: "  "}
+	t.add("TIME", "KIND", "NAME", "MESSAGE")
+	for _, e := range errs[:min(len(errs), maxTextErrors)] {
+		t.add(when(e.Time, opts), e.Kind, clean(e.Name), clean(firstLine(e.Message)))
+	}
+	ew.table(&t)
+	if n := len(errs) - maxTextErrors + more; n > 0 {
+		ew.printf("  ... %d more (see --json)\n", n)
+	}
+}
+
+// firstLine is s up to its first line break.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 func scoresText(ew *errWriter, scores []store.Score, opts Options) {

@@ -1,7 +1,7 @@
 // Package signalspb is the Graphsignal signals API (graphsignal-signals.proto,
-// a verbatim copy of shared/protocol/graphsignal-signals.proto): the
-// UploadRequest that the Graphsignal SDK posts to {api_base}/api/v1/signals/
-// and that graphsignal's own uploader sends to the Graphsignal API.
+// the field names and numbers the Graphsignal SDK sends): the UploadRequest
+// that the SDK posts to {api_base}/api/v1/signals/ and that graphsignal's own
+// uploader sends to the Graphsignal API.
 //
 // The types are plain Go structs with a hand-written codec built on
 // internal/wire alone, so the product binary does not link (or initialise)
@@ -30,8 +30,9 @@
 // only (the reference the codec is checked against). It was produced with
 // protoc 3.21.12 (Debian protobuf-compiler) and protoc-gen-go v1.36.12
 // (go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12).
-// After copying a new .proto here: go generate ./internal/signalspb, then
-// update the structs and codec here until the tests pass.
+// After changing the .proto: go generate ./internal/signalspb, then update
+// the structs and codec here until the tests pass (TestProtoMatchesGenerated
+// fails while the generated code lags the .proto).
 package signalspb
 
 //go:generate protoc --go_out=signalspbgen --go_opt=paths=source_relative --go_opt=Mgraphsignal-signals.proto=github.com/graphsignal/graphsignal/internal/signalspb/signalspbgen;signalspbgen graphsignal-signals.proto

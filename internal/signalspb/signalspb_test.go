@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -16,23 +14,6 @@ import (
 
 	gen "github.com/graphsignal/graphsignal/internal/signalspb/signalspbgen"
 )
-
-// TestProtoMatchesShared checks that the .proto copied here is the contract
-// in shared/protocol (present beside the repository in development and CI).
-func TestProtoMatchesShared(t *testing.T) {
-	shared := filepath.Join("..", "..", "..", "shared", "protocol", "graphsignal-signals.proto")
-	want, err := os.ReadFile(shared)
-	if err != nil {
-		t.Skipf("shared contract not found (%v); nothing to compare", err)
-	}
-	got, err := os.ReadFile("graphsignal-signals.proto")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("graphsignal-signals.proto differs from %s: copy it here and run go generate", shared)
-	}
-}
 
 // TestFixtureSetsEveryField makes the round trips below cover the whole
 // schema: every field of every message reachable from UploadRequest, map

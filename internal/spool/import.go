@@ -25,6 +25,15 @@ const (
 	// importChunk bounds the journal bytes imported per transaction, so
 	// that stopping an Indexer (at a run's exit) waits for little decoding.
 	importChunk = 1 << 20
+	// defaultReclaimStep is how many newly imported bytes of a live
+	// journal make the importer reclaim its consumed start: about 70
+	// minutes of 1 s samples (docs/store.md, "Long runs").
+	defaultReclaimStep = 8 << 20
+	// defaultReclaimKeep is how much of a live journal before what every
+	// reader consumed is kept, with its first line, for a destination that
+	// resumes it to prime its state (counters' last values; docs/upload.md):
+	// about 9 minutes of 1 s samples.
+	defaultReclaimKeep = 1 << 20
 )
 
 // ImportReport says what ImportAll had to pass over.
@@ -127,9 +136,13 @@ func (d *Dir) importJournal(ctx context.Context, st *store.Store, name string) (
 		return 0, journalError{err}
 	}
 	defer r.Close()
+	first, next := int64(-1), int64(0)
 	for {
 		var chunk journal.Chunk
-		_, err := st.Import(ctx, name, func(offset int64) ([]telemetry.Batch, int64, error) {
+		next, err = st.Import(ctx, name, func(offset int64) ([]telemetry.Batch, int64, error) {
+			if first < 0 {
+				first = offset
+			}
 			c, err := r.Read(offset, importChunk)
 			chunk = c
 			if err != nil {
@@ -145,12 +158,59 @@ func (d *Dir) importJournal(ctx context.Context, st *store.Store, name string) (
 			break
 		}
 	}
-	if r.Final() {
-		if err := d.imported(name); err != nil {
-			return damaged, journalError{err}
+	if !r.Final() {
+		// A long run's journal: each time another reclaimStep bytes are
+		// imported, give back what every reader has consumed.
+		if first >= 0 && next/d.reclaimStep > first/d.reclaimStep {
+			d.reclaim(name, next)
+		}
+		return damaged, nil
+	}
+	// The writer is gone: a run with no end recorded by now never
+	// gets one (graphsignal was killed, or the disk was full at exit).
+	if run, ok := runOf(name); ok {
+		if _, err := st.EndAbandoned(ctx, run); err != nil {
+			return damaged, err
 		}
 	}
+	if err := d.imported(name); err != nil {
+		return damaged, journalError{err}
+	}
 	return damaged, nil
+}
+
+// reclaim gives the file system back the blocks of journal name up to
+// upTo (imported into the store), less what a destination has not
+// acknowledged yet, but its first line and the last reclaimKeep bytes
+// (journal.Reclaim): a run of many days keeps appending to its journal
+// while the disk holds only what some reader still needs.
+// Failures (a file system without holes) leave the journal as it is.
+func (d *Dir) reclaim(name string, upTo int64) {
+	dests, err := d.destinations()
+	if err != nil {
+		return
+	}
+	for _, dest := range dests {
+		off, err := d.peek(dest, name)
+		if errors.Is(err, ErrNotPending) {
+			continue // delivered, dropped, or never expected there
+		}
+		if err != nil {
+			return
+		}
+		upTo = min(upTo, off)
+	}
+	_, _ = journal.Reclaim(d.JournalDir(), name, upTo, d.reclaimKeep)
+}
+
+// runOf returns the run span id that ends a journal's name (JournalName).
+func runOf(name string) (telemetry.SpanID, bool) {
+	_, id, ok := strings.Cut(name, "-")
+	if !ok {
+		return telemetry.SpanID{}, false
+	}
+	run, err := telemetry.ParseSpanID(id)
+	return run, err == nil
 }
 
 // PruneDaily applies the store's retention (store.DefaultMaxAge,
@@ -160,6 +220,9 @@ func (d *Dir) importJournal(ctx context.Context, st *store.Store, name string) (
 func (d *Dir) PruneDaily(ctx context.Context, st *store.Store) {
 	marker := filepath.Join(d.data, "last-prune")
 	if fi, err := os.Stat(marker); err == nil && d.now().Sub(fi.ModTime()) < pruneEvery {
+		return
+	}
+	if _, err := st.Downsample(ctx, d.now(), store.DefaultTiers); err != nil {
 		return
 	}
 	if err := st.Prune(ctx, store.DefaultMaxAge, store.DefaultMaxBytes); err != nil {

@@ -23,6 +23,9 @@ const (
 	// backlogJournals is the number of waiting journals that makes a run
 	// import them before it exits.
 	backlogJournals = 64
+	// downsampleEvery is how often the Indexer of a long run downsamples
+	// the store's old metric points (store.DefaultTiers).
+	downsampleEvery = 10 * time.Minute
 )
 
 // Indexer imports journals into the store in the background of a long run:
@@ -75,13 +78,14 @@ func (d *Dir) StartIndexer(ctx context.Context, after, every time.Duration, onEr
 		tick := time.NewTicker(every)
 		defer tick.Stop()
 		var st *store.Store
+		var downsampled time.Time
 		defer func() {
 			if st != nil {
 				_ = st.Close()
 			}
 		}()
 		for {
-			err := d.indexPass(ctx, &st)
+			err := d.indexPass(ctx, &st, &downsampled)
 			if ix.backlog.Load() && (err == nil || errors.Is(err, store.ErrBusy)) {
 				// Imported, or another process holds the database: either
 				// way the run's exit does not wait for the backlog.
@@ -140,16 +144,25 @@ func (d *Dir) hasBacklog() bool {
 }
 
 // indexPass opens the store if it is not open yet, then imports the
-// journals.
-func (d *Dir) indexPass(ctx context.Context, st **store.Store) error {
+// journals, and downsamples old metric points when it has not for
+// downsampleEvery (since *last).
+func (d *Dir) indexPass(ctx context.Context, st **store.Store, last *time.Time) error {
 	if *st == nil {
-		s, err := store.Open(ctx, d.data, store.WithBusyTimeout(indexerBusy))
+		s, err := store.Open(ctx, d.data, store.WithBusyTimeout(indexerBusy), store.WithLowMemory())
 		if err != nil {
 			return err
 		}
 		*st = s
 		d.PruneDaily(ctx, s)
 	}
-	_, err := d.ImportAll(ctx, *st)
-	return err
+	if _, err := d.ImportAll(ctx, *st); err != nil {
+		return err
+	}
+	if now := d.now(); now.Sub(*last) >= downsampleEvery {
+		if _, err := (*st).Downsample(ctx, now, store.DefaultTiers); err != nil {
+			return err
+		}
+		*last = now
+	}
+	return nil
 }

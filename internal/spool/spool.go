@@ -24,7 +24,10 @@
 // under an exclusive flock(2) of the journal directory, held for a few
 // system calls, so a journal is neither removed early nor left behind.
 // Journals without cursors (written before uploads, or with no destination
-// configured) are removed by the importer alone, as before.
+// configured) are removed by the importer alone, as before. A live
+// journal is never removed, but the importer reclaims the blocks of what
+// the store and every pending cursor have consumed (journal.Reclaim), so
+// a run of any length holds little disk.
 //
 // A Dir holds no open files and starts no goroutines; its methods are safe
 // for concurrent use by goroutines and processes. A Cursor is owned by the
@@ -78,6 +81,9 @@ type Dir struct {
 	maxAge   time.Duration
 	maxBytes int64
 	now      func() time.Time
+	// reclaimStep and reclaimKeep are defaultReclaimStep and
+	// defaultReclaimKeep, lowered by tests.
+	reclaimStep, reclaimKeep int64
 }
 
 // Option changes a Dir's settings.
@@ -95,7 +101,8 @@ func WithClock(now func() time.Time) Option { return func(s *Dir) { s.now = now 
 
 // Open returns the spool of dataDir. It touches no file.
 func Open(dataDir string, opts ...Option) *Dir {
-	d := &Dir{data: dataDir, maxAge: DefaultMaxAge, maxBytes: DefaultMaxBytes, now: time.Now}
+	d := &Dir{data: dataDir, maxAge: DefaultMaxAge, maxBytes: DefaultMaxBytes, now: time.Now,
+		reclaimStep: defaultReclaimStep, reclaimKeep: defaultReclaimKeep}
 	for _, o := range opts {
 		o(d)
 	}

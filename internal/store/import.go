@@ -51,10 +51,14 @@ func (s *Store) Import(ctx context.Context, source string, read ReadFunc) (int64
 		if n == offset {
 			return nil
 		}
+		idx := newSessionIndex()
 		for i := range batches {
-			if err := writeBatch(ctx, tx, &batches[i]); err != nil {
+			if err := writeBatch(ctx, tx, &batches[i], idx); err != nil {
 				return err
 			}
+		}
+		if err := idx.flush(ctx, tx); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO imports (source, byte_offset, updated_ns) VALUES (?, ?, ?)
 			ON CONFLICT (source) DO UPDATE SET byte_offset = excluded.byte_offset, updated_ns = excluded.updated_ns`,

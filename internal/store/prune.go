@@ -60,9 +60,9 @@ func (s *Store) Prune(ctx context.Context, maxAge time.Duration, maxBytes int64)
 
 // sessionsByAge lists session ids, least recently active first.
 func (s *Store) sessionsByAge(ctx context.Context, before int64) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT session_id FROM spans WHERE is_run = 1
-		GROUP BY session_id HAVING max(max(start_ns, end_ns)) < ?
-		ORDER BY max(max(start_ns, end_ns)), session_id`, before)
+	rows, err := s.db.QueryContext(ctx, `SELECT session_id FROM session_links
+		GROUP BY session_id HAVING max(last_ns) < ?
+		ORDER BY max(last_ns), session_id`, before)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
@@ -134,8 +134,9 @@ func (s *Store) usedBytes(ctx context.Context) (int64, error) {
 	return (pages - free) * size, nil
 }
 
-// deleteSession deletes a session's runs and everything in their traces or
-// tagged with the session, in one transaction.
+// deleteSession deletes a session's runs (those whose own session it is) and
+// everything in their traces or tagged with the session, and the session's
+// index rows, in one transaction.
 func (s *Store) deleteSession(ctx context.Context, id string) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -149,6 +150,8 @@ func (s *Store) deleteSession(ctx context.Context, id string) error {
 		// Spans last: the statements above find the traces through them.
 		`DELETE FROM spans WHERE trace_id IN (` + sessionTraces + `)`,
 		`DELETE FROM spans WHERE session_id = ?1`,
+		`DELETE FROM session_links WHERE session_id = ?1`,
+		`DELETE FROM session_tags WHERE session_id = ?1`,
 	}
 	for _, q := range stmts {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {

@@ -13,7 +13,7 @@ import (
 
 func sessionIDs(t *testing.T, s *Store) []string {
 	t.Helper()
-	sums, err := s.Sessions(context.Background(), time.Time{})
+	sums, err := s.Sessions(context.Background(), SessionFilter{})
 	if err != nil {
 		t.Fatalf("Sessions() = %v", err)
 	}

@@ -57,7 +57,7 @@ func TestSessions(t *testing.T) {
 		{since: t0.Add(4 * time.Hour), want: nil},
 	}
 	for _, tt := range tests {
-		got, err := s.Sessions(ctx, tt.since)
+		got, err := s.Sessions(ctx, SessionFilter{Since: tt.since})
 		if err != nil {
 			t.Fatalf("Sessions(%v) = %v", tt.since, err)
 		}

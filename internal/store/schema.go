@@ -118,6 +118,8 @@ var migrations = []migration{
 			updated_ns  INTEGER NOT NULL
 		)`,
 	}},
+	{version: 4, steps: sessionIndexSteps},
+	{version: 5, steps: downsampleSteps},
 }
 
 // SchemaVersion is the schema version this build writes.

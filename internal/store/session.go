@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -14,22 +15,55 @@ import (
 // SessionDetail is everything `graphsignal show` reports about one session.
 type SessionDetail struct {
 	Summary SessionSummary
-	// Runs in start order.
+	// Runs are the runs the session's records came from, in start order.
 	Runs []Run
-	// Scores of the session, its runs and their spans, in time order.
+	// Scores of the session and, for the runs whose own session it is,
+	// of those runs and their spans, in time order.
 	Scores []Score
+	// Errors are the session's error records in time order: spans with
+	// error status (from the spans listed in Runs' traces) and logs at
+	// level error or above, at most MaxErrors.
+	Errors []ErrorRecord
+	// MoreErrors counts error logs left out of Errors.
+	MoreErrors int
 	// Intake totals the graphsignal.intake.* metrics of all runs.
 	Intake []Count
 	// Logs counts the session's log records per level.
 	Logs []Count
 }
 
-// Run is one run span with the data recorded in its trace.
+// ErrorRecord is a span that ended in error, or a log at level error or
+// above.
+type ErrorRecord struct {
+	Time time.Time
+	// Kind is "span" or "log".
+	Kind string
+	// Name is the span's name or the log's level.
+	Name string
+	// Message is the span's first exception ("Type: message") or status
+	// message, or the log's message.
+	Message string
+	TraceID telemetry.TraceID
+	SpanID  telemetry.SpanID
+}
+
+// MaxErrors bounds SessionDetail.Errors.
+const MaxErrors = 100
+
+// Run is one run span with the data recorded during it.
 //
-// A trace's metrics and child spans belong to the earliest run of the trace;
-// a nested `graphsignal run` (a run span inside another's trace) lists none
-// of its own.
+// The run's spans are every span carrying its run_id, whatever their trace
+// (an SDK that starts its own traces), and the spans of its trace that carry
+// no run_id. A trace's metrics, and the spans of a run_id shared by several
+// runs, belong to the earliest of those runs; a nested `graphsignal run`
+// that shares both its parent's trace and run_id lists none of its own.
+// In a session that is not the run's own (SessionID), only the spans of
+// that session are listed.
 type Run struct {
+	// SessionID is the run's own session: its session_id tag, or its
+	// trace id when it has none.
+	SessionID    string
+	RunID        string
 	Name         string
 	TraceID      telemetry.TraceID
 	SpanID       telemetry.SpanID
@@ -59,10 +93,43 @@ type Run struct {
 	// Attributes are all the run span's attributes.
 	Attributes map[string]any
 	Metrics    []MetricSummary
-	Spans      []SpanStats
+	// Spans aggregates the run's spans (but runs) per name.
+	Spans []SpanStats
+	// Traces are the run's spans grouped by trace, as trees: the run's own
+	// trace first, then the others by first start. At most MaxTreeSpans
+	// spans are listed, the earliest; SpansOmitted counts the others.
+	Traces       []Trace
+	SpansOmitted int
 	// Intake totals the run's graphsignal.intake.* metrics, by name.
 	Intake []Count
 }
+
+// Trace is the spans of one trace recorded during a run, in tree order:
+// each span is followed by its children (by start), Depth deep.
+type Trace struct {
+	TraceID telemetry.TraceID
+	Spans   []SpanNode
+}
+
+// SpanNode is one span of a Trace. Depth is 0 for a root: a span whose
+// parent is not listed (the run span, another process's span, or none).
+type SpanNode struct {
+	SpanID        telemetry.SpanID
+	ParentSpanID  telemetry.SpanID
+	Name          string
+	Start         time.Time
+	End           time.Time
+	Duration      time.Duration
+	Status        telemetry.Status
+	StatusMessage string
+	// Error is the first exception ("Type: message") of an error span.
+	Error     string
+	SessionID string
+	Depth     int
+}
+
+// MaxTreeSpans bounds the spans listed per run in Run.Traces.
+const MaxTreeSpans = 1000
 
 // InProgress reports whether the run has no recorded end.
 func (r *Run) InProgress() bool { return r.End.IsZero() }
@@ -106,6 +173,11 @@ const DefaultSparkPoints = 40
 // (bad lines, dropped messages); they are totalled, not charted.
 const intakePrefix = "graphsignal.intake."
 
+// pipelinePrefix names graphsignal's drop counters past the intakes
+// (pipeline queue, exporters, the journal's bound); they are totalled with
+// the intake's (docs/protocol.md, "Drops").
+const pipelinePrefix = "graphsignal.pipeline."
+
 // Session returns the detail of session id, or an error wrapping ErrNotFound.
 // The queries run in one read transaction, so the result is a consistent
 // snapshot even while runs are being written.
@@ -137,39 +209,108 @@ func (s *Store) session(ctx context.Context, tx *sql.Tx, id string) (*SessionDet
 	if d.Runs, err = queryRuns(ctx, tx, id); err != nil {
 		return nil, err
 	}
-	owner := map[telemetry.TraceID]bool{}
+	traceOwner := map[telemetry.TraceID]bool{}
+	runOwner := map[string]bool{}
+	var own scope
 	intake := map[string]float64{}
 	for i := range d.Runs {
 		r := &d.Runs[i]
-		if owner[r.TraceID] {
-			continue
+		ownsTrace, ownsRunID := !traceOwner[r.TraceID], r.RunID != "" && !runOwner[r.RunID]
+		traceOwner[r.TraceID], runOwner[r.RunID] = true, true
+		if r.SessionID == id {
+			own.add(r, ownsTrace, ownsRunID)
 		}
-		owner[r.TraceID] = true
-		if err := queryMetrics(ctx, tx, r, DefaultSparkPoints); err != nil {
+		if ownsTrace {
+			if err := queryMetrics(ctx, tx, r, DefaultSparkPoints); err != nil {
+				return nil, err
+			}
+			for _, c := range r.Intake {
+				intake[c.Name] += c.Value
+			}
+		}
+		var sc scope
+		sc.add(r, ownsTrace, ownsRunID)
+		session := ""
+		if r.SessionID != id {
+			session = id
+		}
+		errs, err := queryRunSpans(ctx, tx, r, sc, session)
+		if err != nil {
 			return nil, err
 		}
-		if r.Spans, err = querySpanStats(ctx, tx, r.TraceID); err != nil {
-			return nil, err
-		}
-		for _, c := range r.Intake {
-			intake[c.Name] += c.Value
-		}
+		d.Errors = append(d.Errors, errs...)
 	}
 	d.Intake = sortedCounts(intake)
-	if d.Scores, err = queryScores(ctx, tx, id); err != nil {
+	if d.Scores, err = queryScores(ctx, tx, id, own); err != nil {
 		return nil, err
 	}
-	if d.Logs, err = queryLogCounts(ctx, tx, id); err != nil {
+	if d.Logs, err = queryLogCounts(ctx, tx, id, own); err != nil {
 		return nil, err
 	}
+	logErrs, more, err := queryErrorLogs(ctx, tx, id, own)
+	if err != nil {
+		return nil, err
+	}
+	d.Errors = append(d.Errors, logErrs...)
+	sort.SliceStable(d.Errors, func(i, j int) bool { return d.Errors[i].Time.Before(d.Errors[j].Time) })
+	if len(d.Errors) > MaxErrors {
+		more += len(d.Errors) - MaxErrors
+		d.Errors = d.Errors[:MaxErrors]
+	}
+	d.MoreErrors = more
 	return d, nil
 }
 
+// scope is the records of a set of runs: those carrying one of its run ids,
+// and those of its traces that carry no run id.
+type scope struct {
+	runIDs, traces []string
+}
+
+func (sc *scope) add(r *Run, trace, runID bool) {
+	if trace {
+		sc.traces = append(sc.traces, r.TraceID.String())
+	}
+	if runID {
+		sc.runIDs = append(sc.runIDs, r.RunID)
+	}
+}
+
+// args are the JSON arrays that scopeSQL reads.
+func (sc *scope) args() (string, string) {
+	return jsonList(sc.runIDs), jsonList(sc.traces)
+}
+
+func jsonList(s []string) string {
+	if len(s) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(s) // a []string always marshals
+	return string(b)
+}
+
+// scopeSQL matches the records of table in a scope; ?2 and ?3 are its
+// args. It selects rowids through the run_id and trace_id indexes, which
+// the planner would not combine from an OR.
+func scopeSQL(table string) string {
+	return `rowid IN (SELECT rowid FROM ` + table + ` WHERE run_id IN (SELECT value FROM json_each(?2))
+		UNION ALL SELECT rowid FROM ` + table + ` WHERE +run_id = '' AND trace_id IN (SELECT value FROM json_each(?3)))`
+}
+
+// runsSQL selects the runs named by a session's links; the session id is
+// ?1.
+const runsSQL = `SELECT rowid FROM spans WHERE is_run = 1 AND span_id IN
+		(SELECT span_id FROM session_links WHERE session_id = ?1 AND span_id != '')
+	UNION SELECT rowid FROM spans WHERE is_run = 1 AND run_id IN
+		(SELECT run_id FROM session_links WHERE session_id = ?1 AND run_id != '')
+	UNION SELECT (SELECT rowid FROM spans WHERE trace_id = l.trace_id AND is_run = 1 ORDER BY start_ns, rowid LIMIT 1)
+		FROM session_links AS l WHERE l.session_id = ?1 AND l.trace_id != ''`
+
 func queryRuns(ctx context.Context, q querier, session string) ([]Run, error) {
 	rows, err := q.QueryContext(ctx, `SELECT trace_id, span_id, parent_span_id, name, start_ns, end_ns,
-		status, status_message, tags, attributes, exceptions,
+		status, status_message, session_id, run_id, tags, attributes, exceptions,
 		(SELECT max(ts_ns) FROM metrics WHERE metrics.trace_id = spans.trace_id)
-	FROM spans WHERE is_run = 1 AND session_id = ? ORDER BY start_ns, rowid`, session)
+	FROM spans WHERE rowid IN (`+runsSQL+`) ORDER BY start_ns, rowid`, session)
 	if err != nil {
 		return nil, fmt.Errorf("query runs: %w", err)
 	}
@@ -184,7 +325,7 @@ func queryRuns(ctx context.Context, q querier, session string) ([]Run, error) {
 			tags, attrs, excs   *string
 		)
 		if err := rows.Scan(&trace, &span, &parent, &r.Name, &start, &end, &r.Status, &r.StatusMessage,
-			&tags, &attrs, &excs, &lastSeen); err != nil {
+			&r.SessionID, &r.RunID, &tags, &attrs, &excs, &lastSeen); err != nil {
 			return nil, fmt.Errorf("scan run: %w", err)
 		}
 		r.TraceID, _ = telemetry.ParseTraceID(trace)
@@ -270,15 +411,16 @@ func floatAttr(a map[string]any, key string) (float64, bool) {
 	return 0, false
 }
 
-// sessionTraces selects the trace ids of a session's runs; the session id
-// is parameter ?1 of the enclosing statement.
+// sessionTraces selects the trace ids of the runs whose own session is
+// the session ?1 (Prune).
 const sessionTraces = `SELECT trace_id FROM spans WHERE is_run = 1 AND session_id = ?1`
 
-func queryScores(ctx context.Context, q querier, session string) ([]Score, error) {
+func queryScores(ctx context.Context, q querier, session string, own scope) ([]Score, error) {
+	runIDs, traces := own.args()
 	rows, err := q.QueryContext(ctx, `SELECT trace_id, span_id, name, value, unit, comment, severity, tags, ts_ns
-	FROM scores WHERE session_id = ?1 OR trace_id IN (`+sessionTraces+`)
-		OR (run_id != '' AND run_id IN (SELECT run_id FROM spans WHERE is_run = 1 AND session_id = ?1 AND run_id != ''))
-	ORDER BY ts_ns, rowid`, session)
+	FROM scores WHERE session_id = ?1 OR `+scopeSQL("scores")+`
+		OR (run_id != '' AND trace_id IN (SELECT value FROM json_each(?3)))
+	ORDER BY ts_ns, rowid`, session, runIDs, traces)
 	if err != nil {
 		return nil, fmt.Errorf("query scores: %w", err)
 	}
@@ -305,9 +447,10 @@ func queryScores(ctx context.Context, q querier, session string) ([]Score, error
 	return out, rows.Err()
 }
 
-func queryLogCounts(ctx context.Context, q querier, session string) ([]Count, error) {
+func queryLogCounts(ctx context.Context, q querier, session string, own scope) ([]Count, error) {
+	runIDs, traces := own.args()
 	rows, err := q.QueryContext(ctx, `SELECT level, count(*) FROM logs
-	WHERE session_id = ?1 OR trace_id IN (`+sessionTraces+`) GROUP BY level ORDER BY level`, session)
+	WHERE session_id = ?1 OR `+scopeSQL("logs")+` GROUP BY level ORDER BY level`, session, runIDs, traces)
 	if err != nil {
 		return nil, fmt.Errorf("query logs: %w", err)
 	}
@@ -321,6 +464,47 @@ func queryLogCounts(ctx context.Context, q querier, session string) ([]Count, er
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// queryErrorLogs returns the first MaxErrors error logs of the session and
+// how many more there are.
+func queryErrorLogs(ctx context.Context, q querier, session string, own scope) ([]ErrorRecord, int, error) {
+	runIDs, traces := own.args()
+	rows, err := q.QueryContext(ctx, `SELECT trace_id, span_id, ts_ns, level, message, exception FROM logs
+	WHERE (session_id = ?1 OR `+scopeSQL("logs")+`) AND lower(level) IN `+errorLevels+`
+	ORDER BY ts_ns, rowid`, session, runIDs, traces)
+	if err != nil {
+		return nil, 0, fmt.Errorf("query error logs: %w", err)
+	}
+	defer rows.Close()
+	var (
+		out  []ErrorRecord
+		more int
+	)
+	for rows.Next() {
+		if len(out) == MaxErrors {
+			more++
+			continue
+		}
+		var (
+			e           ErrorRecord
+			trace, span string
+			ts          int64
+			exc         string
+		)
+		if err := rows.Scan(&trace, &span, &ts, &e.Name, &e.Message, &exc); err != nil {
+			return nil, 0, fmt.Errorf("scan error log: %w", err)
+		}
+		e.Kind = "log"
+		e.TraceID, _ = telemetry.ParseTraceID(trace)
+		e.SpanID, _ = telemetry.ParseSpanID(span)
+		e.Time = telemetry.FromUnixNano(ts)
+		if e.Message == "" {
+			e.Message, _, _ = strings.Cut(exc, "\n")
+		}
+		out = append(out, e)
+	}
+	return out, more, rows.Err()
 }
 
 func sortedCounts(m map[string]float64) []Count {

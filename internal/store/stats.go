@@ -80,7 +80,9 @@ func queryMetrics(ctx context.Context, q querier, r *Run, maxPoints int) error {
 	if len(counts) == 0 {
 		return nil
 	}
-	rows, err = q.QueryContext(ctx, `SELECT name, coalesce(tags, ''), kind, unit, ts_ns, value FROM metrics
+	// A downsampled row (docs/store.md) stands for samples points.
+	rows, err = q.QueryContext(ctx, `SELECT name, coalesce(tags, ''), kind, unit, ts_ns, value,
+		coalesce(value_min, value), coalesce(value_max, value), samples FROM metrics
 		WHERE trace_id = ? AND value IS NOT NULL ORDER BY name, ts_ns, rowid`, trace)
 	if err != nil {
 		return fmt.Errorf("query metrics: %w", err)
@@ -89,13 +91,13 @@ func queryMetrics(ctx context.Context, q querier, r *Run, maxPoints int) error {
 	series := map[seriesKey]*seriesAcc{}
 	for rows.Next() {
 		var (
-			k     seriesKey
-			kind  int
-			unit  string
-			ts    int64
-			value float64
+			k    seriesKey
+			kind int
+			unit string
+			ts   int64
+			p    rowPoint
 		)
-		if err := rows.Scan(&k.name, &k.tags, &kind, &unit, &ts, &value); err != nil {
+		if err := rows.Scan(&k.name, &k.tags, &kind, &unit, &ts, &p.value, &p.lo, &p.hi, &p.n); err != nil {
 			return fmt.Errorf("scan metric: %w", err)
 		}
 		acc := series[k]
@@ -103,7 +105,7 @@ func queryMetrics(ctx context.Context, q querier, r *Run, maxPoints int) error {
 			acc = newSeriesAcc(k, telemetry.MetricKind(kind), unit, counts[k], maxPoints)
 			series[k] = acc
 		}
-		acc.add(ts, value)
+		acc.add(ts, p)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("query metrics: %w", err)
@@ -121,7 +123,7 @@ func queryMetrics(ctx context.Context, q querier, r *Run, maxPoints int) error {
 	intake := map[string]float64{}
 	for _, k := range keys {
 		m := series[k].summary()
-		if strings.HasPrefix(k.name, intakePrefix) {
+		if strings.HasPrefix(k.name, intakePrefix) || strings.HasPrefix(k.name, pipelinePrefix) {
 			intake[k.name] += intakeTotal(series[k], &m)
 			continue
 		}
@@ -162,11 +164,20 @@ func newSeriesAcc(k seriesKey, kind telemetry.MetricKind, unit string, total, ma
 	}
 }
 
-func (a *seriesAcc) add(ts int64, v float64) {
-	a.m.Count++
-	a.sum += v
-	a.m.Min = math.Min(a.m.Min, v)
-	a.m.Max = math.Max(a.m.Max, v)
+// rowPoint is one row of a series: a point (n = 1, lo = hi = value), or
+// n points downsampled into their average (a counter's last value), least
+// and greatest value.
+type rowPoint struct {
+	value, lo, hi float64
+	n             int
+}
+
+func (a *seriesAcc) add(ts int64, p rowPoint) {
+	v, n := p.value, max(p.n, 1)
+	a.m.Count += n
+	a.sum += v * float64(n)
+	a.m.Min = math.Min(a.m.Min, p.lo)
+	a.m.Max = math.Max(a.m.Max, p.hi)
 	a.m.Last = v
 	// The point's group; points written between the two passes land in
 	// the last group.
@@ -179,8 +190,8 @@ func (a *seriesAcc) add(ts int64, v float64) {
 		a.flush()
 	}
 	a.grpIndex = g
-	a.grpSum += v
-	a.grpN++
+	a.grpSum += v * float64(n)
+	a.grpN += n
 	a.grpTime = ts
 }
 
@@ -197,55 +208,6 @@ func (a *seriesAcc) summary() MetricSummary {
 		a.m.Avg = a.sum / float64(a.m.Count)
 	}
 	return a.m
-}
-
-// querySpanStats aggregates the non-run spans of a trace by name.
-func querySpanStats(ctx context.Context, q querier, trace telemetry.TraceID) ([]SpanStats, error) {
-	rows, err := q.QueryContext(ctx, `SELECT name, status, start_ns, end_ns FROM spans
-		WHERE trace_id = ? AND is_run = 0 ORDER BY name`, trace.String())
-	if err != nil {
-		return nil, fmt.Errorf("query spans: %w", err)
-	}
-	defer rows.Close()
-	var (
-		out  []SpanStats
-		durs []time.Duration
-	)
-	finish := func() {
-		if len(out) > 0 {
-			setPercentiles(&out[len(out)-1], durs)
-		}
-		durs = durs[:0]
-	}
-	for rows.Next() {
-		var (
-			name       string
-			status     int
-			start, end int64
-		)
-		if err := rows.Scan(&name, &status, &start, &end); err != nil {
-			return nil, fmt.Errorf("scan span: %w", err)
-		}
-		if len(out) == 0 || out[len(out)-1].Name != name {
-			finish()
-			out = append(out, SpanStats{Name: name})
-		}
-		st := &out[len(out)-1]
-		st.Count++
-		if telemetry.Status(status) == telemetry.StatusError {
-			st.Errors++
-		}
-		if end == 0 {
-			st.InProgress++
-			continue
-		}
-		durs = append(durs, time.Duration(max(end-start, 0)))
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("query spans: %w", err)
-	}
-	finish()
-	return out, nil
 }
 
 func setPercentiles(st *SpanStats, durs []time.Duration) {

@@ -42,8 +42,8 @@ const FileName = "graphsignal.db"
 
 // Errors callers can branch on with errors.Is.
 var (
-	// ErrNotFound is returned by Session and LastSessionID when there is no
-	// such session.
+	// ErrNotFound is returned by Session, ResolveSession and LastSessionID
+	// when there is no such session.
 	ErrNotFound = errors.New("session not found")
 	// ErrCorrupt wraps errors caused by a database file that is not an
 	// SQLite database or whose content is damaged.
@@ -80,6 +80,7 @@ type config struct {
 	now         func() time.Time
 	busyTimeout time.Duration
 	maxConns    int
+	lowMemory   bool
 }
 
 // Option configures Open.
@@ -95,6 +96,15 @@ func WithClock(now func() time.Time) Option {
 // process holding the write lock before failing (default 10s).
 func WithBusyTimeout(d time.Duration) Option {
 	return func(c *config) { c.busyTimeout = d }
+}
+
+// WithLowMemory suits a store held open for a long time in the background
+// (a run's indexer): one connection instead of a pool of four, and a page
+// cache of 256 KiB instead of SQLite's 2 MiB per connection, so that the
+// memory outside the Go heap stays flat while the database grows
+// (docs/store.md, "Memory over a long run").
+func WithLowMemory() Option {
+	return func(c *config) { c.lowMemory = true }
 }
 
 // Open opens (creating if needed) the database file FileName in dir, creating
@@ -126,7 +136,15 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	if f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
 		_ = f.Close()
 	}
-	db, err := sql.Open("sqlite", dsn(path, cfg.busyTimeout))
+	repairSidecars(path)
+	if cfg.lowMemory {
+		cfg.maxConns = 1
+	}
+	name := dsn(path, cfg.busyTimeout)
+	if cfg.lowMemory {
+		name += "&" + url.Values{"_pragma": {"cache_size(-256)"}}.Encode()
+	}
+	db, err := sql.Open("sqlite", name)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}

@@ -40,10 +40,13 @@ const insertScoreSQL = `INSERT INTO scores (trace_id, span_id, name, value, unit
 	session_id, run_id, user_id, ts_ns, from_span)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-const insertLogSQL = `INSERT INTO logs (trace_id, span_id, ts_ns, level, message, exception, tags, session_id)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+const insertLogSQL = `INSERT INTO logs (trace_id, span_id, ts_ns, level, message, exception, tags, session_id, run_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // Write stores every record of b in one transaction: all or nothing.
+//
+// Every record with a session_id tag, run span or not, files its session in
+// the session index (docs/store.md, "Sessions").
 //
 // Spans are upserted by (trace id, span id): writing a span again replaces
 // the stored one, except that a zero End never erases a stored end. The
@@ -65,7 +68,11 @@ func (s *Store) Write(ctx context.Context, b telemetry.Batch) error {
 			return fmt.Errorf("begin: %w", err)
 		}
 		defer func() { _ = tx.Rollback() }() // a no-op after Commit
-		if err := writeBatch(ctx, tx, &b); err != nil {
+		idx := newSessionIndex()
+		if err := writeBatch(ctx, tx, &b, idx); err != nil {
+			return err
+		}
+		if err := idx.flush(ctx, tx); err != nil {
 			return err
 		}
 		if err := tx.Commit(); err != nil {
@@ -79,20 +86,22 @@ func (s *Store) Write(ctx context.Context, b telemetry.Batch) error {
 	return nil
 }
 
-func writeBatch(ctx context.Context, tx *sql.Tx, b *telemetry.Batch) error {
-	if err := writeSpans(ctx, tx, b.Spans); err != nil {
+// writeBatch writes b in tx and adds its records to idx, which the caller
+// flushes before committing.
+func writeBatch(ctx context.Context, tx *sql.Tx, b *telemetry.Batch, idx *sessionIndex) error {
+	if err := writeSpans(ctx, tx, b.Spans, idx); err != nil {
 		return err
 	}
 	if err := writeMetrics(ctx, tx, b.Metrics); err != nil {
 		return err
 	}
-	if err := writeScores(ctx, tx, b.Scores); err != nil {
+	if err := writeScores(ctx, tx, b.Scores, idx); err != nil {
 		return err
 	}
-	return writeLogs(ctx, tx, b.Logs)
+	return writeLogs(ctx, tx, b.Logs, idx)
 }
 
-func writeSpans(ctx context.Context, tx *sql.Tx, spans []telemetry.Span) error {
+func writeSpans(ctx context.Context, tx *sql.Tx, spans []telemetry.Span, idx *sessionIndex) error {
 	if len(spans) == 0 {
 		return nil
 	}
@@ -121,6 +130,7 @@ func writeSpans(ctx context.Context, tx *sql.Tx, spans []telemetry.Span) error {
 		if err != nil {
 			return fmt.Errorf("upsert span %s/%s: %w", sp.TraceID, sp.SpanID, err)
 		}
+		idx.addSpan(sp, session)
 		if delScores == nil {
 			if delScores, err = tx.PrepareContext(ctx,
 				`DELETE FROM scores WHERE trace_id = ? AND span_id = ? AND from_span = 1`); err != nil {
@@ -142,6 +152,9 @@ func writeSpans(ctx context.Context, tx *sql.Tx, spans []telemetry.Span) error {
 			sc.Tags = sp.Tags.Merge(sc.Tags)
 			if err := insertScore(ctx, addScore, &sc, true); err != nil {
 				return err
+			}
+			if sc.Tags[telemetry.TagSessionID] != session {
+				idx.addScore(&sc)
 			}
 		}
 	}
@@ -178,7 +191,7 @@ func writeMetrics(ctx context.Context, tx *sql.Tx, ms []telemetry.Metric) error 
 	return nil
 }
 
-func writeScores(ctx context.Context, tx *sql.Tx, scores []telemetry.Score) error {
+func writeScores(ctx context.Context, tx *sql.Tx, scores []telemetry.Score, idx *sessionIndex) error {
 	if len(scores) == 0 {
 		return nil
 	}
@@ -191,6 +204,7 @@ func writeScores(ctx context.Context, tx *sql.Tx, scores []telemetry.Score) erro
 		if err := insertScore(ctx, st, &scores[i], false); err != nil {
 			return err
 		}
+		idx.addScore(&scores[i])
 	}
 	return nil
 }
@@ -205,7 +219,7 @@ func insertScore(ctx context.Context, st *sql.Stmt, sc *telemetry.Score, fromSpa
 	return nil
 }
 
-func writeLogs(ctx context.Context, tx *sql.Tx, logs []telemetry.Log) error {
+func writeLogs(ctx context.Context, tx *sql.Tx, logs []telemetry.Log, idx *sessionIndex) error {
 	if len(logs) == 0 {
 		return nil
 	}
@@ -217,9 +231,10 @@ func writeLogs(ctx context.Context, tx *sql.Tx, logs []telemetry.Log) error {
 	for i := range logs {
 		l := &logs[i]
 		if _, err := st.ExecContext(ctx, l.TraceID.String(), l.SpanID.String(), telemetry.UnixNano(l.Time), l.Level,
-			l.Message, l.Exception, tagsText(l.Tags), l.Tags[telemetry.TagSessionID]); err != nil {
+			l.Message, l.Exception, tagsText(l.Tags), l.Tags[telemetry.TagSessionID], l.Tags[telemetry.TagRunID]); err != nil {
 			return fmt.Errorf("insert log: %w", err)
 		}
+		idx.addLog(l)
 	}
 	return nil
 }

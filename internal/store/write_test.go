@@ -152,7 +152,7 @@ func TestConcurrentStores(t *testing.T) {
 			t.Fatalf("concurrent Write() = %v", err)
 		}
 	}
-	sessions, err := stores[0].Sessions(ctx, time.Time{})
+	sessions, err := stores[0].Sessions(ctx, SessionFilter{})
 	if err != nil {
 		t.Fatalf("Sessions() = %v", err)
 	}
@@ -223,7 +223,7 @@ func TestClosed(t *testing.T) {
 	if err := s.Write(ctx, telemetry.Batch{Spans: []telemetry.Span{run}}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Write after Close = %v, want ErrClosed", err)
 	}
-	if _, err := s.Sessions(ctx, time.Time{}); !errors.Is(err, ErrClosed) {
+	if _, err := s.Sessions(ctx, SessionFilter{}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Sessions after Close = %v, want ErrClosed", err)
 	}
 }

@@ -28,6 +28,11 @@ const (
 	AttrWriteBytes  = "process.io.write_bytes"  // int64 bytes
 	AttrPeakThreads = "process.threads.peak"    // int64
 	AttrPeakProcs   = "process.count.peak"      // int64
+
+	// AttrLargestRSS is the largest peak resident set of a single process
+	// of the tree, int64 bytes; AttrPeakRSS is the sampled peak of the
+	// tree's total (docs/metrics.md).
+	AttrLargestRSS = "process.memory.largest_peak_rss"
 )
 
 // Error kinds of a failed run, the value of AttrErrorKind and the Type of the
@@ -38,4 +43,8 @@ const (
 	ErrorKindOOMKill     = "oom_kill"     // killed by the kernel's OOM killer
 	ErrorKindExecFailure = "exec_failure" // could not be started
 	ErrorKindCoreDump    = "core_dump"    // killed by a signal and dumped core
+	// ErrorKindRecorderLost: graphsignal itself died (SIGKILL, disk full at
+	// exit) before it recorded how the program ended; the outcome is
+	// unknown and the run's end is its last record (docs/store.md).
+	ErrorKindRecorderLost = "recorder_lost"
 )

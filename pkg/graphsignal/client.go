@@ -15,8 +15,9 @@
 // from the environment; call Close (or Flush) before the program exits so
 // that buffered messages are written. Everything is safe for concurrent use.
 //
-// This package imports nothing from graphsignal's internal packages: the
-// wire format is its only contract with the intake.
+// Messages are written by internal/sockmsg, the protocol's one encoder,
+// shared with nested runs' forwarding and tested field by field against
+// the intake's decoder.
 package graphsignal
 
 import (
@@ -27,6 +28,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/graphsignal/graphsignal/internal/sockmsg"
+	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
 // Environment variables read by the default client.
@@ -43,7 +47,7 @@ const DefaultBufferSize = 8192
 
 // MaxLineBytes is the intake's limit on one message. A span over it is
 // sent without its payloads; any other message over it is dropped.
-const MaxLineBytes = 1 << 20
+const MaxLineBytes = sockmsg.MaxLineBytes
 
 // ErrClosed is returned by Flush and Close on a closed Client.
 var ErrClosed = errors.New("graphsignal: client closed")
@@ -58,8 +62,8 @@ const (
 // and a Client made with an empty path are no-ops.
 type Client struct {
 	path         string
-	traceID      string
-	parentSpanID uint64
+	traceID      telemetry.TraceID // zero: the run's
+	parentSpanID telemetry.SpanID  // zero: the run span
 	writeTimeout time.Duration
 	now          func() time.Time
 
@@ -100,8 +104,8 @@ func WithBufferSize(n int) Option {
 // (32 hex digits; anything else is ignored and the intake uses the run's).
 func WithTraceID(id string) Option {
 	return func(c *Client) {
-		if validHex(id, 32) {
-			c.traceID = lowerHex(id)
+		if t, err := telemetry.ParseTraceID(id); err == nil {
+			c.traceID = t
 		}
 	}
 }
@@ -111,7 +115,7 @@ func WithTraceID(id string) Option {
 // them to the run span).
 func WithParentSpanID(id string) Option {
 	return func(c *Client) {
-		c.parentSpanID = parseSpanID(id)
+		c.parentSpanID, _ = telemetry.ParseSpanID(id)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"sync"
+
+	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
 // Score sends a score not carried by a span: user feedback, an eval, a
@@ -13,12 +15,12 @@ func (c *Client) Score(name string, value float64, opts ...ScoreOption) {
 	if !c.Enabled() {
 		return
 	}
-	m := &scoreMsg{name: name, value: value, traceID: c.traceID}
+	m := &scoreMsg{sc: telemetry.Score{Name: name, Value: value, TraceID: c.traceID}}
 	for _, o := range opts {
 		o(m)
 	}
-	if m.ts.IsZero() {
-		m.ts = c.now()
+	if m.sc.Time.IsZero() {
+		m.sc.Time = c.now()
 	}
 	c.send(m)
 }

@@ -2,14 +2,17 @@ package graphsignal
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
-	"strconv"
 	"sync"
-	"time"
 	"unicode/utf8"
+
+	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
 // Span is one traced operation. It is sent when End is called; until then
@@ -18,43 +21,15 @@ import (
 // callers never need to check. After End, only Score still has an effect:
 // it sends a separate score message for the span.
 type Span struct {
-	c        *Client
-	traceID  string
-	spanID   uint64
-	parentID uint64 // 0: none given, the intake uses the run span
-	name     string
-	start    time.Time
+	c *Client
 
-	mu         sync.Mutex
-	ended      bool
-	end        time.Time
-	tags       []tag   // a key appears once
-	attrs      []field // pre-encoded JSON values, last one of a key wins
-	payloads   []payload
-	usage      []usage
-	exceptions []exception
-	scores     []scoreMsg
-}
-
-type tag struct{ key, value string }
-
-type field struct {
-	key string
-	raw []byte
-}
-
-type payload struct {
-	name, contentType string
-	data              []byte // JSON text
-}
-
-type usage struct {
-	payloadName, name string
-	value             float64
-}
-
-type exception struct {
-	typ, message, stack string
+	mu    sync.Mutex
+	ended bool
+	// rec is the span in the model the protocol's encoder writes. Its ids,
+	// name and start are set by Trace and never change; a zero TraceID is
+	// the run's and a zero ParentSpanID the run span (the intake fills them
+	// in).
+	rec telemetry.Span
 }
 
 type spanKey struct{}
@@ -83,15 +58,15 @@ func (c *Client) Trace(ctx context.Context, name string, tags map[string]string)
 	if !c.Enabled() || c.closed.Load() {
 		return nil
 	}
-	s := &Span{c: c, name: name, spanID: newSpanID(), start: c.now(),
-		traceID: c.traceID, parentID: c.parentSpanID}
+	s := &Span{c: c, rec: telemetry.Span{Name: name, SpanID: newSpanID(), Start: c.now(),
+		TraceID: c.traceID, ParentSpanID: c.parentSpanID}}
 	if p := SpanFromContext(ctx); p != nil {
-		s.traceID, s.parentID = p.traceID, p.spanID
+		s.rec.TraceID, s.rec.ParentSpanID = p.rec.TraceID, p.rec.SpanID
 	}
 	if len(tags) > 0 {
-		s.tags = make([]tag, 0, len(tags)+2)
+		s.rec.Tags = make(telemetry.Tags, len(tags))
 		for k, v := range tags {
-			s.tags = append(s.tags, tag{k, v})
+			s.rec.Tags[k] = v
 		}
 	}
 	return s
@@ -115,35 +90,11 @@ func (c *Client) Func(ctx context.Context, name string, fn func(ctx context.Cont
 	return err
 }
 
-func newSpanID() uint64 {
-	v := rand.Uint64()
-	for v == 0 {
-		v = rand.Uint64()
+func newSpanID() telemetry.SpanID {
+	var id telemetry.SpanID
+	for id.IsZero() {
+		binary.BigEndian.PutUint64(id[:], rand.Uint64())
 	}
-	return v
-}
-
-// appendSpanID appends id as 16 lower-case hex digits.
-func appendSpanID(b []byte, id uint64) []byte {
-	const digits = "0123456789abcdef"
-	for shift := 60; shift >= 0; shift -= 4 {
-		b = append(b, digits[(id>>shift)&0xf])
-	}
-	return b
-}
-
-func formatSpanID(id uint64) string {
-	if id == 0 {
-		return ""
-	}
-	return string(appendSpanID(make([]byte, 0, 16), id))
-}
-
-func parseSpanID(s string) uint64 {
-	if !validHex(s, 16) {
-		return 0
-	}
-	id, _ := strconv.ParseUint(s, 16, 64)
 	return id
 }
 
@@ -153,7 +104,7 @@ func (s *Span) SpanID() string {
 	if s == nil {
 		return ""
 	}
-	return formatSpanID(s.spanID)
+	return s.rec.SpanID.String()
 }
 
 // TraceID returns the span's trace id, "" when it is the run's (the intake
@@ -162,7 +113,7 @@ func (s *Span) TraceID() string {
 	if s == nil {
 		return ""
 	}
-	return s.traceID
+	return s.rec.TraceID.String()
 }
 
 // lock locks s and reports whether it may still be changed.
@@ -184,25 +135,27 @@ func (s *Span) SetTag(key, value string) {
 		return
 	}
 	defer s.mu.Unlock()
-	for i := range s.tags {
-		if s.tags[i].key == key {
-			s.tags[i].value = value
-			return
-		}
+	if s.rec.Tags == nil {
+		s.rec.Tags = make(telemetry.Tags, 1)
 	}
-	s.tags = append(s.tags, tag{key, value})
+	s.rec.Tags[key] = value
 }
 
 // SetAttribute sets an attribute. Strings, bools, integers, floats and
-// []string are kept as such; any other value is stored as its JSON text.
-// The value is encoded now, so the caller may reuse it.
+// []string are kept as such (an integer beyond int64 as a float); any other
+// value is stored as its JSON text, and nil or a value encoding/json cannot
+// encode is ignored. The value is copied or encoded now, so the caller may
+// reuse it.
 func (s *Span) SetAttribute(key string, value any) {
-	raw, ok := encodeValue(value)
+	v, ok := attributeValue(value)
 	if !ok || !s.lock() {
 		return
 	}
 	defer s.mu.Unlock()
-	s.attrs = append(s.attrs, field{key, raw})
+	if s.rec.Attributes == nil {
+		s.rec.Attributes = make(map[string]any, 4)
+	}
+	s.rec.Attributes[key] = v
 }
 
 // SetPayload records data under name (input, output, ...) with its usage
@@ -220,7 +173,7 @@ func (s *Span) SetPayload(name string, data any, usage map[string]float64) {
 	}
 	defer s.mu.Unlock()
 	if ok {
-		s.payloads = append(s.payloads, p)
+		s.rec.Payloads = append(s.rec.Payloads, p)
 	}
 	s.addUsage(name, usage)
 }
@@ -231,23 +184,19 @@ func (s *Span) SetUsage(name string, value float64) {
 		return
 	}
 	defer s.mu.Unlock()
-	s.usage = append(s.usage, usageEntry("", name, value))
-}
-
-func usageEntry(payloadName, name string, value float64) usage {
-	return usage{payloadName: payloadName, name: name, value: value}
+	s.rec.Usage = append(s.rec.Usage, telemetry.Usage{Name: name, Value: value})
 }
 
 func (s *Span) addUsage(payloadName string, m map[string]float64) {
 	if len(m) == 0 {
 		return
 	}
-	start := len(s.usage)
+	start := len(s.rec.Usage)
 	for k, v := range m {
-		s.usage = append(s.usage, usageEntry(payloadName, k, v))
+		s.rec.Usage = append(s.rec.Usage, telemetry.Usage{PayloadName: payloadName, Name: k, Value: v})
 	}
-	added := s.usage[start:]
-	sort.Slice(added, func(i, j int) bool { return added[i].name < added[j].name })
+	added := s.rec.Usage[start:]
+	sort.Slice(added, func(i, j int) bool { return added[i].Name < added[j].Name })
 }
 
 // AddException records err and marks the span as failed. A nil err does
@@ -264,7 +213,8 @@ func (s *Span) addException(typ, message string) {
 		return
 	}
 	defer s.mu.Unlock()
-	s.exceptions = append(s.exceptions, exception{typ: typ, message: message})
+	s.rec.Exceptions = append(s.rec.Exceptions, telemetry.Exception{Type: typ, Message: message, Time: s.c.now()})
+	s.rec.Status = telemetry.StatusError
 }
 
 // Score scores the span: sent with it, or on its own after End.
@@ -272,20 +222,20 @@ func (s *Span) Score(name string, value float64, opts ...ScoreOption) {
 	if s == nil {
 		return
 	}
-	m := scoreMsg{name: name, value: value}
+	m := &scoreMsg{sc: telemetry.Score{Name: name, Value: value}}
 	for _, o := range opts {
-		o(&m)
+		o(m)
 	}
+	m.sc.TraceID, m.sc.SpanID = s.rec.TraceID, s.rec.SpanID
 	if s.lock() {
-		s.scores = append(s.scores, m)
+		s.rec.Scores = append(s.rec.Scores, m.sc)
 		s.mu.Unlock()
 		return
 	}
-	m.traceID, m.spanID = s.traceID, formatSpanID(s.spanID)
-	if m.ts.IsZero() {
-		m.ts = s.c.now()
+	if m.sc.Time.IsZero() {
+		m.sc.Time = s.c.now()
 	}
-	s.c.send(&m)
+	s.c.send(m)
 }
 
 // End ends the span and sends it. Later calls do nothing.
@@ -293,61 +243,89 @@ func (s *Span) End() {
 	if !s.lock() {
 		return
 	}
-	s.end = s.c.now()
+	s.rec.End = s.c.now()
 	s.ended = true
 	s.mu.Unlock()
 	s.c.send(s)
 }
 
-func encodeValue(v any) ([]byte, bool) {
+// attributeValue converts v to an attribute type of the model: string,
+// bool, int64, float64 or []string, else its JSON text.
+func attributeValue(v any) (any, bool) {
 	switch x := v.(type) {
-	case string:
-		return appendString(nil, x), true
-	case bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
-		return fmt.Appendf(nil, "%v", x), true
-	case float64:
-		return appendFloat(nil, x), true
+	case string, bool, int64, float64:
+		return x, true
+	case int:
+		return int64(x), true
+	case int8:
+		return int64(x), true
+	case int16:
+		return int64(x), true
+	case int32:
+		return int64(x), true
+	case uint:
+		return uintValue(uint64(x)), true
+	case uint8:
+		return int64(x), true
+	case uint16:
+		return int64(x), true
+	case uint32:
+		return int64(x), true
+	case uint64:
+		return uintValue(x), true
 	case float32:
-		return appendFloat(nil, float64(x)), true
+		return float64(x), true
 	case []string:
-		b := []byte{'['}
-		for i, e := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, e)
-		}
-		return append(b, ']'), true
+		return slices.Clone(x), true
 	case nil:
 		return nil, false
 	}
 	raw, err := json.Marshal(v)
-	return raw, err == nil
+	if err != nil {
+		return nil, false
+	}
+	return string(raw), true
 }
 
-func encodePayload(name string, data any) (payload, bool) {
+func uintValue(u uint64) any {
+	if u > math.MaxInt64 {
+		return float64(u)
+	}
+	return int64(u)
+}
+
+// encodePayload returns data as a payload: a string as text/plain, JSON
+// (json.RawMessage, or []byte holding JSON) as is, other UTF-8 bytes as
+// text/plain, anything else as its JSON encoding.
+func encodePayload(name string, data any) (telemetry.Payload, bool) {
+	text := func(b []byte) telemetry.Payload {
+		return telemetry.Payload{Name: name, ContentType: "text/plain", Data: b}
+	}
+	asJSON := func(b []byte) telemetry.Payload {
+		return telemetry.Payload{Name: name, ContentType: "application/json", Data: b}
+	}
 	switch x := data.(type) {
 	case nil:
-		return payload{}, false
+		return telemetry.Payload{}, false
 	case string:
-		return payload{name: name, contentType: "text/plain", data: appendString(nil, x)}, true
+		return text([]byte(x)), true
 	case json.RawMessage:
 		if json.Valid(x) {
-			return payload{name: name, contentType: "application/json", data: append([]byte(nil), x...)}, true
+			return asJSON(slices.Clone(x)), true
 		}
-		return payload{}, false
+		return telemetry.Payload{}, false
 	case []byte:
 		if json.Valid(x) {
-			return payload{name: name, contentType: "application/json", data: append([]byte(nil), x...)}, true
+			return asJSON(slices.Clone(x)), true
 		}
 		if utf8.Valid(x) {
-			return payload{name: name, contentType: "text/plain", data: appendString(nil, string(x))}, true
+			return text(slices.Clone(x)), true
 		}
-		return payload{}, false
+		return telemetry.Payload{}, false
 	}
 	raw, err := json.Marshal(data)
 	if err != nil {
-		return payload{}, false
+		return telemetry.Payload{}, false
 	}
-	return payload{name: name, contentType: "application/json", data: raw}, true
+	return asJSON(raw), true
 }

@@ -91,9 +91,9 @@ func TestInFlightBound(t *testing.T) {
 		return b
 	}
 	small, big, huge := body(100), body(1000), body(1500)
-	// A JSON body holds 4× its size: big fits alone, and not beside half of
+	// A JSON body holds 5× its size (the body and 4× for decoding): big fits alone, and not beside half of
 	// another big one; huge never fits.
-	budget := int64(4*len(big) + len(big)/4)
+	budget := int64(5*len(big) + len(big)/4)
 	s, col := startIntake(t, func(c *Config) { c.InFlightBytes = budget })
 	url := s.Endpoint() + "/v1/traces"
 	hdr := map[string]string{"Content-Type": "application/json"}

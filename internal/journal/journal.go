@@ -172,7 +172,10 @@ func (w *Writer) AppendCounters(b telemetry.Batch) error {
 	for _, l := range lines {
 		total += int64(len(l))
 	}
-	if w.size+total+1 > w.maxBytes-runSpanReserve/2 {
+	if w.size-w.holes+total+1 > w.maxBytes-runSpanReserve/2 {
+		w.holes = reclaimed(w.f) // readers may have reclaimed more since
+	}
+	if w.size-w.holes+total+1 > w.maxBytes-runSpanReserve/2 {
 		return fmt.Errorf("journal %s: %w (%d bytes)", w.path, ErrFull, w.maxBytes)
 	}
 	if err := w.write(lines, true); err != nil {

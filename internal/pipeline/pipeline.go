@@ -661,14 +661,28 @@ func trim(b telemetry.Batch, r room) (telemetry.Batch, Counts, int64) {
 		kept += size
 	}
 	k := prefix(len(b.Metrics), func(i int) int64 { return metricSize(&b.Metrics[i]) }, &r, &kept)
-	out.Metrics, drop.Metrics = b.Metrics[:k:k], uint64(len(b.Metrics)-k)
+	out.Metrics, drop.Metrics = keepPrefix(b.Metrics, k), uint64(len(b.Metrics)-k)
 	k = prefix(len(b.Scores), func(i int) int64 { return scoreSize(&b.Scores[i]) }, &r, &kept)
-	out.Scores, drop.Scores = b.Scores[:k:k], uint64(len(b.Scores)-k)
+	out.Scores, drop.Scores = keepPrefix(b.Scores, k), uint64(len(b.Scores)-k)
 	k = prefix(len(b.Logs), func(i int) int64 { return logSize(&b.Logs[i]) }, &r, &kept)
-	out.Logs, drop.Logs = b.Logs[:k:k], uint64(len(b.Logs)-k)
+	out.Logs, drop.Logs = keepPrefix(b.Logs, k), uint64(len(b.Logs)-k)
 	k = prefix(len(b.SDKUploads), func(i int) int64 { return uploadSize(&b.SDKUploads[i]) }, &r, &kept)
-	out.SDKUploads, drop.SDKUploads = b.SDKUploads[:k:k], uint64(len(b.SDKUploads)-k)
+	out.SDKUploads, drop.SDKUploads = keepPrefix(b.SDKUploads, k), uint64(len(b.SDKUploads)-k)
 	return out, drop, kept
+}
+
+// keepPrefix returns the first k records of s. When some are dropped, they
+// are copied out, so that the dropped ones (and their strings, maps and
+// payloads) are not kept alive by the backing array while the kept ones
+// wait in a queue: the queue's byte bound counts only what is kept.
+func keepPrefix[T any](s []T, k int) []T {
+	switch {
+	case k == len(s):
+		return s[:k:k]
+	case k == 0:
+		return nil
+	}
+	return append(make([]T, 0, k), s[:k]...)
 }
 
 // prefix returns how many of n records (of the sizes given) fit in r, in

@@ -24,7 +24,9 @@ import (
 // positive; any other error is sent as Unknown with the error's text.
 //
 // A request message over maxMsg bytes, as framed or after decompression, is
-// refused with ResourceExhausted without serve being called; so is a message
+// refused with ResourceExhausted without serve being called; a read of the
+// request body that fails with a *StatusError (a server's reader that
+// bounds memory, say) is answered with that status; so is a message
 // encoding other than gzip or identity (Unimplemented), a malformed
 // message or grpc-timeout (Internal), and more than one message (Internal).
 func Handler(maxMsg int, serve func(ctx context.Context, method string, req []byte) ([]byte, error)) http.Handler {
@@ -86,11 +88,14 @@ func readRequest(r *http.Request, maxMsg int) ([]byte, *StatusError) {
 		return nil, &StatusError{Code: Unimplemented, Message: "message encoding " + strconv.Quote(enc) + " not supported"}
 	}
 	msg, compressed, err := readFrame(r.Body, maxMsg)
+	var se *StatusError
 	switch {
 	case errors.Is(err, errTooLarge):
 		return nil, &StatusError{Code: ResourceExhausted, Message: "request message larger than " + strconv.Itoa(maxMsg) + " bytes"}
 	case errors.Is(err, errNoMessage):
 		return nil, &StatusError{Code: Internal, Message: "no request message"}
+	case errors.As(err, &se):
+		return nil, se // the body's reader refused it (a memory bound, say)
 	case err != nil:
 		return nil, &StatusError{Code: Internal, Message: "request message: " + err.Error()}
 	}

@@ -2,6 +2,7 @@ package httpintake
 
 import (
 	"errors"
+	"io"
 	"time"
 
 	"context"
@@ -125,6 +126,39 @@ func (s *Server) serveGRPC(w http.ResponseWriter, r *http.Request) {
 	s.grpc.ServeHTTP(&grpcStatusCounter{ResponseWriter: w, stats: &s.stats}, r)
 }
 
+// grpcBody is a gRPC request's held body: the in-flight bound's refusals
+// become the gRPC statuses that say them (UNAVAILABLE with a retry delay,
+// RESOURCE_EXHAUSTED for one message that alone passes the bound), counted
+// as for OTLP/HTTP.
+type grpcBody struct {
+	io.ReadCloser
+	s *Server
+}
+
+func (b grpcBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		if se := b.s.grpcRefusal(err); se != nil {
+			return n, se
+		}
+	}
+	return n, err
+}
+
+// grpcRefusal maps the in-flight bound's refusals to gRPC statuses; nil
+// for any other error. It counts the throttled ones; grpcStatusCounter
+// counts RESOURCE_EXHAUSTED answers as too large.
+func (s *Server) grpcRefusal(err error) *grpcunary.StatusError {
+	switch {
+	case errors.Is(err, errDecodeTooLarge) || errors.Is(err, errTooLarge):
+		return &grpcunary.StatusError{Code: grpcunary.ResourceExhausted, Message: err.Error()}
+	case errors.Is(err, errBusy):
+		s.stats.throttled.Add(1)
+		return &grpcunary.StatusError{Code: grpcunary.Unavailable, Message: err.Error(), RetryAfter: time.Second}
+	}
+	return nil
+}
+
 // serveGRPCMethod is the grpcunary serve function: it decodes one Export
 // request and hands its records to the consumer. The reply is the empty
 // export response (full success).
@@ -133,14 +167,13 @@ func (s *Server) serveGRPCMethod(ctx context.Context, method string, req []byte)
 	if !ok { // serveGRPC answered it already
 		return nil, &grpcunary.StatusError{Code: grpcunary.Unimplemented, Message: "unknown method"}
 	}
-	// The message and its decoding are held from the in-flight budget.
+	// The frame was held as it was read (grpcBody); the message (after
+	// decompression) and its decoding are held now.
 	if err := holdOf(ctx, &s.inflight).take(int64(len(req)) + decodeHold(int64(len(req)), false)); err != nil {
-		if errors.Is(err, errTooLarge) {
-			s.stats.tooLarge.Add(1)
-			return nil, &grpcunary.StatusError{Code: grpcunary.ResourceExhausted, Message: err.Error()}
+		if se := s.grpcRefusal(err); se != nil {
+			return nil, se
 		}
-		s.stats.throttled.Add(1)
-		return nil, &grpcunary.StatusError{Code: grpcunary.Unavailable, Message: err.Error(), RetryAfter: time.Second}
+		return nil, err
 	}
 	var b telemetry.Batch
 	if err := s.decodeOTLP(sig, req, false, s.cfg.Now(), &b); err != nil {
@@ -152,8 +185,9 @@ func (s *Server) serveGRPCMethod(ctx context.Context, method string, req []byte)
 	return nil, nil
 }
 
-// grpcStatusCounter counts the calls that grpcunary.Handler refuses before
-// serveGRPCMethod sees them, by the status it answers with.
+// grpcStatusCounter counts the calls that grpcunary.Handler refuses, and
+// those serveGRPCMethod refuses as too large, by the status they are
+// answered with.
 type grpcStatusCounter struct {
 	http.ResponseWriter
 	stats *counters

@@ -355,11 +355,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.handlers.Done()
 	h := &hold{f: &s.inflight}
 	defer h.release()
-	if r.Body != nil && r.Body != http.NoBody && !isGRPC(r) {
+	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = heldBody{heldReader{r.Body, h}, r.Body}
 	}
 	r = r.WithContext(context.WithValue(r.Context(), holdKey{}, h))
 	if isGRPC(r) {
+		r.Body = grpcBody{r.Body, s}
 		s.serveGRPC(w, r)
 		return
 	}

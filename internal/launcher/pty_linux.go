@@ -254,9 +254,11 @@ func (p *ptySession) writeInput(b []byte) error {
 			if key != keys[keyInterrupt] {
 				sig = unix.SIGQUIT
 			}
-			p.signalOuterGroup(sig)
+			if _, ok := p.childForeground(); ok {
+				p.signalOuterGroup(sig)
+			}
 		case keys[keySuspend]:
-			if pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP); err == nil && int64(pgrp) == p.child.Load() {
+			if pgrp, ok := p.childForeground(); ok {
 				// Suspend now rather than when the child reports the
 				// stop: a child waiting in vfork(2) for a grandchild that
 				// the SIGSTOP stopped before its exec never stops itself.
@@ -269,6 +271,16 @@ func (p *ptySession) writeInput(b []byte) error {
 		}
 	}
 	return nil
+}
+
+// childForeground returns the child's terminal's foreground process group
+// and whether it is the child's own initial group (the child is a session
+// leader, so that group's id is the child's pid). It is not when a process
+// of the child's has taken the foreground with a group of its own (an
+// interactive shell's job, anything calling tcsetpgrp(3)).
+func (p *ptySession) childForeground() (int, bool) {
+	pgrp, err := unix.IoctlGetInt(int(p.master.Fd()), unix.TIOCGPGRP)
+	return pgrp, err == nil && pgrp > 0 && int64(pgrp) == p.child.Load()
 }
 
 // Indexes of signalKeys' result.
@@ -309,7 +321,10 @@ func indexKey(b []byte, keys [3]byte, on bool) int {
 // group, as the terminal would have for the key had graphsignal not put it
 // in raw mode, without delivering it to graphsignal itself (the child gets
 // it from its own terminal). Nothing is sent when the outer terminal still
-// generates signals itself.
+// generates signals itself, nor when that group is not a real group other
+// than PID 1's: as a PID namespace's init (a container's entry point),
+// graphsignal's group is 1, and kill(-1) would signal every process in the
+// namespace, the child a second time among them.
 func (p *ptySession) signalOuterGroup(sig unix.Signal) {
 	fd := int(p.in.Fd())
 	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
@@ -317,7 +332,7 @@ func (p *ptySession) signalOuterGroup(sig unix.Signal) {
 		return
 	}
 	pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
-	if err != nil || pgrp <= 0 {
+	if err != nil || pgrp <= 1 || int64(pgrp) == p.child.Load() {
 		return
 	}
 	p.sigs.raiseInGroup(sig, pgrp)

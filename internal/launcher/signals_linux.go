@@ -110,8 +110,13 @@ func (s *Signals) Stop() {
 // graphsignal, which may be in that group: for the moment of the kill,
 // graphsignal's disposition of sig is SIG_IGN, set and restored with the
 // kernel directly (the kernel drops a signal that is ignored when it is
-// sent; the Go runtime's os/signal bookkeeping is left untouched).
+// sent; the Go runtime's os/signal bookkeeping is left untouched). A pgrp
+// of 1 or less is no group to signal (kill(-1) reaches every process the
+// caller may signal, kill(0) the caller's own group): nothing is sent.
 func (s *Signals) raiseInGroup(sig unix.Signal, pgrp int) {
+	if pgrp <= 1 {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {

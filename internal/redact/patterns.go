@@ -89,8 +89,9 @@ func tokens(s string) string {
 // So that prose survives ("invalid token: expired"), an unquoted value after
 // ":" counts only when the name has a "-" or "_" (a header or variable name)
 // or the value looks like a credential (isCredential); unquoted numbers,
-// true, false and null never count. For Authorization headers the scheme is
-// kept ("Authorization: Basic REDACTED").
+// true, false, null and placeholders (isPlaceholder: API_KEY, <token>,
+// $TOKEN) never count. For Authorization headers the scheme is kept
+// ("Authorization: Basic REDACTED").
 func nameValues(s string) string {
 	if strings.IndexByte(s, ':') < 0 && strings.IndexByte(s, '=') < 0 {
 		return s
@@ -165,7 +166,7 @@ func secretUnquoted(name, v string, colon bool) bool {
 			break
 		}
 	}
-	if digits {
+	if digits || isPlaceholder(v) {
 		return false
 	}
 	if colon && !strings.ContainsAny(name, "-_") {
@@ -227,4 +228,147 @@ func valueAfter(s string, from int) (start, end int, quoted bool) {
 		j++
 	}
 	return i, j, false
+}
+
+// flagValues replaces, in free text, the value after a secret long flag
+// and blanks (`--password hunter2`, `-token abc123`): a flag of one or two
+// dashes at the start of a word, whose name is secret (IsSecretName, not
+// starting with "no-"), followed on the same line by a value that looks
+// like a credential (flagCredential). The flag's `=` form is nameValues'.
+// Prose and help text keep every byte: `--auth flag is deprecated`,
+// `--api-key API_KEY  the key`, `--token <TOKEN>`.
+func flagValues(s string) string {
+	if strings.IndexByte(s, '-') < 0 {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != '-' || i > 0 && strings.IndexByte(" \t\n\r([{\"'`", s[i-1]) < 0 {
+			continue
+		}
+		j := i + 1
+		if j < len(s) && s[j] == '-' {
+			j++
+		}
+		k := j
+		for k < len(s) && (isAlnum(s[k]) || s[k] == '_' || s[k] == '-') {
+			k++
+		}
+		name := s[j:k]
+		if len(name) < 2 || !isAlnum(name[0]) || k == len(s) || s[k] != ' ' && s[k] != '\t' {
+			continue
+		}
+		if !IsSecretName(name) || strings.HasPrefix(normalizeName(name), "no-") {
+			continue
+		}
+		start := k
+		for start < len(s) && (s[start] == ' ' || s[start] == '\t') {
+			start++
+		}
+		end := start
+		for end < len(s) && strings.IndexByte(" \t\r\n", s[end]) < 0 {
+			end++
+		}
+		if start < end && (s[start] == '"' || s[start] == '\'') {
+			// A quoted value: inside the quotes, on this line.
+			q := strings.IndexByte(s[start+1:end], s[start])
+			if q < 0 {
+				continue
+			}
+			start, end = start+1, start+1+q
+		}
+		end = start + len(strings.TrimRight(s[start:end], ".,;:)]}>'\""))
+		if !flagCredential(s[start:end]) {
+			continue
+		}
+		b.WriteString(s[last:start])
+		b.WriteString(Redacted)
+		last = end
+		i = end - 1
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// flagCredential reports whether v, the word after a secret flag in free
+// text, may be a credential: not a word of prose (letters only, with
+// apostrophes or inner hyphens: flag, is, Deprecated, re-used), not a
+// number or a small quantity (3, 1.5, 30s, 10ms), not a placeholder
+// (isPlaceholder), not another flag and not already redacted; anything
+// with a digit among letters, another symbol or inner capitals counts
+// (hunter2, sk-…, aB3…, /path).
+func flagCredential(v string) bool {
+	if v == "" || v[0] == '-' || strings.HasPrefix(v, Redacted) || isPlaceholder(v) || isProseWord(v) {
+		return false
+	}
+	d := 0
+	for d < len(v) && ('0' <= v[d] && v[d] <= '9' || v[d] == '.' || v[d] == ',') {
+		d++
+	}
+	if d > 0 && len(v)-d <= 2 && isLowerWord(v[d:]) || d == len(v) {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if isAlnum(v[i]) {
+			return true
+		}
+	}
+	return false // "...", "***"
+}
+
+// isProseWord reports whether v is a word of prose: ASCII letters, at most
+// the first upper-case (or all of them), with inner "-" or "'" between
+// letters.
+func isProseWord(v string) bool {
+	upper := 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+		case 'A' <= c && c <= 'Z':
+			upper++
+			if i > 0 && upper != i+1 {
+				return false
+			}
+		case (c == '-' || c == '\'') && i > 0 && i < len(v)-1 && v[i+1] != '-' && v[i+1] != '\'':
+		default:
+			return false
+		}
+	}
+	return len(v) > 0 && (upper <= 1 || upper == len(v)-strings.Count(v, "-")-strings.Count(v, "'"))
+}
+
+// isPlaceholder reports whether v stands for a value rather than being
+// one: a metavariable that is itself a secret name in capitals (API_KEY,
+// TOKEN, HF_TOKEN, PASSWORD, KEY), a bracketed name (<token>, [KEY],
+// {api_key}) or a shell variable ($TOKEN, ${api_key}; a bare $ only before
+// capitals, digits and "_").
+func isPlaceholder(v string) bool {
+	if v == "" {
+		return false
+	}
+	switch v[0] {
+	case '<', '[', '{':
+		return true
+	case '$':
+		if n, ok := strings.CutPrefix(v[1:], "{"); ok {
+			return strings.HasSuffix(n, "}") && isVarName(strings.TrimSuffix(n, "}"))
+		}
+		for i := 1; i < len(v); i++ {
+			if c := v[i]; !('A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+				return false
+			}
+		}
+		return len(v) > 1
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !('A' <= c && c <= 'Z' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return isSecretKeyName(v) || v == "KEY"
 }

@@ -18,65 +18,144 @@
 // it to everything that stores or prints text.
 package redact
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Redacted replaces every secret value.
 const Redacted = "REDACTED"
 
 // secretWords are the fragments that make a name secret (matched
 // case-insensitively anywhere in the name, "-" and "_" treated alike).
+// "auth" is not among them: it makes a name secret only as a word of its
+// own (authWords).
 var secretWords = [...]string{
 	"apikey", "api-key",
 	"token",
 	"secret",
 	"password", "passwd", "passphrase",
-	"auth",
+	"authoriz", "authoris",
 	"credential",
 	"privatekey", "private-key",
 	"accesskey", "access-key",
 	"cookie",
 }
 
+// authWords are the words (see nameWords) that make a name secret:
+// AUTH_TOKEN, HTTP_AUTH, --auth, basicAuth, OAUTH; but not NEXTAUTH_URL's
+// "nextauth" or "author".
+var authWords = [...]string{"auth", "oauth", "oauth2"}
+
+// nonSecretLast are the last words (see nameWords) of names that hold a
+// setting about a secret rather than the secret itself: AUTH_URL,
+// TOKEN_FILE, SECRET_NAME, PASSWORD_PATH, AUTH_MODE, auth_retries.
+var nonSecretLast = [...]string{
+	"url", "uri", "host", "hostname", "port", "path", "dir", "file", "name",
+	"user", "username", "email", "id", "region", "endpoint", "mode", "level",
+	"type", "kind", "enabled", "disabled", "timeout", "ttl", "retries",
+	"count", "size", "limit", "version", "provider", "method", "scheme",
+	"domain", "issuer", "audience", "scope", "scopes", "expiry", "expires",
+	"length", "algorithm", "format",
+}
+
 // IsSecretName reports whether a flag, variable, header or parameter named
 // name holds a secret. It matches, case-insensitively and with "_" and "-"
 // treated alike, names containing api-key, token, secret, password, passwd,
-// passphrase, auth, credential, private-key, access-key or cookie, and the
-// names pass, passin and passout (redis-cli, openssl).
+// passphrase, authorization (or authorisation), credential, private-key,
+// access-key or cookie; names with the word auth, oauth or oauth2 (words are
+// separated by "-", "_", "." or a lower-case to upper-case step: AUTH_TOKEN,
+// --auth, HTTP_AUTH, basicAuth; not NEXTAUTH); and the names pass, passin
+// and passout (redis-cli, openssl).
 //
-// Two families of common non-secret names are deliberately excluded:
-// "author"/"authority" (but not "authorization") and the token counts and
-// tokenizers of ML programs ("max_tokens", "--tokenizer"): recording their
-// values is worth more than the small risk.
+// Three families of common non-secret names are deliberately excluded:
+// "author"/"authority"; the token counts and tokenizers of ML programs
+// ("max_tokens", "--tokenizer"); and names whose last word says the value
+// is a setting about a secret, not the secret (AUTH_URL, TOKEN_FILE,
+// SECRET_NAME, PASSWORD_PATH, AUTH_MODE, auth_retries: the words of
+// nonSecretLast, such as url, uri, host, port, path, dir, file, name, user,
+// id, region, endpoint, mode, level, type, timeout, retries), except a
+// key's id (AWS_ACCESS_KEY_ID). Such a value is still shown with URL
+// credentials redacted (Text).
 func IsSecretName(name string) bool {
 	n := normalizeName(name)
 	switch n {
 	case "pass", "passin", "passout":
 		return true
 	}
+	found := false
 	for _, w := range secretWords {
-		for i := 0; ; {
+		for i := 0; !found; {
 			j := strings.Index(n[i:], w)
 			if j < 0 {
 				break
 			}
 			at := i + j
-			if !excluded(w, n[at+len(w):]) {
-				return true
-			}
+			found = !excluded(w, n[at+len(w):])
 			i = at + 1
+		}
+	}
+	if !found && !strings.Contains(n, "auth") {
+		return false
+	}
+	words := nameWords(name)
+	if settingName(words) {
+		return false
+	}
+	if found {
+		return true
+	}
+	for _, w := range words {
+		if slices.Contains(authWords[:], w) {
+			return true
 		}
 	}
 	return false
 }
 
+// settingName reports whether a name's words end in one of nonSecretLast,
+// other than "key id".
+func settingName(words []string) bool {
+	if len(words) < 2 {
+		return false
+	}
+	last := words[len(words)-1]
+	if last == "id" && words[len(words)-2] == "key" {
+		return false
+	}
+	return slices.Contains(nonSecretLast[:], last)
+}
+
+// nameWords splits a name into lower-case words at "-", "_", "." and "/",
+// and where a lower-case letter or digit is followed by an upper-case one
+// (basicAuth, nextAuthUrl).
+func nameWords(name string) []string {
+	var words []string
+	start := 0
+	flush := func(end int) {
+		if end > start {
+			words = append(words, strings.ToLower(name[start:end]))
+		}
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '-' || c == '_' || c == '.' || c == '/':
+			flush(i)
+			start = i + 1
+		case 'A' <= c && c <= 'Z' && i > 0 && ('a' <= name[i-1] && name[i-1] <= 'z' || '0' <= name[i-1] && name[i-1] <= '9'):
+			flush(i)
+			start = i
+		}
+	}
+	flush(len(name))
+	return words
+}
+
 // excluded reports whether the word w, followed by rest, is one of the
 // documented non-secret exceptions.
 func excluded(w, rest string) bool {
-	switch w {
-	case "auth":
-		// author, authority, authored; but authorization, authorisation.
-		return strings.HasPrefix(rest, "or") && !strings.HasPrefix(rest, "oriz") && !strings.HasPrefix(rest, "oris")
-	case "token":
+	if w == "token" {
 		// tokenizer, tokenise, tokens (counts such as max_tokens).
 		return strings.HasPrefix(rest, "iz") || strings.HasPrefix(rest, "is") || strings.HasPrefix(rest, "s")
 	}

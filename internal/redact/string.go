@@ -81,23 +81,74 @@ func (r *Redactor) String(s string) string {
 }
 
 // Output redacts a program's output (the stored tail of its stderr): what
-// String does and, line by line, what Args would redact on a command line
-// (`--password X`, `API_KEY=...`). A line is rebuilt with single spaces only
-// when one of its words changed; other lines keep their exact bytes.
+// String does, then free-text flags (`--password hunter2`, see flagValues),
+// and, on shell trace lines ("+ cmd args", from set -x), what Args would
+// redact on that command line (`mysql -pX`, `curl -u user:X`). Only the
+// redacted values change: white space, indentation and every other byte are
+// kept as they were.
 func (r *Redactor) Output(s string) string {
-	s = r.String(s)
+	s = flagValues(r.String(s))
+	if !strings.Contains(s, "+ ") {
+		return s
+	}
 	lines := strings.Split(s, "\n")
 	for i, line := range lines {
-		words := strings.Fields(line)
-		if len(words) == 0 {
-			continue
-		}
-		red := Args(append([]string{""}, words...))[1:]
-		if !slices.Equal(red, words) {
-			lines[i] = strings.Join(red, " ")
+		if isTraceLine(line) {
+			lines[i] = traceLine(line)
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// isTraceLine reports whether line is a shell's trace of a command: after
+// optional blanks, one or more "+" and a space.
+func isTraceLine(line string) bool {
+	t := strings.TrimLeft(line, " \t")
+	p := strings.TrimLeft(t, "+")
+	return len(p) < len(t) && strings.HasPrefix(p, " ")
+}
+
+// traceLine applies Args to the words of a trace line (after its "+"
+// prefix) and puts each changed word back in its place.
+func traceLine(line string) string {
+	type span struct{ start, end int }
+	var spans []span
+	var words []string
+	for i := 0; i < len(line); {
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r') {
+			i++
+		}
+		j := i
+		for j < len(line) && line[j] != ' ' && line[j] != '\t' && line[j] != '\r' {
+			j++
+		}
+		if j > i {
+			spans = append(spans, span{i, j})
+			words = append(words, line[i:j])
+		}
+		i = j
+	}
+	if len(words) < 2 {
+		return line
+	}
+	// words[0] is the "+" prefix, which takes the place of the program
+	// name that Args expects first.
+	red := Args(words)
+	var b strings.Builder
+	last := 0
+	for k := 1; k < len(words); k++ {
+		if red[k] == words[k] {
+			continue
+		}
+		b.WriteString(line[last:spans[k].start])
+		b.WriteString(red[k])
+		last = spans[k].end
+	}
+	if last == 0 {
+		return line
+	}
+	b.WriteString(line[last:])
+	return b.String()
 }
 
 // Args returns a copy of a command line with the known secret values

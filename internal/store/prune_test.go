@@ -42,7 +42,7 @@ func TestPruneByAge(t *testing.T) {
 	// Started long ago but ended recently: kept.
 	long := runSpan("long", 5*day, 35*day)
 	recent := runSpan("recent", 40*day, time.Hour)
-	killed := runSpan("killed", 10*day, 0) // never ended, 35 days old
+	killed := runSpan("killed", 10*day, 0) // never ended, 35 days old: kept until EndAbandoned ends it
 	orphanOld := telemetry.Metric{Name: "host.memory.usage", Kind: telemetry.Gauge, Time: t0, Value: 1}
 	orphanNew := telemetry.Metric{Name: "host.memory.usage", Kind: telemetry.Gauge, Time: now.Add(-day), Value: 1}
 	b := telemetry.Batch{
@@ -57,7 +57,7 @@ func TestPruneByAge(t *testing.T) {
 	if err := s.Prune(ctx, 30*day, 0); err != nil {
 		t.Fatalf("Prune() = %v", err)
 	}
-	if diff := cmp.Diff([]string{"recent", "long"}, sessionIDs(t, s)); diff != "" {
+	if diff := cmp.Diff([]string{"recent", "killed", "long"}, sessionIDs(t, s)); diff != "" {
 		t.Errorf("sessions after Prune (-want +got):\n%s", diff)
 	}
 	for q, want := range map[string]int{

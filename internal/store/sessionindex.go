@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -116,10 +117,16 @@ const maxIndexedTag = 256
 type sessionIndex struct {
 	links map[linkKey]*linkAgg
 	tags  map[tagKey]struct{}
+	// retracted counts, per row, the stored error spans that the batch
+	// rewrites (an exporter's retry, a span corrected to OK): each was
+	// counted when first written, and is counted again by add only if it
+	// still failed.
+	retracted map[linkKey]int
+	prior     *sql.Stmt // reads a span about to be rewritten; nil until used
 }
 
 func newSessionIndex() *sessionIndex {
-	return &sessionIndex{links: map[linkKey]*linkAgg{}, tags: map[tagKey]struct{}{}}
+	return &sessionIndex{links: map[linkKey]*linkAgg{}, tags: map[tagKey]struct{}{}, retracted: map[linkKey]int{}}
 }
 
 // add records that a record of session with tags in trace, run span run if
@@ -184,6 +191,36 @@ func (x *sessionIndex) addSpan(sp *telemetry.Span, session string) {
 	x.add(session, sp.Tags, sp.TraceID, run, telemetry.UnixNano(sp.Start), telemetry.UnixNano(sp.End), errs)
 }
 
+// replacing is called, in tx, before sp is upserted: when it rewrites a
+// stored span that was counted as an error, that count is taken back, so
+// that a span delivered again counts once and one rewritten as OK no more.
+func (x *sessionIndex) replacing(ctx context.Context, tx *sql.Tx, sp *telemetry.Span) error {
+	if x.prior == nil {
+		st, err := tx.PrepareContext(ctx, `SELECT session_id, run_id FROM spans
+			WHERE trace_id = ? AND span_id = ? AND is_run = 0 AND status = ?`)
+		if err != nil {
+			return fmt.Errorf("prepare span lookup: %w", err)
+		}
+		x.prior = st // closed with tx
+	}
+	var session, runID string
+	err := x.prior.QueryRowContext(ctx, sp.TraceID.String(), sp.SpanID.String(), int(telemetry.StatusError)).Scan(&session, &runID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read span %s/%s: %w", sp.TraceID, sp.SpanID, err)
+	case session == "":
+		return nil
+	}
+	k := linkKey{session: session, run: runID}
+	if runID == "" {
+		k.trace = sp.TraceID.String()
+	}
+	x.retracted[k]++
+	return nil
+}
+
 func (x *sessionIndex) addScore(sc *telemetry.Score) {
 	ts := telemetry.UnixNano(sc.Time)
 	x.add(sc.Tags[telemetry.TagSessionID], sc.Tags, sc.TraceID, telemetry.SpanID{}, ts, ts, 0)
@@ -206,6 +243,10 @@ ON CONFLICT (session_id, run_id, trace_id, span_id) DO UPDATE SET
 	last_ns  = max(session_links.last_ns, excluded.last_ns),
 	end_ns   = max(session_links.end_ns, excluded.end_ns),
 	errors   = session_links.errors + excluded.errors`
+
+// retractSQL takes back error counts of rewritten spans (sessionIndex.replacing).
+const retractSQL = `UPDATE session_links SET errors = max(errors - ?, 0)
+WHERE session_id = ? AND run_id = ? AND trace_id = ? AND span_id = ''`
 
 // flush writes the accumulated rows in tx.
 func (x *sessionIndex) flush(ctx context.Context, tx *sql.Tx) error {
@@ -231,6 +272,13 @@ func (x *sessionIndex) flush(ctx context.Context, tx *sql.Tx) error {
 			if _, err := st.ExecContext(ctx, k.session, k.key, k.value); err != nil {
 				return fmt.Errorf("index session %q: %w", k.session, err)
 			}
+		}
+	}
+	// After the upserts: a span first written and rewritten in this
+	// batch is in both the batch's count and the retracted one.
+	for k, n := range x.retracted {
+		if _, err := tx.ExecContext(ctx, retractSQL, n, k.session, k.run, k.trace); err != nil {
+			return fmt.Errorf("index session %q: %w", k.session, err)
 		}
 	}
 	return nil

@@ -122,6 +122,9 @@ func writeSpans(ctx context.Context, tx *sql.Tx, spans []telemetry.Span, idx *se
 		if err != nil {
 			return fmt.Errorf("span %s/%s: %w", sp.TraceID, sp.SpanID, err)
 		}
+		if err := idx.replacing(ctx, tx, sp); err != nil {
+			return err
+		}
 		_, err = up.ExecContext(ctx,
 			sp.TraceID.String(), sp.SpanID.String(), sp.ParentSpanID.String(), sp.Name,
 			telemetry.UnixNano(sp.Start), telemetry.UnixNano(sp.End), int(sp.Status), sp.StatusMessage,

@@ -27,6 +27,7 @@ const keeperLifelineFd = 3
 // keeper is a started stderr keeper, seen from graphsignal.
 type keeper struct {
 	pid      int
+	pidfd    int // refers to the keeper whatever reaps it; -1 without pidfd support
 	lifeline int // write end; closing it hands the tee over; -1 once closed
 }
 
@@ -51,6 +52,7 @@ func startKeeper(argv []string, r *os.File, stderr int) *keeper {
 	}
 	defer unix.Close(p[0])
 	var pid int
+	pidfd := -1
 	var forkErr error
 	err = rc.Control(func(tee uintptr) {
 		attr := &syscall.ProcAttr{
@@ -58,18 +60,21 @@ func startKeeper(argv []string, r *os.File, stderr int) *keeper {
 			Files: []uintptr{tee, uintptr(stderr), uintptr(stderr), uintptr(p[0])},
 			// Its own process group: a Ctrl-C for the foreground group is
 			// for the program, not for the copy of its stderr.
-			Sys: &syscall.SysProcAttr{Setpgid: true},
+			Sys: &syscall.SysProcAttr{Setpgid: true, PidFD: &pidfd},
 		}
 		pid, forkErr = forkExec(argv[0], argv, attr)
 	})
 	if err != nil || forkErr != nil {
 		_ = unix.Close(p[1])
+		if pidfd >= 0 {
+			_ = unix.Close(pidfd)
+		}
 		return nil
 	}
 	// While graphsignal copies, the keeper only waits: its start-up (a Go
 	// runtime's) yields the CPU to the program and to graphsignal.
 	_ = unix.Setpriority(unix.PRIO_PROCESS, pid, 19)
-	return &keeper{pid: pid, lifeline: p[1]}
+	return &keeper{pid: pid, pidfd: pidfd, lifeline: p[1]}
 }
 
 // release hands the tee over to the keeper: graphsignal no longer reads it,
@@ -88,21 +93,37 @@ func (k *keeper) release() {
 // still under way, so that a reader waiting for the end of graphsignal's
 // stderr (`$(graphsignal run ... 2>&1)`) does not wait for the keeper. It
 // is then reaped, so that no zombie is left to an init that does not reap
-// (a container whose PID 1 is an application). Its pid cannot have been
-// reused before: graphsignal had not reaped it (as PID 1, Wait may have;
-// the kill and the wait then find no such child of graphsignal's, or,
-// after a pid reuse, one that is not its child). Nil-safe.
+// (a container whose PID 1 is an application). As PID 1, graphsignal's
+// reaper of orphans may have reaped it already and its pid may have been
+// reused: the kill and the wait go through its pidfd, which refers to the
+// keeper alone (ESRCH and ECHILD once it is gone). Without pidfd support
+// (Linux before 5.4), by pid. Nil-safe.
 func (k *keeper) stop() {
-	if k != nil && k.lifeline >= 0 {
+	if k == nil || k.lifeline < 0 {
+		return
+	}
+	if k.pidfd >= 0 {
+		_ = unix.PidfdSendSignal(k.pidfd, unix.SIGKILL, nil, 0)
+	} else {
 		_ = unix.Kill(k.pid, unix.SIGKILL)
-		k.release()
-		var ws unix.WaitStatus
-		for {
-			_, err := unix.Wait4(k.pid, &ws, 0, nil)
-			if !errors.Is(err, unix.EINTR) {
-				break
-			}
+	}
+	k.release()
+	for {
+		var err error
+		if k.pidfd >= 0 {
+			var info unix.Siginfo
+			err = unix.Waitid(unix.P_PIDFD, k.pidfd, &info, unix.WEXITED, nil)
+		} else {
+			var ws unix.WaitStatus
+			_, err = unix.Wait4(k.pid, &ws, 0, nil)
 		}
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if k.pidfd >= 0 {
+		_ = unix.Close(k.pidfd)
+		k.pidfd = -1
 	}
 }
 

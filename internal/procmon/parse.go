@@ -254,17 +254,23 @@ func parseMeminfo(b []byte) (total, available uint64, err error) {
 }
 
 var (
-	keyVmHWM = []byte("\nVmHWM:")
-	keyVmRSS = []byte("\nVmRSS:")
+	keyVmHWM  = []byte("\nVmHWM:")
+	keyVmRSS  = []byte("\nVmRSS:")
+	keyVmSize = []byte("\nVmSize:")
 )
 
-// statusMemory is what a pass reads of /proc/<pid>/status, in bytes.
+// statusMemory is what a pass reads of /proc/<pid>/status, in bytes: one
+// snapshot of the address space, so that the sizes agree with each other
+// even for a process caught in execve(2), whose address space the stat
+// file, read at another moment, may show before or after the exec.
 type statusMemory struct {
-	rss uint64 // VmRSS: the resident set now
-	hwm uint64 // VmHWM: the peak resident set since the process started or exec'd
+	rss  uint64 // VmRSS: the resident set now
+	hwm  uint64 // VmHWM: the peak resident set since the process started or exec'd
+	size uint64 // VmSize: the virtual memory size
 }
 
-// parseStatusMemory returns the VmRSS and VmHWM lines of /proc/<pid>/status.
+// parseStatusMemory returns the VmRSS, VmHWM and VmSize lines of
+// /proc/<pid>/status.
 // A process without an address space (a zombie, a kernel thread) has
 // neither: zeros and no error. VmRSS is exact where the rss field of
 // /proc/<pid>/stat is not: since Linux 6.2 that field reads per-CPU
@@ -279,7 +285,11 @@ func parseStatusMemory(b []byte) (statusMemory, error) {
 	if err != nil {
 		return statusMemory{}, err
 	}
-	return statusMemory{rss: rss, hwm: hwm}, nil
+	size, err := statusKB(b, keyVmSize)
+	if err != nil {
+		return statusMemory{}, err
+	}
+	return statusMemory{rss: rss, hwm: hwm, size: size}, nil
 }
 
 // statusKB returns the value of the "\nKey:  N kB" line of a status file

@@ -18,13 +18,14 @@ func TestParseStatusMemory(t *testing.T) {
 		want    statusMemory
 		wantErr bool
 	}{
-		{"Name:\tsleep\nVmPeak:\t    8408 kB\nVmHWM:\t    1832 kB\nVmRSS:\t     996 kB\n", statusMemory{rss: 996 << 10, hwm: 1832 << 10}, false},
+		{"Name:\tsleep\nVmPeak:\t    8408 kB\nVmSize:\t    8404 kB\nVmHWM:\t    1832 kB\nVmRSS:\t     996 kB\n", statusMemory{rss: 996 << 10, hwm: 1832 << 10, size: 8404 << 10}, false},
 		{"Name:\tkthreadd\nState:\tS (sleeping)\nThreads:\t1\n", statusMemory{}, false}, // no address space
 		{"Name:\tx\nVmRSS:\t  8 kB\nVmHWM:\t  12 kB", statusMemory{rss: 8 << 10, hwm: 12 << 10}, false},
 		{"VmHWM:\t12 kB\n", statusMemory{}, false}, // first line: not a status file's layout
 		{"Name:\tx\nVmHWM:\t  twelve kB\n", statusMemory{}, true},
 		{"Name:\tx\nVmRSS:\t\n", statusMemory{}, true},
 		{"Name:\tx\nVmRSS:\t99999999999999999999 kB\n", statusMemory{}, true},
+		{"Name:\tx\nVmSize:\tlots\nVmRSS:\t8 kB\n", statusMemory{}, true},
 	}
 	for _, tt := range tests {
 		got, err := parseStatusMemory([]byte(tt.in))

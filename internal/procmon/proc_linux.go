@@ -126,13 +126,13 @@ func (o *osSampler) pass(x *Sample) error {
 		}
 		x.Processes++
 		x.Threads += int(p.threads)
-		rss := p.rssPages * o.pageSize
+		rss, virt := p.rssPages*o.pageSize, p.vsize
 		if mem, err := o.readStatusMemory(dir, p.pid); err == nil {
-			rss = mem.rss
+			rss, virt = mem.rss, mem.size
 			x.LargestPeakRSS = max(x.LargestPeakRSS, mem.hwm, rss)
 		}
 		x.RSS += rss
-		x.Virtual += p.vsize
+		x.Virtual += virt
 		io, err := o.readIO(dir, p.pid)
 		m.read, m.write, m.ioOK = io.read, io.write, err == nil
 		n, fdErr := o.countFDs(dir, p.pid)

@@ -52,59 +52,42 @@ func AppendSpan(b []byte, s *telemetry.Span) []byte {
 		b = appendStringField(b, "status", s.Status.String())
 	}
 	b = appendStringField(b, "status_message", s.StatusMessage)
-	if len(s.Events) > 0 {
-		b = append(appendKey(b, "events"), '[')
-		for i := range s.Events {
-			e := &s.Events[i]
-			b = appendElem(b, i, "name")
-			b = appendString(b, e.Name)
-			b = appendTime(b, "ts_ns", e.Time)
-			b = append(appendAttributes(b, "attributes", e.Attributes), '}')
-		}
-		b = append(b, ']')
-	}
-	if len(s.Exceptions) > 0 {
-		b = append(appendKey(b, "exceptions"), '[')
-		for i := range s.Exceptions {
-			e := &s.Exceptions[i]
-			b = appendElem(b, i, "type")
-			b = appendString(b, e.Type)
-			b = appendStringField(b, "message", e.Message)
-			b = appendStringField(b, "stack_trace", e.StackTrace)
-			b = append(appendTime(b, "ts_ns", e.Time), '}')
-		}
-		b = append(b, ']')
-	}
-	if len(s.Payloads) > 0 {
-		b = append(appendKey(b, "payloads"), '[')
-		for i := range s.Payloads {
-			b = appendPayload(b, i, &s.Payloads[i])
-		}
-		b = append(b, ']')
-	}
-	if len(s.Usage) > 0 {
-		b = append(appendKey(b, "usage"), '[')
-		for i := range s.Usage {
-			u := &s.Usage[i]
-			b = appendElem(b, i, "name")
-			b = appendString(b, u.Name)
-			b = appendStringField(b, "payload_name", u.PayloadName)
-			b = append(appendFloat(appendKey(b, "value"), u.Value), '}')
-		}
-		b = append(b, ']')
-	}
-	if len(s.Scores) > 0 {
-		b = append(appendKey(b, "scores"), '[')
-		for i := range s.Scores {
-			sc := &s.Scores[i]
-			b = appendElem(b, i, "name")
-			b = appendScoreFields(b, sc)
-			b = appendTags(b, "tags", sc.Tags, s.Tags)
-			b = append(appendTime(b, "ts_ns", sc.Time), '}')
-		}
-		b = append(b, ']')
-	}
+	b = appendList(b, "events", s.Events, func(b []byte, i int, e *telemetry.Event) []byte {
+		b = appendString(appendElem(b, i, "name"), e.Name)
+		b = appendTime(b, "ts_ns", e.Time)
+		return append(appendAttributes(b, "attributes", e.Attributes), '}')
+	})
+	b = appendList(b, "exceptions", s.Exceptions, func(b []byte, i int, e *telemetry.Exception) []byte {
+		b = appendString(appendElem(b, i, "type"), e.Type)
+		b = appendStringField(b, "message", e.Message)
+		b = appendStringField(b, "stack_trace", e.StackTrace)
+		return append(appendTime(b, "ts_ns", e.Time), '}')
+	})
+	b = appendList(b, "payloads", s.Payloads, appendPayload)
+	b = appendList(b, "usage", s.Usage, func(b []byte, i int, u *telemetry.Usage) []byte {
+		b = appendString(appendElem(b, i, "name"), u.Name)
+		b = appendStringField(b, "payload_name", u.PayloadName)
+		return append(appendFloat(appendKey(b, "value"), u.Value), '}')
+	})
+	b = appendList(b, "scores", s.Scores, func(b []byte, i int, sc *telemetry.Score) []byte {
+		b = appendScoreFields(appendElem(b, i, "name"), sc)
+		b = appendTags(b, "tags", sc.Tags, s.Tags)
+		return append(appendTime(b, "ts_ns", sc.Time), '}')
+	})
 	return append(b, '}', '\n')
+}
+
+// appendList appends key and the array of items, each by elem (given its
+// index, for appendElem), or nothing when there are none.
+func appendList[T any](b []byte, key string, items []T, elem func(b []byte, i int, e *T) []byte) []byte {
+	if len(items) == 0 {
+		return b
+	}
+	b = append(appendKey(b, key), '[')
+	for i := range items {
+		b = elem(b, i, &items[i])
+	}
+	return append(b, ']')
 }
 
 // AppendScore appends the score message of s.

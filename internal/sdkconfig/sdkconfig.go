@@ -4,16 +4,18 @@
 // mode (docs/intake.md).
 //
 // A Fetcher asks the API, GET {api_base}/api/v1/sdk_config/?tags=k:v;…
-// with the header X-API-Key, in the background: once at the start, again
-// every Config.Refresh (every Config.Retry after a failure), never on the
-// caller's path. Each answer the API gives is kept in memory and in a cache
+// with the header X-API-Key, in the background: first when the options are
+// first asked for (Options) or once the run is Config.FirstAfter old,
+// whichever comes first, so that a short run whose program never asks
+// costs the API (and the run) no request; then every Config.Refresh (every
+// Config.Retry after a failure), never on the caller's path. Each answer the API gives is kept in memory and in a cache
 // file in Config.CacheDir (mode 0600, holding the answer, the API base and
 // a fingerprint of the key, never the key: another key's project may have
 // other options), so that the next run has the last known options at once,
 // before its own first fetch ends or when the API cannot be reached.
 //
-// Goroutines: Start starts one, which reads the cache file and then
-// fetches; Close stops it, cancels a fetch in flight and joins it. New does
+// Goroutines: Start starts one, which waits as above, reads the cache file
+// and then fetches; Close stops it, cancels a fetch in flight and joins it. New does
 // no I/O and starts nothing, so a run can create the Fetcher before its
 // program starts and Start it after. Options may be called at any time,
 // also before Start and after Close.
@@ -42,6 +44,10 @@ const (
 	DefaultRefresh = 5 * time.Minute
 	DefaultRetry   = 30 * time.Second
 	DefaultTimeout = 10 * time.Second
+	// DefaultFirstAfter is how long a started Fetcher that nobody asks
+	// waits before its first fetch: as long as a run waits before it
+	// first opens the local store.
+	DefaultFirstAfter = time.Second
 	// CacheFile is the cache's file name in Config.CacheDir.
 	CacheFile = "sdk_config.json"
 	// maxAnswer bounds the API's answer; a longer one is refused.
@@ -73,6 +79,10 @@ type Config struct {
 	// DefaultRefresh); Retry the time after one that fails (0 means
 	// DefaultRetry).
 	Refresh, Retry time.Duration
+	// FirstAfter is how long a started Fetcher waits for a first Options
+	// call before it reads the cache and fetches anyway (0 means
+	// DefaultFirstAfter).
+	FirstAfter time.Duration
 	// OnError, when set, is called from the Fetcher's goroutine with each
 	// fetch's error (which never holds the key). It must not block.
 	OnError func(error)
@@ -85,6 +95,8 @@ type Fetcher struct {
 	url     string // the request URL (no secret in it)
 	ownsTr  *http.Transport
 	done    chan struct{} // closed when the goroutine returns, or by Close without Start
+	asked   chan struct{} // closed by the first Options call
+	askOnce sync.Once
 	loaded  chan struct{} // closed once the cache file was read
 	settled chan struct{} // closed once the first fetch ended (or Close)
 
@@ -121,10 +133,14 @@ func New(cfg Config) (*Fetcher, error) {
 	if cfg.Retry <= 0 {
 		cfg.Retry = DefaultRetry
 	}
+	if cfg.FirstAfter <= 0 {
+		cfg.FirstAfter = DefaultFirstAfter
+	}
 	f := &Fetcher{
 		cfg:     cfg,
 		url:     strings.TrimRight(cfg.APIBase, "/") + "/api/v1/sdk_config/?" + url.Values{"tags": {tagQuery(cfg.Tags)}}.Encode(),
 		done:    make(chan struct{}),
+		asked:   make(chan struct{}),
 		loaded:  make(chan struct{}),
 		settled: make(chan struct{}),
 	}
@@ -170,6 +186,7 @@ func tagQuery(tags map[string]string) string {
 // first fetch to end. It returns nil when no answer is known: the caller
 // answers with its local default. The result must not be modified.
 func (f *Fetcher) Options(ctx context.Context) []byte {
+	f.askOnce.Do(func() { close(f.asked) })
 	for _, ch := range []chan struct{}{f.loaded, f.settled} {
 		if a := f.latest(); a != nil {
 			return a
@@ -225,6 +242,16 @@ func (f *Fetcher) run(ctx context.Context) {
 			close(f.settled)
 		}
 	}()
+	first := time.NewTimer(f.cfg.FirstAfter)
+	select {
+	case <-f.asked:
+		first.Stop()
+	case <-first.C:
+	case <-ctx.Done():
+		first.Stop()
+		close(f.loaded)
+		return
+	}
 	if a := f.readCache(); a != nil {
 		f.mu.Lock()
 		f.answer = a

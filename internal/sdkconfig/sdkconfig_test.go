@@ -288,3 +288,25 @@ func TestNewRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstFetchWaitsForDemand: a started Fetcher that nobody asks sends
+// no request until FirstAfter has passed (a short run whose program never
+// asks costs no request); the first Options call fetches at once.
+func TestFirstFetchWaitsForDemand(t *testing.T) {
+	c := newCloud(t, answer1)
+	f := start(t, Config{APIBase: c.srv.URL, FirstAfter: time.Hour})
+	time.Sleep(50 * time.Millisecond) // what the Fetcher would do unasked, it would have begun by now
+	if n := c.hits.Load(); n != 0 {
+		t.Fatalf("%d requests before anyone asked, want 0", n)
+	}
+	if got := options(f, 5*time.Second); got != answer1 {
+		t.Fatalf("Options = %q, want %q", got, answer1)
+	}
+	if n := c.hits.Load(); n != 1 {
+		t.Errorf("%d requests after the first Options, want 1", n)
+	}
+
+	unasked := newCloud(t, answer1)
+	start(t, Config{APIBase: unasked.srv.URL, FirstAfter: 20 * time.Millisecond})
+	waitFor(t, func() bool { return unasked.hits.Load() == 1 }, "the first fetch after FirstAfter, unasked")
+}

@@ -29,6 +29,7 @@ func TestMain(m *testing.M) {
 		"socketspans": socketSpansMain,
 		"fakeapi":     fakeAPIMain,
 		"within":      withinMain,
+		"fakegpu":     fakeGPUMain,
 	})
 }
 
@@ -80,7 +81,9 @@ rmdir "$d"`
 // scriptCondition answers [unshare] (this machine lets the test create a
 // PID namespace), [memcg] (a memory cgroup with a limit can be made) and
 // [nodeotel] (node and the OpenTelemetry JS packages of
-// testdata/node-otel are installed, as .ci/run does).
+// testdata/node-otel are installed, as .ci/run does), [nvidia] (an NVIDIA
+// driver is loaded) and [hostpidns] (graphsignal runs in the host's PID
+// namespace).
 func scriptCondition(cond string) (bool, error) {
 	switch cond {
 	case "memcg":
@@ -90,6 +93,12 @@ func scriptCondition(cond string) (bool, error) {
 		_, errNode := exec.LookPath("node")
 		_, errMods := os.Stat(filepath.Join("..", "..", "testdata", "node-otel", "node_modules"))
 		return errNode == nil && errMods == nil, nil
+	case "nvidia": // an NVIDIA driver is loaded
+		_, err := os.Stat("/proc/driver/nvidia/version")
+		return err == nil, nil
+	case "hostpidns": // NVML's process ids are this /proc's (docs/gpu.md)
+		ns, err := os.Readlink("/proc/self/ns/pid")
+		return err == nil && ns == "pid:[4026531836]", nil
 	case "unshare":
 		err := exec.Command("unshare", "--pid", "--fork", "--mount-proc", "true").Run()
 		return err == nil, nil

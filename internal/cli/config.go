@@ -34,7 +34,12 @@ type Config struct {
 	FlushTimeout   time.Duration
 	PTY            bool
 	Summary        string
-	Debug          bool
+	// GPU is "auto" (sample the GPUs where an NVIDIA driver is loaded),
+	// "on" (try even where none is seen) or "off"; GPUSampler the GPU
+	// sampler's executable, "" to look for it (docs/gpu.md).
+	GPU        string
+	GPUSampler string
+	Debug      bool
 	// File is the config file that was read, "" if none.
 	File string
 }
@@ -61,6 +66,8 @@ var settings = []setting{
 	{key: "flush_timeout", flag: "flush-timeout", envs: []string{"GRAPHSIGNAL_FLUSH_TIMEOUT"}, def: "2s"},
 	{key: "pty", flag: "pty", def: "false"},
 	{key: "summary", flag: "summary", def: "auto"},
+	{key: "gpu", flag: "gpu", envs: []string{"GRAPHSIGNAL_GPU"}, def: "auto"},
+	{key: "gpu_sampler", flag: "gpu-sampler", envs: []string{"GRAPHSIGNAL_GPU_SAMPLER"}},
 	{key: "debug", flag: "debug", envs: []string{"GRAPHSIGNAL_DEBUG_MODE"}, def: "false"},
 }
 
@@ -86,6 +93,8 @@ func addConfigFlags(fs *pflag.FlagSet) {
 	fs.Duration("flush-timeout", 2*time.Second, "how long to wait at exit for data to be sent")
 	fs.Bool("pty", false, "give the child a pseudo-terminal")
 	fs.String("summary", "auto", "end-of-run summary on stderr: auto (when stderr is a terminal), always or never")
+	fs.String("gpu", "auto", "GPU sampling: auto (where an NVIDIA driver is loaded), on or off")
+	fs.String("gpu-sampler", "", "the GPU sampler's executable (default: graphsignal-gpu beside graphsignal, else in PATH)")
 }
 
 // minDuration is the smallest sample interval and flush timeout accepted: a
@@ -153,6 +162,8 @@ func resolveConfig(fs *pflag.FlagSet, environ []string, configFlag string, debug
 		OTLPEndpoint: vals["otlp_endpoint"],
 		DataDir:      vals["data_dir"],
 		Summary:      vals["summary"],
+		GPU:          vals["gpu"],
+		GPUSampler:   vals["gpu_sampler"],
 		File:         file,
 	}
 	if cfg.DataDir == "" {
@@ -183,6 +194,11 @@ func resolveConfig(fs *pflag.FlagSet, environ []string, configFlag string, debug
 	case "auto", "always", "never":
 	default:
 		return nil, nil, usageErrorf("summary %q: want auto, always or never", cfg.Summary)
+	}
+	switch cfg.GPU {
+	case "auto", "on", "off":
+	default:
+		return nil, nil, usageErrorf("gpu %q from %s: want auto, on or off", cfg.GPU, sources["gpu"].from)
 	}
 
 	if err := checkAPIBase(cfg.APIBase); err != nil {

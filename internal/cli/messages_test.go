@@ -87,7 +87,7 @@ func TestDebugShowsResolvedValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tags := runTags(cfg, nil, "/usr/bin/train", runIdentity{spanID: telemetry.NewSpanID()})
+	tags := runTags(cfg, nil, []string{"/usr/bin/train"}, runIdentity{spanID: telemetry.NewSpanID()})
 	var out bytes.Buffer
 	printConfig(&out, debugSources(cfg, sources, tags))
 	for _, want := range []string{`data_dir         "/xdg/graphsignal" (default`, `deployment       "train" (default`} {

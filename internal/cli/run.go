@@ -131,15 +131,21 @@ func newRunIdentity(environ []string) runIdentity {
 // (user's, else the run span's id; never an enclosing run's, which a nested
 // run records as parent_run_id: env.NestedRunTags), so that `graphsignal
 // score --tag run_id=...` can score it.
-func runTags(cfg *Config, environ []string, program string, id runIdentity) telemetry.Tags {
+func runTags(cfg *Config, environ, programArgs []string, id runIdentity) telemetry.Tags {
 	tags := env.NestedRunTags(cfg.Tags, environ)
-	tags[telemetry.TagSessionID] = env.SessionID(tags, env.DetectCI(environ), func() string { return env.NewSessionID(time.Now()) })
+	job := env.DetectJob(environ, programArgs)
+	for k, v := range job.Tags() { // the user's tags win
+		if _, set := tags[k]; !set {
+			tags[k] = v
+		}
+	}
+	tags[telemetry.TagSessionID] = env.SessionID(tags, env.DetectCI(environ), job, func() string { return env.NewSessionID(time.Now()) })
 	deployment := cfg.Deployment
 	if deployment == "" {
 		deployment = tags[telemetry.TagDeployment]
 	}
 	if deployment == "" {
-		deployment = filepath.Base(program)
+		deployment = filepath.Base(programArgs[0])
 	}
 	tags[telemetry.TagDeployment] = deployment
 	if tags[telemetry.TagRunID] == "" {
@@ -173,7 +179,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		sigs = launcher.CatchSignals()
 	}
 	id := newRunIdentity(opts.environ)
-	tags := runTags(cfg, opts.environ, opts.args[0], id)
+	tags := runTags(cfg, opts.environ, opts.args, id)
 	if cfg.Debug {
 		printConfig(stderr, debugSources(cfg, opts.sources, tags))
 	}
@@ -218,6 +224,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		Interval:     cfg.SampleInterval,
 		Out:          pipe,
 	}
+	recCfg.GPU = gpuConfig(cfg, opts.environ, childEnv, stderr)
 	if os.Getpid() == 1 {
 		// The orphans of the program are re-parented to graphsignal (and
 		// reaped by it): they stay in the sampled process tree.

@@ -13,8 +13,9 @@ import (
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
-// printSummary writes the end-of-run summary on stderr: three lines, then
-// one per remote destination saying what it got and what is pending.
+// printSummary writes the end-of-run summary on stderr: three lines, one
+// per GPU sampled, then one per remote destination saying what it got and
+// what is pending.
 func printSummary(w io.Writer, cfg *Config, o recorder.Outcome, exit *launcher.Exit, stats pipeline.Stats, flushErr error, childSpans int, dests []destinationResult) {
 	span := o.Span
 	status := "ok"
@@ -28,6 +29,9 @@ func printSummary(w io.Writer, cfg *Config, o recorder.Outcome, exit *launcher.E
 	if exit != nil {
 		fmt.Fprintf(w, "graphsignal: cpu %s user, %s sys · %s\n",
 			report.Duration(o.CPUUser.Round(time.Millisecond)), report.Duration(o.CPUSystem.Round(time.Millisecond)), memorySummary(o.Resources))
+	}
+	for _, d := range o.GPU.Devices {
+		fmt.Fprintf(w, "graphsignal: GPU %d · %s\n", d.Index, report.GPULine(d))
 	}
 	where := "recorded to " + cfg.DataDir + " (graphsignal show last)"
 	if lost := stats.Dropped.Total() + stats.Failed.Total(); lost > 0 || flushErr != nil {

@@ -9,12 +9,17 @@ import (
 
 // SessionID returns the run's session id: the user's session_id tag when it
 // is set and not empty, else the CI run's (CI.SessionID) so that every job
-// and step of one pipeline run forms one session, else newID().
-func SessionID(tags telemetry.Tags, ci CI, newID func() string) string {
+// and step of one pipeline run forms one session, else the distributed
+// job's (Job.SessionID) so that every node and rank of one training job
+// forms one session, else newID().
+func SessionID(tags telemetry.Tags, ci CI, job Job, newID func() string) string {
 	if id := tags[telemetry.TagSessionID]; id != "" {
 		return id
 	}
 	if id := ci.SessionID(); id != "" {
+		return id
+	}
+	if id := job.SessionID(); id != "" {
 		return id
 	}
 	return newID()

@@ -12,20 +12,25 @@ import (
 func TestSessionID(t *testing.T) {
 	newID := func() string { return "new" }
 	gh := CI{Provider: ProviderGitHub, RunID: "1234567", Attempt: 2}
+	slurm := Job{Launcher: LauncherSlurm, ID: "4242", Rank: 3}
 	tests := []struct {
 		name string
 		tags telemetry.Tags
 		ci   CI
+		job  Job
 		want string
 	}{
-		{"user tag wins", telemetry.Tags{"session_id": "s-42"}, gh, "s-42"},
-		{"ci run", telemetry.Tags{"user_id": "u"}, gh, "github-1234567"},
-		{"empty tag ignored", telemetry.Tags{"session_id": ""}, gh, "github-1234567"},
-		{"ci without run id", nil, CI{Provider: ProviderUnknown}, "new"},
-		{"not in ci", nil, CI{}, "new"},
+		{"user tag wins", telemetry.Tags{"session_id": "s-42"}, gh, slurm, "s-42"},
+		{"ci run", telemetry.Tags{"user_id": "u"}, gh, Job{}, "github-1234567"},
+		{"ci run before the job", nil, gh, slurm, "github-1234567"},
+		{"empty tag ignored", telemetry.Tags{"session_id": ""}, gh, Job{}, "github-1234567"},
+		{"distributed job", nil, CI{}, slurm, "slurm-4242"},
+		{"job without an id", nil, CI{}, Job{Launcher: LauncherMPI, Rank: 1}, "new"},
+		{"ci without run id", nil, CI{Provider: ProviderUnknown}, Job{}, "new"},
+		{"not in ci", nil, CI{}, Job{}, "new"},
 	}
 	for _, tt := range tests {
-		if got := SessionID(tt.tags, tt.ci, newID); got != tt.want {
+		if got := SessionID(tt.tags, tt.ci, tt.job, newID); got != tt.want {
 			t.Errorf("%s: SessionID(%v, %+v) = %q, want %q", tt.name, tt.tags, tt.ci, got, tt.want)
 		}
 	}

@@ -11,6 +11,8 @@ package recorder
 import (
 	"context"
 	"fmt"
+	"io"
+	"maps"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/graphsignal/graphsignal/internal/gpu"
 	"github.com/graphsignal/graphsignal/internal/launcher"
 	"github.com/graphsignal/graphsignal/internal/procmon"
 	"github.com/graphsignal/graphsignal/internal/redact"
@@ -54,7 +57,23 @@ type Config struct {
 	// process tree besides the child's descendants: graphsignal's own pid
 	// when it is PID 1, so that orphans re-parented to it stay counted.
 	Adopter int
+	// GPU, when set, samples the machine's GPUs while the child runs
+	// (docs/gpu.md).
+	GPU *GPUConfig
 }
+
+// GPUConfig says how to sample the GPUs.
+type GPUConfig struct {
+	// Sampler is the GPU sampler's executable (gpu.FindSampler).
+	Sampler string
+	// Env is the sampler's environment: the child's.
+	Env []string
+	// Debug receives the sampler's diagnostics (--debug); nil discards.
+	Debug io.Writer
+}
+
+// gpuStopWait bounds what stopping the GPU sampler adds to the exit.
+const gpuStopWait = 100 * time.Millisecond
 
 // Recorder records one started child. See the package doc.
 type Recorder struct {
@@ -71,6 +90,10 @@ type Recorder struct {
 	mu   sync.Mutex
 	last procmon.Sample
 	have bool
+
+	gpu        *gpu.Recording // nil without GPU sampling
+	gpuStarted chan struct{}  // closed once the sampler started, or failed to
+	gpuSampler *gpu.Sampler   // set before gpuStarted is closed; nil if it failed
 }
 
 // Start records the run's start and begins sampling the process tree of pid.
@@ -88,6 +111,7 @@ func Start(cfg Config, pid int, started time.Time) *Recorder {
 	sampler, err := procmon.New(pid, opts...)
 	r.ownPeak = procmon.OwnPeakRSS()
 	cfg.Out.Enqueue(telemetry.Batch{Spans: []telemetry.Span{r.span()}})
+	r.startGPU()
 	if err != nil {
 		close(r.done)
 		return r
@@ -108,6 +132,52 @@ func (r *Recorder) emit(s procmon.Sample) {
 	r.last, r.have = s, true
 	r.mu.Unlock()
 	r.cfg.Out.Enqueue(telemetry.Batch{Metrics: s.Metrics(r.cfg.TraceID)})
+}
+
+// startGPU starts the GPU sampler in the background, so that its start
+// (a fork and exec) never delays the child's.
+func (r *Recorder) startGPU() {
+	g := r.cfg.GPU
+	if g == nil {
+		return
+	}
+	r.gpu = gpu.NewRecording(gpu.RecordingConfig{
+		Trace: r.cfg.TraceID, RunSpan: r.cfg.SpanID,
+		Out:    func(b telemetry.Batch) { r.cfg.Out.Enqueue(b) },
+		InTree: gpu.TreeMatcher("/proc", r.pid),
+	})
+	r.gpuStarted = make(chan struct{})
+	go func() { // joined by stopGPU through gpuStarted
+		defer close(r.gpuStarted)
+		s, err := gpu.StartSampler(gpu.SamplerConfig{Path: g.Sampler, Interval: r.cfg.Interval, Env: g.Env,
+			Handle: r.gpu.Handle, Stderr: g.Debug})
+		if err != nil {
+			if g.Debug != nil {
+				fmt.Fprintf(g.Debug, "graphsignal: %v (no GPU metrics)\n", err)
+			}
+			return
+		}
+		r.gpuSampler = s
+	}()
+}
+
+// stopGPU ends the GPU sampler, within gpuStopWait, and returns the run's
+// GPU summary; ok is false without GPU sampling.
+func (r *Recorder) stopGPU() (gpu.Result, bool) {
+	if r.gpu == nil {
+		return gpu.Result{}, false
+	}
+	<-r.gpuStarted
+	if r.gpuSampler != nil {
+		r.gpuSampler.Stop(gpuStopWait)
+	}
+	res := r.gpu.Result()
+	if d := r.cfg.GPU.Debug; d != nil {
+		for _, n := range res.Notes {
+			fmt.Fprintf(d, "graphsignal: gpu sampler: %s\n", n)
+		}
+	}
+	return res, true
 }
 
 // StopSampling stops the sampling goroutine and takes the last sample, which
@@ -165,6 +235,8 @@ type Outcome struct {
 	// Resources used by the process tree (docs/metrics.md): the values of
 	// the run span's attributes and of the last point of each series.
 	Resources
+	// GPU is the run's GPU summary (empty without GPU sampling).
+	GPU gpu.Result
 }
 
 // Resources are the figures of a run's resource summary.
@@ -262,6 +334,12 @@ func (r *Recorder) Finish(exit *launcher.Exit, tail launcher.StderrTail, oomKill
 	if res.LargestRSS > 0 {
 		a[telemetry.AttrLargestRSS] = int64(res.LargestRSS)
 	}
+	gpuRes, sampledGPU := r.stopGPU()
+	if sampledGPU {
+		maps.Copy(a, gpuRes.Attributes())
+		span.Events = append(span.Events, gpuRes.Events()...)
+		out.GPU = gpuRes
+	}
 	if res.Sampled {
 		if res.PeakRSS > 0 { // else no sample saw a live process: unknown
 			a[telemetry.AttrPeakRSS] = int64(res.PeakRSS)
@@ -282,6 +360,16 @@ func (r *Recorder) Finish(exit *launcher.Exit, tail launcher.StderrTail, oomKill
 		out.Kind, message = telemetry.ErrorKindSignal, fmt.Sprintf("killed by signal %s", SignalName(exit.Signal))
 	case exit.Code != 0:
 		out.Kind, message = telemetry.ErrorKindExitCode, fmt.Sprintf("exited with code %d", exit.Code)
+	}
+	if lost, ok := out.GPU.Lost(); ok {
+		// A device lost during the run is the run's error, whatever the
+		// program made of it (docs/gpu.md).
+		if message != "" {
+			message = lost + "; the program " + message
+		} else {
+			message = lost
+		}
+		out.Kind = telemetry.ErrorKindGPU
 	}
 	if exit.Signaled() {
 		a[telemetry.AttrExitSignal] = SignalName(exit.Signal)

@@ -32,6 +32,8 @@ type (
 		Errors          int       `json:"errors"`
 		Deployments     []string  `json:"deployments"`
 		Users           []string  `json:"users"`
+		Nodes           int       `json:"nodes"`
+		Ranks           int       `json:"ranks"`
 	}
 
 	showJSON struct {
@@ -93,6 +95,7 @@ type (
 		ErrorMessage    *string            `json:"error_message"`
 		StderrTail      *string            `json:"stderr_tail"`
 		Resources       *resourcesJSON     `json:"resources"`
+		GPUs            []gpuJSON          `json:"gpus"`
 		Tags            map[string]string  `json:"tags"`
 		CI              map[string]string  `json:"ci"`
 		Attributes      map[string]any     `json:"attributes"`
@@ -227,6 +230,8 @@ func sessionDoc(s store.SessionSummary) sessionJSON {
 		Errors:          s.Errors,
 		Deployments:     orEmpty(s.Deployments),
 		Users:           orEmpty(s.Users),
+		Nodes:           s.Nodes,
+		Ranks:           s.Ranks,
 	}
 }
 
@@ -286,6 +291,7 @@ func runDoc(r *store.Run) runJSON {
 		Traces:          tracesDoc(r.Traces),
 		SpansOmitted:    r.SpansOmitted,
 		Intake:          countsDoc(r.Intake),
+		GPUs:            gpusDoc(r.GPUs),
 	}
 	if j.Attributes == nil {
 		j.Attributes = map[string]any{}

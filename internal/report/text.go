@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,15 +37,26 @@ func sessionsText(w io.Writer, sessions []store.SessionSummary, opts Options) er
 		_, err := io.WriteString(w, msg)
 		return err
 	}
+	// A JOB column (nodes, ranks) only when a listed session is a
+	// distributed job's.
+	jobs := slices.ContainsFunc(sessions, func(s store.SessionSummary) bool { return s.Nodes > 0 || s.Ranks > 0 })
 	t := table{right: map[int]bool{2: true, 3: true, 4: true}}
-	t.add("SESSION", "STARTED", "RUNS", "FAILED", "ERRORS", "DURATION", "DEPLOYMENT", "USER")
+	head := []string{"SESSION", "STARTED", "RUNS", "FAILED", "ERRORS", "DURATION", "DEPLOYMENT", "USER"}
+	if jobs {
+		head = append(head, "JOB")
+	}
+	t.add(head...)
 	for _, s := range sessions {
 		dur := Duration(s.Duration)
 		if s.InProgress > 0 {
 			dur = "in progress"
 		}
-		t.add(clean(s.ID), when(s.FirstStart, opts), strconv.Itoa(s.Runs), strconv.Itoa(s.Failures),
-			strconv.Itoa(s.Errors), dur, list(s.Deployments), list(s.Users))
+		row := []string{clean(s.ID), when(s.FirstStart, opts), strconv.Itoa(s.Runs), strconv.Itoa(s.Failures),
+			strconv.Itoa(s.Errors), dur, list(s.Deployments), list(s.Users)}
+		if jobs {
+			row = append(row, orDash(jobSummary(s.Nodes, s.Ranks)))
+		}
+		t.add(row...)
 	}
 	return t.write(w)
 }
@@ -80,10 +92,18 @@ func showText(w io.Writer, d *store.SessionDetail, opts Options) error {
 	}
 	kv.add("Deployment", list(s.Deployments))
 	kv.add("User", list(s.Users))
+	if j := jobSummary(s.Nodes, s.Ranks); j != "" {
+		kv.add("Job", j)
+	}
 	ew.table(&kv)
-	for i := range d.Runs {
+	ordered := byRank(d.Runs)
+	if inJob(d.Runs) {
+		ew.printf("\nRuns by node and rank\n")
+		ew.table(rankTable(ordered))
+	}
+	for i, r := range ordered {
 		ew.printf("\n")
-		runText(ew, &d.Runs[i], i+1, len(d.Runs), s.ID, opts)
+		runText(ew, r, i+1, len(ordered), s.ID, opts)
 	}
 	errorsText(ew, d.Errors, d.MoreErrors, opts)
 	scoresText(ew, d.Scores, opts)
@@ -130,6 +150,9 @@ func runText(ew *errWriter, r *store.Run, n, of int, session string, opts Option
 		}
 		kv.add("I/O", fmt.Sprintf("read %s, write %s", Bytes(res.ReadBytes), Bytes(res.WriteBytes)))
 		kv.add("Processes", fmt.Sprintf("peak %d, threads %d", res.PeakProcs, res.PeakThreads))
+	}
+	for _, d := range r.GPUs {
+		kv.add(fmt.Sprintf("GPU %d", d.Index), clean(GPULine(d)))
 	}
 	if host, ok := r.Attributes[telemetry.AttrHostName].(string); ok && host != "" {
 		kv.add("Host", clean(host))

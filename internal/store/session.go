@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/graphsignal/graphsignal/internal/gpu"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
@@ -87,7 +88,10 @@ type Run struct {
 	ErrorMessage string
 	StderrTail   string
 	Resources    Resources
-	Tags         telemetry.Tags
+	// GPUs are the run's part of each GPU it sampled (docs/gpu.md), by
+	// NVML index; none without GPU sampling.
+	GPUs []gpu.DeviceResult
+	Tags telemetry.Tags
 	// CI holds the attributes in the ci., cicd. and vcs. namespaces.
 	CI map[string]string
 	// Attributes are all the run span's attributes.
@@ -381,6 +385,7 @@ func fillOutcome(r *Run, excs []telemetry.Exception) {
 	for _, known := range k {
 		res.Known = res.Known || known
 	}
+	r.GPUs = gpu.ParseAttributes(a)
 	for key, v := range a {
 		if strings.HasPrefix(key, "ci.") || strings.HasPrefix(key, "cicd.") || strings.HasPrefix(key, "vcs.") {
 			if r.CI == nil {

@@ -41,6 +41,10 @@ type SessionSummary struct {
 	// user_id tags of the session's runs and records, sorted.
 	Deployments []string
 	Users       []string
+	// Nodes and Ranks count the distinct job_node_rank and job_rank tags
+	// of the session's runs and records: the nodes and ranks of a
+	// distributed job (docs/distributed.md); 0 outside one.
+	Nodes, Ranks int
 }
 
 // SessionFilter selects the sessions Sessions lists. The zero value lists
@@ -96,15 +100,17 @@ rs AS (
 tg AS (
 	SELECT session_id,
 		json_group_array(value) FILTER (WHERE key = 'deployment') AS deployments,
-		json_group_array(value) FILTER (WHERE key = 'user_id') AS users
-	FROM session_tags AS l WHERE key IN ('deployment', 'user_id') %[1]s
+		json_group_array(value) FILTER (WHERE key = 'user_id') AS users,
+		count(DISTINCT value) FILTER (WHERE key = 'job_node_rank') AS nodes,
+		count(DISTINCT value) FILTER (WHERE key = 'job_rank') AS ranks
+	FROM session_tags AS l WHERE key IN ('deployment', 'user_id', 'job_node_rank', 'job_rank') %[1]s
 	GROUP BY session_id)
 SELECT sel.session_id,
 	coalesce(min(coalesce(sel.first_ns, rs.first_start), coalesce(rs.first_start, sel.first_ns)), 0) AS first,
 	max(sel.end_ns, coalesce(rs.last_end, 0)) AS last_end,
 	max(sel.last_ns, coalesce(rs.last_end, 0)) AS activity,
 	coalesce(rs.n, 0), coalesce(rs.failures, 0), coalesce(rs.open, 0), coalesce(sel.errors, 0),
-	coalesce(tg.deployments, '[]'), coalesce(tg.users, '[]')
+	coalesce(tg.deployments, '[]'), coalesce(tg.users, '[]'), coalesce(tg.nodes, 0), coalesce(tg.ranks, 0)
 FROM sel LEFT JOIN rs ON rs.session_id = sel.session_id LEFT JOIN tg ON tg.session_id = sel.session_id`
 
 // Sessions lists the sessions f selects, newest first start first.
@@ -286,7 +292,7 @@ func scanSummary(r scanner) (SessionSummary, error) {
 		deps, users           string
 	)
 	if err := r.Scan(&sum.ID, &first, &last, &activity, &sum.Runs, &sum.Failures, &sum.InProgress, &sum.Errors,
-		&deps, &users); err != nil {
+		&deps, &users, &sum.Nodes, &sum.Ranks); err != nil {
 		return sum, err
 	}
 	sum.FirstStart, sum.LastEnd = telemetry.FromUnixNano(first), telemetry.FromUnixNano(last)

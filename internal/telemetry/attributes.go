@@ -43,6 +43,9 @@ const (
 	ErrorKindOOMKill     = "oom_kill"     // killed by the kernel's OOM killer
 	ErrorKindExecFailure = "exec_failure" // could not be started
 	ErrorKindCoreDump    = "core_dump"    // killed by a signal and dumped core
+	// ErrorKindGPU: a GPU was lost during the run (an XID such as 79,
+	// "fallen off the bus"), whatever the program's exit status.
+	ErrorKindGPU = "gpu_lost"
 	// ErrorKindRecorderLost: graphsignal itself died (SIGKILL, disk full at
 	// exit) before it recorded how the program ended; the outcome is
 	// unknown and the run's end is its last record (docs/store.md).

@@ -136,6 +136,24 @@ const (
 	TagDeployment = "deployment"
 )
 
+// Tag keys of a distributed job's facts (docs/distributed.md), set by the
+// run from what the job's launcher or scheduler says. They are snake_case
+// like session_id and run_id, so that a user can set each of them with
+// GRAPHSIGNAL_TAG_<KEY>.
+const (
+	TagJobLauncher    = "job_launcher"      // slurm, kubernetes, torchrun or mpi
+	TagJobID          = "job_id"            // the job's id
+	TagJobName        = "job_name"          // the job's name
+	TagJobRank        = "job_rank"          // decimal, the global rank
+	TagJobLocalRank   = "job_local_rank"    // decimal, the rank on this node
+	TagJobWorldSize   = "job_world_size"    // decimal, the number of ranks
+	TagJobNodeRank    = "job_node_rank"     // decimal, this node's index
+	TagJobNodes       = "job_nodes"         // decimal, the number of nodes
+	TagJobNode        = "job_node"          // this node's name
+	TagJobArrayID     = "job_array_id"      // the Slurm array's job id
+	TagJobArrayTaskID = "job_array_task_id" // the Slurm array task's index
+)
+
 // Status is a span's outcome, as in OpenTelemetry.
 type Status int
 

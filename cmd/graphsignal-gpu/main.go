@@ -53,6 +53,23 @@ func Main() int {
 	}()
 	// Run's errors are in its report (NVML unavailable) or mean that its
 	// reader is gone: either way there is nothing more to say.
-	_ = nvmlgpu.Run(ctx, nvml.New(), cfg, os.Stdout)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = nvmlgpu.Run(ctx, nvml.New(), cfg, os.Stdout)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		// graphsignal waits for the sampler on its exit path: a wait for
+		// an XID event in flight (up to 500 ms) is not worth it.
+		select {
+		case <-done:
+		case <-time.After(exitGrace):
+		}
+	}
 	return 0
 }
+
+// exitGrace is how long the sampler lets Run finish once told to stop.
+const exitGrace = 20 * time.Millisecond

@@ -31,7 +31,7 @@ func printSummary(w io.Writer, cfg *Config, o recorder.Outcome, exit *launcher.E
 			report.Duration(o.CPUUser.Round(time.Millisecond)), report.Duration(o.CPUSystem.Round(time.Millisecond)), memorySummary(o.Resources))
 	}
 	for _, d := range o.GPU.Devices {
-		fmt.Fprintf(w, "graphsignal: GPU %d · %s\n", d.Index, report.GPULine(d))
+		fmt.Fprintf(w, "graphsignal: %s · %s\n", d.Short(), report.GPULine(d))
 	}
 	where := "recorded to " + cfg.DataDir + " (graphsignal show last)"
 	if lost := stats.Dropped.Total() + stats.Failed.Total(); lost > 0 || flushErr != nil {

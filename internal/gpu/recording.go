@@ -72,9 +72,11 @@ type Recording struct {
 	devices []*deviceRun // in Hello's order
 	byUUID  map[string]*deviceRun
 	xids    []XID
-	seenXID map[XID]bool
 	gone    []Gone
 	notes   []string
+	// helloSeen: the sampler's Hello came (devices or none).
+	helloSeen bool
+	stopped   bool
 }
 
 // deviceRun is one device's summary so far.
@@ -93,11 +95,34 @@ type deviceRun struct {
 
 // NewRecording returns an empty Recording.
 func NewRecording(cfg RecordingConfig) *Recording {
-	return &Recording{cfg: cfg, byUUID: map[string]*deviceRun{}, seenXID: map[XID]bool{}}
+	return &Recording{cfg: cfg, byUUID: map[string]*deviceRun{}}
+}
+
+// Reported reports whether the sampler has said anything yet: its Hello,
+// or a note of why it cannot sample.
+func (r *Recording) Reported() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.devices) > 0 || len(r.notes) > 0 || r.helloSeen
+}
+
+// Stop ends the Recording: later messages are ignored (a sampler that
+// outlived its Stop may still be read), so that nothing reaches Out once
+// the run has ended.
+func (r *Recording) Stop() {
+	r.mu.Lock()
+	r.stopped = true
+	r.mu.Unlock()
 }
 
 // Handle takes one message of the report.
 func (r *Recording) Handle(m Message) {
+	r.mu.Lock()
+	stopped := r.stopped
+	r.mu.Unlock()
+	if stopped {
+		return
+	}
 	switch {
 	case m.Hello != nil:
 		r.hello(*m.Hello)
@@ -120,6 +145,7 @@ func (r *Recording) hello(h Hello) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.system = h.System
+	r.helloSeen = true
 	for _, d := range h.Devices {
 		if d.UUID == "" || r.byUUID[d.UUID] != nil {
 			continue
@@ -214,16 +240,10 @@ func (r *Recording) sample(s Sample) {
 	}
 }
 
-// xid records an XID event once (the sampler may report it again after a
-// restart of its event set): an error log now, a counter point, and an
-// event of the run span at the end (Result).
+// xid records an XID event: an error log now, a point of the device's
+// XID counter, and an event of the run span at the end (Result).
 func (r *Recording) xid(x XID) {
 	r.mu.Lock()
-	if r.seenXID[x] {
-		r.mu.Unlock()
-		return
-	}
-	r.seenXID[x] = true
 	r.xids = append(r.xids, x)
 	n := 0
 	tags := telemetry.Tags{}
@@ -250,7 +270,7 @@ func (r *Recording) xid(x XID) {
 
 // label names a device for people: "GPU 3 (NVIDIA H100 80GB HBM3)".
 func (d *deviceRun) label() string {
-	s := "GPU " + strconv.Itoa(d.Index)
+	s := d.Short()
 	if d.Name != "" {
 		s += " (" + d.Name + ")"
 	}
@@ -264,6 +284,16 @@ func sortedKeys(m map[string]float64) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// Short names a device in few words: "GPU 3", or "GPU 3 MIG-<uuid>" for
+// a MIG device of GPU 3.
+func (d Device) Short() string {
+	s := "GPU " + strconv.Itoa(d.Index)
+	if d.Parent != "" {
+		s += " " + d.UUID
+	}
+	return s
 }
 
 // Result is the run's GPU summary.
@@ -348,7 +378,9 @@ func (res Result) Fatal() (XID, bool) {
 }
 
 // Attributes are the run span's GPU attributes (docs/gpu.md): the driver,
-// and per device (by NVML index) its facts and its part of the run.
+// and per device its facts and its part of the run, under gpu.<n>. where
+// n is the device's position in the sampler's Hello (a MIG device shares
+// its GPU's NVML index, so the index is a field: gpu.<n>.index).
 func (res Result) Attributes() map[string]any {
 	a := map[string]any{}
 	if len(res.Devices) == 0 {
@@ -361,12 +393,13 @@ func (res Result) Attributes() map[string]any {
 	if v := res.System.CUDAVersion; v != "" {
 		a["gpu.cuda.version"] = v
 	}
-	for _, d := range res.Devices {
-		p := fmt.Sprintf("gpu.%d.", d.Index)
+	for n, d := range res.Devices {
+		p := fmt.Sprintf("gpu.%d.", n)
 		set := func(k string, v any) { a[p+k] = v }
+		set("index", int64(d.Index))
 		set("uuid", d.UUID)
 		for k, v := range map[string]string{"name": d.Name, "bus_id": d.BusID, "architecture": d.Architecture,
-			"compute_capability": d.ComputeCapability, "mig": d.MIG} {
+			"compute_capability": d.ComputeCapability, "mig": d.MIG, "parent": d.Parent} {
 			if v != "" {
 				set(k, v)
 			}
@@ -424,8 +457,8 @@ func (res Result) Lost() (string, bool) {
 }
 
 // ParseAttributes reads back the per-device part of Attributes from a run
-// span's attributes (as stored: numbers may come back as float64), by
-// NVML index. Counts of samples are not stored, and come back 0.
+// span's attributes (as stored: numbers may come back as float64), in the
+// sampler's order. Counts of samples are not stored, and come back 0.
 func ParseAttributes(a map[string]any) []DeviceResult {
 	n, ok := intOf(a["gpu.count"])
 	if !ok || n <= 0 {
@@ -453,8 +486,12 @@ func ParseAttributes(a map[string]any) []DeviceResult {
 		str, _ := v.(string)
 		num, isNum := floatOf(v)
 		switch field {
+		case "index":
+			d.Index = int(num)
 		case "uuid":
 			d.UUID = str
+		case "parent":
+			d.Parent = str
 		case "name":
 			d.Name = str
 		case "bus_id":

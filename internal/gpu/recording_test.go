@@ -158,22 +158,28 @@ func TestRecordingNoTree(t *testing.T) {
 }
 
 // TestRecordingXID: an XID is an error log of the run span and a counter
-// point at once, counted once however often the sampler repeats it, and a
-// fatal one (79) or a device gone is the run's loss.
+// point at once, and a fatal one (79) or a device gone is the run's loss;
+// nothing is recorded after Stop.
 func TestRecordingXID(t *testing.T) {
 	var c collect
 	r := NewRecording(RecordingConfig{Trace: telemetry.TraceID{1}, RunSpan: telemetry.SpanID{2}, Out: c.out})
 	r.Handle(Message{Hello: &Hello{Devices: h100}})
 	x13 := XID{Time: t0, UUID: "GPU-0", Code: 13}
 	x79 := XID{Time: t0.Add(time.Second), UUID: "GPU-1", Code: 79}
-	for _, m := range []Message{{XID: &x13}, {XID: &x13}, {XID: &x79}} {
+	for _, m := range []Message{{XID: &x13}, {XID: &x79}} {
 		r.Handle(m)
 	}
+	r.Stop()
+	r.Handle(Message{XID: &x13})
+	r.Handle(sampleAt(0, 1, 1, 1))
 	c.mu.Lock()
 	logs := c.b.Logs
 	c.mu.Unlock()
 	if len(logs) != 2 {
 		t.Fatalf("%d error logs, want 2: %+v", len(logs), logs)
+	}
+	if got := c.series(MetricUtilization, "0"); len(got) != 0 {
+		t.Errorf("a sample recorded after Stop: %v", got)
 	}
 	if l := logs[1]; l.Level != "ERROR" || l.SpanID != (telemetry.SpanID{2}) ||
 		l.Message != "XID 79 on GPU 1 (NVIDIA H100 80GB HBM3): GPU has fallen off the bus" || l.Tags["gpu.xid"] != "79" {
@@ -288,5 +294,38 @@ func TestFindSampler(t *testing.T) {
 	if _, err := FindSampler("", "/nowhere/graphsignal", func(string) (string, error) { return "", exec.ErrNotFound }); err == nil ||
 		!strings.Contains(err.Error(), "README") {
 		t.Errorf("no sampler anywhere: %v, want an error that says how to build it", err)
+	}
+}
+
+// TestRecordingMIG: a GPU in MIG mode and its MIG devices share the NVML
+// index; each keeps its own summary through the run span's attributes.
+func TestRecordingMIG(t *testing.T) {
+	var c collect
+	r := NewRecording(RecordingConfig{Out: c.out})
+	r.Handle(Message{Hello: &Hello{Devices: []Device{
+		{Index: 0, UUID: "GPU-0", Name: "NVIDIA H100 80GB HBM3", MIG: "enabled"},
+		{Index: 0, UUID: "MIG-a", Name: "NVIDIA H100 80GB HBM3 MIG 1g.10gb", Parent: "GPU-0"},
+		{Index: 0, UUID: "MIG-b", Name: "NVIDIA H100 80GB HBM3 MIG 1g.10gb", Parent: "GPU-0"},
+	}}})
+	r.Handle(Message{Sample: &Sample{Time: t0, Devices: []DeviceSample{
+		{UUID: "GPU-0", Values: map[string]float64{MetricMemoryUsage: 30 << 30}},
+		{UUID: "MIG-a", Values: map[string]float64{MetricMemoryUsage: 1 << 30}},
+		{UUID: "MIG-b", Values: map[string]float64{MetricMemoryUsage: 2 << 30}},
+	}}})
+	res := r.Result()
+	back := ParseAttributes(res.Attributes())
+	if len(back) != 3 {
+		t.Fatalf("%d devices read back, want 3: %+v", len(back), back)
+	}
+	for i, want := range []struct {
+		uuid, parent string
+		mem          uint64
+	}{{"GPU-0", "", 30 << 30}, {"MIG-a", "GPU-0", 1 << 30}, {"MIG-b", "GPU-0", 2 << 30}} {
+		if d := back[i]; d.UUID != want.uuid || d.Parent != want.parent || d.MemoryPeak != want.mem || d.Index != 0 {
+			t.Errorf("device %d = %+v, want %+v", i, d, want)
+		}
+	}
+	if got := back[1].Short(); got != "GPU 0 MIG-a" {
+		t.Errorf("Short = %q", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -62,14 +63,15 @@ type Sampler struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 	read  sync.WaitGroup
-	// Bad counts malformed lines of the report (skipped).
-	bad int
+	// bad counts malformed lines of the report (skipped).
+	bad atomic.Int64
 }
 
-// StartSampler starts the sampler process of cfg: its own process group
-// (a Ctrl-C meant for the program does not end it), killed if graphsignal
-// dies (and ending by itself when its stdin, a pipe from graphsignal,
-// reaches EOF).
+// StartSampler starts the sampler process of cfg in its own process group
+// (a Ctrl-C meant for the program does not end it). It ends by itself when
+// its stdin, a pipe from graphsignal, reaches EOF: when Stop closes it, or
+// when graphsignal dies. (It is also sent SIGKILL when the thread that
+// started it ends, which in a Go program is rarely before the process.)
 func StartSampler(cfg SamplerConfig) (*Sampler, error) {
 	cmd := exec.Command(cfg.Path, "--interval", cfg.Interval.String())
 	cmd.Env = cfg.Env
@@ -95,7 +97,7 @@ func StartSampler(cfg SamplerConfig) (*Sampler, error) {
 			case err == nil:
 				cfg.Handle(m)
 			case errors.Is(err, ErrBadMessage):
-				s.bad++
+				s.bad.Add(1)
 				if cfg.Stderr != nil {
 					fmt.Fprintf(cfg.Stderr, "graphsignal: gpu sampler: %v\n", err)
 				}
@@ -111,13 +113,21 @@ func StartSampler(cfg SamplerConfig) (*Sampler, error) {
 	return s, nil
 }
 
+// killWait bounds the wait for a killed sampler: one stuck in the kernel
+// (in a driver call to a GPU that fell off the bus) dies only when the call
+// returns.
+const killWait = 100 * time.Millisecond
+
 // Stop asks the sampler to end (its stdin is closed), waits up to wait for
-// it to end and its report to be read, then kills it. It returns the
-// number of malformed lines the report had.
+// it to end and its report to be read, then kills it and waits at most
+// killWait more: it never takes longer than wait+killWait. A sampler that
+// outlives that is left to die (its reader then goes on calling Handle:
+// the caller ignores what comes after Stop). It returns the number of
+// malformed lines the report had so far.
 func (s *Sampler) Stop(wait time.Duration) int {
 	_ = s.stdin.Close()
 	done := make(chan struct{})
-	go func() { // ends once the sampler is gone, killed below at the latest
+	go func() { // ends once the sampler is gone and its report read
 		s.read.Wait()
 		_ = s.cmd.Wait()
 		close(done)
@@ -126,7 +136,10 @@ func (s *Sampler) Stop(wait time.Duration) int {
 	case <-done:
 	case <-time.After(wait):
 		_ = s.cmd.Process.Kill()
-		<-done
+		select {
+		case <-done:
+		case <-time.After(killWait):
+		}
 	}
-	return s.bad
+	return int(s.bad.Load())
 }

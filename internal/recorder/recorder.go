@@ -72,8 +72,16 @@ type GPUConfig struct {
 	Debug io.Writer
 }
 
-// gpuStopWait bounds what stopping the GPU sampler adds to the exit.
-const gpuStopWait = 100 * time.Millisecond
+// gpuStopWait bounds what stopping a reporting GPU sampler adds to the
+// exit; one that has not reported yet (still loading NVML) is killed at
+// once. gpuStartDelay is how long a run must last before its sampler is
+// started: no program uses a GPU sooner (creating a CUDA context alone
+// takes longer), and a shorter run pays nothing for GPU support
+// (BENCHMARKS.md, "GPU support").
+const (
+	gpuStopWait   = 100 * time.Millisecond
+	gpuStartDelay = 50 * time.Millisecond
+)
 
 // Recorder records one started child. See the package doc.
 type Recorder struct {
@@ -92,7 +100,8 @@ type Recorder struct {
 	have bool
 
 	gpu        *gpu.Recording // nil without GPU sampling
-	gpuStarted chan struct{}  // closed once the sampler started, or failed to
+	gpuStarted chan struct{}  // closed once the sampler started, or failed to, or never will
+	gpuStop    chan struct{}  // closed by stopGPU: start no sampler
 	gpuSampler *gpu.Sampler   // set before gpuStarted is closed; nil if it failed
 }
 
@@ -146,9 +155,16 @@ func (r *Recorder) startGPU() {
 		Out:    func(b telemetry.Batch) { r.cfg.Out.Enqueue(b) },
 		InTree: gpu.TreeMatcher("/proc", r.pid),
 	})
-	r.gpuStarted = make(chan struct{})
+	r.gpuStarted, r.gpuStop = make(chan struct{}), make(chan struct{})
 	go func() { // joined by stopGPU through gpuStarted
 		defer close(r.gpuStarted)
+		wait := time.NewTimer(gpuStartDelay)
+		defer wait.Stop()
+		select {
+		case <-wait.C:
+		case <-r.gpuStop:
+			return
+		}
 		s, err := gpu.StartSampler(gpu.SamplerConfig{Path: g.Sampler, Interval: r.cfg.Interval, Env: g.Env,
 			Handle: r.gpu.Handle, Stderr: g.Debug})
 		if err != nil {
@@ -167,9 +183,15 @@ func (r *Recorder) stopGPU() (gpu.Result, bool) {
 	if r.gpu == nil {
 		return gpu.Result{}, false
 	}
+	close(r.gpuStop)
 	<-r.gpuStarted
-	if r.gpuSampler != nil {
-		r.gpuSampler.Stop(gpuStopWait)
+	if s := r.gpuSampler; s != nil {
+		wait := gpuStopWait
+		if !r.gpu.Reported() {
+			wait = 0
+		}
+		s.Stop(wait)
+		r.gpu.Stop()
 	}
 	res := r.gpu.Result()
 	if d := r.cfg.GPU.Debug; d != nil {

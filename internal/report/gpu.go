@@ -57,6 +57,7 @@ type gpuJSON struct {
 	Architecture           string   `json:"architecture"`
 	ComputeCapability      string   `json:"compute_capability"`
 	MIG                    string   `json:"mig"`
+	Parent                 string   `json:"parent"`
 	MemoryTotalBytes       *int64   `json:"memory_total_bytes"`
 	UtilizationAvg         *float64 `json:"utilization_avg"`
 	UtilizationPeak        *float64 `json:"utilization_peak"`
@@ -69,7 +70,7 @@ func gpusDoc(ds []gpu.DeviceResult) []gpuJSON {
 	out := make([]gpuJSON, 0, len(ds))
 	for _, d := range ds {
 		g := gpuJSON{Index: d.Index, UUID: d.UUID, Name: d.Name, BusID: d.BusID, Architecture: d.Architecture,
-			ComputeCapability: d.ComputeCapability, MIG: d.MIG}
+			ComputeCapability: d.ComputeCapability, MIG: d.MIG, Parent: d.Parent}
 		if d.MemoryTotal > 0 {
 			g.MemoryTotalBytes = ptr(int64(d.MemoryTotal))
 		}

@@ -152,7 +152,7 @@ func runText(ew *errWriter, r *store.Run, n, of int, session string, opts Option
 		kv.add("Processes", fmt.Sprintf("peak %d, threads %d", res.PeakProcs, res.PeakThreads))
 	}
 	for _, d := range r.GPUs {
-		kv.add(fmt.Sprintf("GPU %d", d.Index), clean(GPULine(d)))
+		kv.add(clean(d.Short()), clean(GPULine(d)))
 	}
 	if host, ok := r.Attributes[telemetry.AttrHostName].(string); ok && host != "" {
 		kv.add("Host", clean(host))

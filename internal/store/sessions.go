@@ -41,9 +41,10 @@ type SessionSummary struct {
 	// user_id tags of the session's runs and records, sorted.
 	Deployments []string
 	Users       []string
-	// Nodes and Ranks count the distinct job_node_rank and job_rank tags
-	// of the session's runs and records: the nodes and ranks of a
-	// distributed job (docs/distributed.md); 0 outside one.
+	// Nodes and Ranks count the nodes (distinct job_node_rank tags, or
+	// job_node names where ranks carry no node rank) and the distinct
+	// job_rank tags of the session's runs and records: a distributed
+	// job's (docs/distributed.md); 0 outside one.
 	Nodes, Ranks int
 }
 
@@ -101,9 +102,10 @@ tg AS (
 	SELECT session_id,
 		json_group_array(value) FILTER (WHERE key = 'deployment') AS deployments,
 		json_group_array(value) FILTER (WHERE key = 'user_id') AS users,
-		count(DISTINCT value) FILTER (WHERE key = 'job_node_rank') AS nodes,
+		max(count(DISTINCT value) FILTER (WHERE key = 'job_node_rank'),
+			count(DISTINCT value) FILTER (WHERE key = 'job_node')) AS nodes,
 		count(DISTINCT value) FILTER (WHERE key = 'job_rank') AS ranks
-	FROM session_tags AS l WHERE key IN ('deployment', 'user_id', 'job_node_rank', 'job_rank') %[1]s
+	FROM session_tags AS l WHERE key IN ('deployment', 'user_id', 'job_node_rank', 'job_node', 'job_rank') %[1]s
 	GROUP BY session_id)
 SELECT sel.session_id,
 	coalesce(min(coalesce(sel.first_ns, rs.first_start), coalesce(rs.first_start, sel.first_ns)), 0) AS first,

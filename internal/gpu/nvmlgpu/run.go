@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"time"
 
@@ -103,6 +104,7 @@ type reporter struct {
 
 func (r *reporter) sample() error {
 	sample, gone := r.s.Sample(time.Now())
+	dropNonFinite(&sample)
 	if err := r.out.Write(gpu.Message{Sample: &sample}); err != nil {
 		return err
 	}
@@ -117,6 +119,25 @@ func (r *reporter) sample() error {
 		}
 	}
 	return nil
+}
+
+// dropNonFinite removes the NaN and infinite values of s: JSON has no way
+// to write them, and a value NVML gives as one means nothing, so one such
+// value never ends the report.
+func dropNonFinite(s *gpu.Sample) {
+	bad := func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
+	for _, d := range s.Devices {
+		for name, v := range d.Values {
+			if bad(v) {
+				delete(d.Values, name)
+			}
+		}
+	}
+	for i := range s.Processes {
+		if u := s.Processes[i].Utilization; u != nil && bad(*u) {
+			s.Processes[i].Utilization = nil
+		}
+	}
 }
 
 func (r *reporter) note(n string) error {

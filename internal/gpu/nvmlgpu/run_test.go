@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -110,5 +111,25 @@ func BenchmarkSample8GPUs(b *testing.B) {
 	for b.Loop() {
 		now = now.Add(time.Second)
 		s.Sample(now)
+	}
+}
+
+// TestDropNonFinite: NaN and infinite values, which JSON cannot hold and
+// would end the report, are dropped and the rest is written.
+func TestDropNonFinite(t *testing.T) {
+	nan, inf, ok := math.NaN(), math.Inf(1), 42.0
+	s := gpu.Sample{Devices: []gpu.DeviceSample{{UUID: "GPU-0", Values: map[string]float64{
+		gpu.MetricUtilization: nan, gpu.MetricSMActivity: inf, gpu.MetricTemperature: ok}}},
+		Processes: []gpu.Process{{PID: 1, Utilization: &nan}, {PID: 2, Utilization: &ok}}}
+	dropNonFinite(&s)
+	if v := s.Devices[0].Values; len(v) != 1 || v[gpu.MetricTemperature] != 42 {
+		t.Errorf("values = %v, want the temperature alone", v)
+	}
+	if s.Processes[0].Utilization != nil || *s.Processes[1].Utilization != 42 {
+		t.Errorf("processes = %+v", s.Processes)
+	}
+	var buf bytes.Buffer
+	if err := gpu.NewWriter(&buf).Write(gpu.Message{Sample: &s}); err != nil {
+		t.Errorf("the sample does not encode: %v", err)
 	}
 }

@@ -10,21 +10,24 @@
 #                              absent: it writes its note and ends, so its
 #                              own NVML start-up is not in the figure)
 # SAMPLER defaults to bin/graphsignal-gpu (README's set-up builds it).
+# PROGRAM (default /bin/true) is what runs: the sampler starts only after
+# 50 ms, so PROGRAM="/bin/sleep 0.2" measures a run that does start it.
 set -euo pipefail
 bin=$(realpath "${1:-./bin/graphsignal}")
 sampler=$(realpath "${2:-./bin/graphsignal-gpu}")
 runs=${3:-200}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-python3 - "$bin" "$sampler" "$runs" "$tmp" <<'PY'
+python3 - "$bin" "$sampler" "$runs" "$tmp" "${PROGRAM:-/bin/true}" <<'PY'
 import os, random, shutil, statistics, sys, time
 bin, sampler, runs, tmp = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+prog = sys.argv[5].split()
 run = [bin, "run", "--summary", "never"]
 cmds = {
-    "true": ["/bin/true"],
-    "--gpu off": run + ["--gpu", "off", "--", "/bin/true"],
-    "--gpu auto (no driver)": run + ["--gpu", "auto", "--", "/bin/true"],
-    "--gpu on (sampler started)": run + ["--gpu", "on", "--gpu-sampler", sampler, "--", "/bin/true"],
+    "program alone": prog,
+    "--gpu off": run + ["--gpu", "off", "--"] + prog,
+    "--gpu auto (no driver)": run + ["--gpu", "auto", "--"] + prog,
+    "--gpu on (sampler)": run + ["--gpu", "on", "--gpu-sampler", sampler, "--"] + prog,
 }
 dirs = {k: f"{tmp}/data-{i}" for i, k in enumerate(cmds)}
 res = {k: [] for k in cmds}
@@ -53,7 +56,7 @@ for i in range(runs):
 base = statistics.median(res["--gpu off"])
 for k, t in res.items():
     med = statistics.median(t)
-    extra = "" if k in ("true", "--gpu off") else f"  vs off {(med-base)*1e3:+7.2f} ms ({(med/base-1)*100:+5.1f}%)"
+    extra = "" if k in ("program alone", "--gpu off") else f"  vs off {(med-base)*1e3:+7.2f} ms ({(med/base-1)*100:+5.1f}%)"
     print(f"{k:28s} median {med*1e3:7.2f} ms  p90 {sorted(t)[int(len(t)*0.9)]*1e3:7.2f} ms{extra}")
-print(f"runs={runs} (interleaved, shuffled); load average {os.getloadavg()[0]:.2f} at the end; {os.cpu_count()} CPUs")
+print(f"program: {' '.join(prog)}; runs={runs} (interleaved, shuffled); load average {os.getloadavg()[0]:.2f} at the end; {os.cpu_count()} CPUs")
 PY

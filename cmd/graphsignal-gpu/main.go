@@ -72,4 +72,4 @@ func Main() int {
 }
 
 // exitGrace is how long the sampler lets Run finish once told to stop.
-const exitGrace = 20 * time.Millisecond
+const exitGrace = 5 * time.Millisecond

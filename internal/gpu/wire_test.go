@@ -102,3 +102,11 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkPresent is what GPU support costs a run on a machine without
+// an NVIDIA driver: one stat of the driver's version file.
+func BenchmarkPresent(b *testing.B) {
+	for b.Loop() {
+		Present(DriverVersionFile)
+	}
+}

@@ -85,6 +85,7 @@ func (m *mapper) span(sp *telemetry.Span) {
 	if sp.IsRun() {
 		m.runs = append(m.runs, sp.TraceID)
 		m.resources(sp)
+		m.gpuResources(sp)
 	}
 	if sp.Status == telemetry.StatusError {
 		m.failure(sp)

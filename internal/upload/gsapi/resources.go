@@ -3,8 +3,10 @@ package gsapi
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 	"strings"
 
+	"github.com/graphsignal/graphsignal/internal/gpu"
 	"github.com/graphsignal/graphsignal/internal/signalspb"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
@@ -72,6 +74,53 @@ func (m *mapper) resources(sp *telemetry.Span) {
 			Attributes:  attrs,
 			FirstSeenTs: first,
 			LastSeenTs:  last,
+		})
+	}
+}
+
+// gpuResources describes each GPU the run sampled (docs/gpu.md) as a
+// resource of kind "gpu": its facts and the driver's, tagged and
+// identified by its UUID (and the host, whose device it is).
+func (m *mapper) gpuResources(sp *telemetry.Span) {
+	first, last := telemetry.UnixNano(sp.Start), telemetry.UnixNano(sp.End)
+	host, _ := sp.Attributes[telemetry.AttrHostName].(string)
+	for _, d := range gpu.ParseAttributes(sp.Attributes) {
+		if d.UUID == "" {
+			continue
+		}
+		var attrs []*signalspb.Attribute
+		add := func(k, v string) {
+			if v != "" {
+				attrs = append(attrs, &signalspb.Attribute{Name: k, Value: v})
+			}
+		}
+		add("device.index", strconv.Itoa(d.Index))
+		add("device.name", d.Name)
+		add("device.bus_id", d.BusID)
+		add("device.architecture", d.Architecture)
+		add("device.compute_capability", d.ComputeCapability)
+		add("device.mig", d.MIG)
+		add("device.parent", d.Parent)
+		if d.MemoryTotal > 0 {
+			add("device.memory.total", strconv.FormatUint(d.MemoryTotal, 10))
+		}
+		for _, k := range []string{"gpu.driver.version", "gpu.cuda.version"} {
+			if v, ok := sp.Attributes[k].(string); ok {
+				add(k, v)
+			}
+		}
+		sortAttrs(attrs)
+		tags := []*signalspb.Tag{{Key: gpu.TagDeviceUUID, Value: d.UUID}}
+		if host != "" {
+			tags = append(tags, &signalspb.Tag{Key: telemetry.AttrHostName, Value: host})
+		}
+		m.req.Resources = append(m.req.Resources, &signalspb.Resource{
+			ResourceId:  hex.EncodeToString(digest("gpu", host, d.UUID)[:16]),
+			Kind:        "gpu",
+			Tags:        tags,
+			Attributes:  attrs,
+			FirstSeenTs: first,
+			LastSeenTs:  max(last, first),
 		})
 	}
 }

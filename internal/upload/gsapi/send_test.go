@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
+	"github.com/graphsignal/graphsignal/internal/gpu"
 	"github.com/graphsignal/graphsignal/internal/procmon"
 	gen "github.com/graphsignal/graphsignal/internal/signalspb/signalspbgen"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
@@ -477,5 +479,38 @@ func TestSDKMetricNames(t *testing.T) {
 		if p[0] != p[1] {
 			t.Errorf("gsapi maps %q, procmon emits %q", p[0], p[1])
 		}
+	}
+}
+
+// TestSendGPUResources: each GPU the run sampled is a resource of kind
+// "gpu" with its facts and the driver's, identified by host and UUID; the
+// run's GPU figures stay on the run span.
+func TestSendGPUResources(t *testing.T) {
+	srv := newAPIServer(t)
+	run := failedRun()
+	g := gpu.Result{System: gpu.System{DriverVersion: "550.54.15", CUDAVersion: "12.4"}, Devices: []gpu.DeviceResult{{
+		Device: gpu.Device{Index: 3, UUID: "GPU-abc", Name: "NVIDIA H100 80GB HBM3", BusID: "00000000:18:00.0",
+			Architecture: "Hopper", ComputeCapability: "9.0", MemoryTotal: 80 << 30, MIG: "disabled"},
+		HaveUtilization: true, UtilizationAvg: 50, UtilizationPeak: 90}}}
+	maps.Copy(run.Attributes, g.Attributes())
+	s := newSender(t, srv.URL, nil)
+	if _, err := s.Send(context.Background(), telemetry.Batch{Spans: []telemetry.Span{run}}); err != nil {
+		t.Fatal(err)
+	}
+	var got []*gen.Resource
+	for _, r := range srv.last(t).req.Resources {
+		if r.Kind == "gpu" {
+			got = append(got, r)
+		}
+	}
+	want := []*gen.Resource{{ResourceId: resID("gpu", "h1", "GPU-abc"), Kind: "gpu",
+		Tags: genTags("device.uuid", "GPU-abc", "host.name", "h1"),
+		Attributes: genAttrs("device.architecture", "Hopper", "device.bus_id", "00000000:18:00.0",
+			"device.compute_capability", "9.0", "device.index", "3", "device.memory.total", "85899345920",
+			"device.mig", "disabled", "device.name", "NVIDIA H100 80GB HBM3",
+			"gpu.cuda.version", "12.4", "gpu.driver.version", "550.54.15"),
+		FirstSeenTs: ns(0), LastSeenTs: ns(3 * time.Second)}}
+	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+		t.Errorf("gpu resources (-want +got):\n%s", diff)
 	}
 }

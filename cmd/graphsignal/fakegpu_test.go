@@ -20,8 +20,10 @@ import (
 // H100s, without NVML. Once the file named by FAKE_GPU_PIDFILE holds the
 // program's pid, each sample gives that process 1 GiB on GPU 0 (and pid 1,
 // not the program's, 5 GiB); FAKE_GPU_XID, when set, is raised once on
-// GPU 1 after the first such sample. It ends when its stdin reaches EOF,
-// as the real sampler does.
+// GPU 1 after the first such sample, and the file FAKE_GPU_SAMPLED is
+// created after the second (so that a program can wait until it was seen,
+// however slow the machine). It ends when its stdin reaches EOF, as the
+// real sampler does.
 func fakeGPUMain() {
 	interval := flag.Duration("interval", time.Second, "")
 	flag.Parse()
@@ -45,6 +47,7 @@ func fakeGPUMain() {
 	xid, _ := strconv.ParseUint(os.Getenv("FAKE_GPU_XID"), 10, 64)
 	tick := time.NewTicker(*interval)
 	defer tick.Stop()
+	seen := 0 // samples written with the program's pid
 	for n := 0; ; n++ {
 		s := gpu.Sample{Time: time.Now()}
 		for i, d := range visible {
@@ -62,6 +65,14 @@ func fakeGPUMain() {
 		if pid > 0 && xid > 0 && len(visible) > 1 {
 			must(w.Write(gpu.Message{XID: &gpu.XID{Time: time.Now(), UUID: visible[1].UUID, Code: xid}}))
 			xid = 0
+		}
+		if pid > 0 {
+			seen++
+		}
+		if seen == 2 {
+			if f := os.Getenv("FAKE_GPU_SAMPLED"); f != "" {
+				must(os.WriteFile(f, nil, 0o644))
+			}
 		}
 		select {
 		case <-stop:

@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/graphsignal/graphsignal/internal/apibase"
 	"github.com/graphsignal/graphsignal/internal/env"
 	"github.com/graphsignal/graphsignal/internal/redact"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
@@ -201,7 +201,7 @@ func resolveConfig(fs *pflag.FlagSet, environ []string, configFlag string, debug
 		return nil, nil, usageErrorf("gpu %q from %s: want auto, on or off", cfg.GPU, sources["gpu"].from)
 	}
 
-	if err := checkAPIBase(cfg.APIBase); err != nil {
+	if _, err := apibase.Parse(cfg.APIBase); err != nil {
 		return nil, nil, usageErrorf("api_base from %s: %w", sources["api_base"].from, err)
 	}
 
@@ -393,21 +393,4 @@ func printConfig(w io.Writer, sources map[string]configSource) {
 		s := sources[k]
 		fmt.Fprintf(w, "graphsignal:   %-16s %q (%s)\n", k, redact.URL(s.value), s.from)
 	}
-}
-
-// checkAPIBase accepts an http(s) URL with a host and without credentials
-// (the key travels in a header, never in a URL). The error shows the value
-// with any password redacted.
-func checkAPIBase(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("%q is not a URL, such as https://api.graphsignal.com", redact.String(s))
-	}
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
-		return fmt.Errorf("%q: want an http or https URL, such as https://api.graphsignal.com", u.Redacted())
-	case u.User != nil:
-		return fmt.Errorf("%q: credentials do not belong in the URL (set the API key instead)", u.Redacted())
-	}
-	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -26,6 +27,10 @@ const intakeDrain = 500 * time.Millisecond
 type enqueuer interface {
 	Enqueue(b telemetry.Batch) bool
 }
+
+// errNoHTTPIntake refuses a nested run's SDK upload when the HTTP intake,
+// whose decoder it needs, could not be started.
+var errNoHTTPIntake = errors.New("no HTTP intake to decode the SDK upload")
 
 // intakes are the run's local socket and loopback HTTP intake (docs/protocol.md and docs/intake.md).
 // Either may be nil when it could not be started; the run goes on without.
@@ -58,6 +63,15 @@ func startIntakes(ctx context.Context, cfg *Config, id runIdentity, tags telemet
 			if srv := httpSrv.Load(); srv != nil {
 				srv.SetTags(t)
 			}
+		},
+		// A nested run's SDK uploads, forwarded whole, are decoded as the
+		// HTTP intake decodes the SDK's requests (docs/protocol.md).
+		DecodeSDKUpload: func(u ipc.SDKUpload) (telemetry.Batch, error) {
+			srv := httpSrv.Load()
+			if srv == nil {
+				return telemetry.Batch{}, errNoHTTPIntake
+			}
+			return srv.DecodeForwarded(httpintake.ForwardedUpload{Time: u.Time, Body: u.Body, TraceID: u.TraceID, RunSpan: u.RunSpan})
 		},
 	})
 	if err != nil {

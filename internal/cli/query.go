@@ -189,7 +189,7 @@ func selection(cmd *cobra.Command, total int) string {
 // NewCmdShow builds `graphsignal show`.
 func NewCmdShow(streams *IOStreams, environ []string) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "show [SESSION|PREFIX|last] [--json]",
+		Use:   "show [SESSION|PREFIX|last] [--trace ID|PREFIX|slowest|failed [--full]] [--json]",
 		Short: "Show one session: runs, spans by trace, errors, scores, resources",
 		Long: `Show one session: the runs its records came from, with their outcome,
 resources and metrics, their spans by trace (parent, then children, with
@@ -198,7 +198,13 @@ durations), the session's errors and scores.
 SESSION may be any unique prefix of a session id; "last" (the default) is the
 session of the most recently started run. For a run's own session, show lists
 everything received during the run, whatever its trace; for a session the
-program set on its records, the records of that session.`,
+program set on its records, the records of that session.
+
+With --trace, show one trace of the session instead: its spans as a tree with
+durations and a waterfall, then each span's tags, attributes, usage,
+exceptions with stack traces, scores and payloads (cut to 1000 bytes unless
+--full). ID is a trace id or a unique prefix of one; "slowest" is the
+session's longest trace, "failed" its latest trace with an error span.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := "last"
@@ -217,6 +223,15 @@ program set on its records, the records of that session.`,
 			} else if id, err = resolveSession(cmd.Context(), st, id); err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("trace") {
+				ref, _ := cmd.Flags().GetString("trace")
+				full, _ := cmd.Flags().GetBool("full")
+				return showTrace(cmd.Context(), st, id, strings.TrimSpace(ref),
+					report.TraceOptions{Options: reportOptions(cmd, streams), Full: full}, streams.Out)
+			}
+			if full, _ := cmd.Flags().GetBool("full"); full {
+				return usageErrorf("--full needs --trace")
+			}
 			detail, err := st.Session(cmd.Context(), id)
 			if errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("session %q not found (list them with \"graphsignal sessions\")", id)
@@ -230,7 +245,53 @@ program set on its records, the records of that session.`,
 		},
 	}
 	addQueryFlags(cmd)
+	cmd.Flags().String("trace", "", "show one trace of the session: `ID`, a unique prefix, slowest or failed")
+	cmd.Flags().Bool("full", false, "with --trace, show payloads and attribute values whole")
 	return cmd
+}
+
+// showTrace writes the trace of session that ref names (store.ResolveTrace).
+func showTrace(ctx context.Context, st *store.Store, session, ref string, opts report.TraceOptions, out io.Writer) error {
+	trace, err := st.ResolveTrace(ctx, session, ref)
+	var lookup *store.TraceLookupError
+	switch {
+	case errors.As(err, &lookup):
+		return traceLookupError(lookup)
+	case err != nil:
+		return fmt.Errorf("show trace %q: %w", ref, err)
+	}
+	d, err := st.Trace(ctx, session, trace)
+	if err != nil {
+		return fmt.Errorf("show trace %q: %w", ref, err)
+	}
+	return report.Trace(out, d, opts)
+}
+
+// traceLookupError says which traces the session holds: the candidates of
+// an ambiguous prefix, or its latest traces when none matched.
+func traceLookupError(e *store.TraceLookupError) error {
+	var b strings.Builder
+	switch {
+	case e.Ambiguous:
+		fmt.Fprintf(&b, "trace %q is ambiguous in session %q; it starts:", e.Ref, e.Session)
+	case len(e.Candidates) == 0:
+		return fmt.Errorf("%w (it holds no span but its runs)", e)
+	default:
+		fmt.Fprintf(&b, "%v; its traces:", e)
+		if e.More > 0 {
+			fmt.Fprintf(&b, "\n  … %d earlier", e.More)
+		}
+	}
+	for _, c := range e.Candidates {
+		fmt.Fprintf(&b, "\n  %s  %s  %s", c.TraceID, report.Duration(c.Duration), report.Plural(c.Spans, "span"))
+		if c.Errors > 0 {
+			fmt.Fprintf(&b, ", %s", report.Plural(c.Errors, "error"))
+		}
+	}
+	if e.Ambiguous && e.More > 0 {
+		b.WriteString("\n  …")
+	}
+	return errors.New(b.String())
 }
 
 // resolveSession turns a session id or unique prefix into the session id.

@@ -26,18 +26,18 @@ const (
 	stderrTailLines = 50
 )
 
-// destination is where the run's records go: the enclosing run's socket
-// for a nested run (falling back to the local store if it cannot be
+// destination is where the records of run id go: the enclosing run's
+// socket for a nested run (falling back to the local store if it cannot be
 // reached), else the local store, through the run's journal, which dl (nil
 // for none) delivers to the remote destinations.
-func destination(cfg *Config, environ []string, journalName string, dl *delivery) pipeline.Exporter {
+func destination(cfg *Config, environ []string, id runIdentity, journalName string, dl *delivery) pipeline.Exporter {
 	openJournal := dl.opener(openJournalExporter(cfg.DataDir, journalName))
 	if !isNested(environ) {
 		return pipeline.OpenAsync("local store "+cfg.DataDir, openJournal)
 	}
 	outer, _ := env.Lookup(environ, env.VarSocket)
 	return pipeline.OpenAsync("enclosing run", func(ctx context.Context) (pipeline.Exporter, error) {
-		if f, err := forward.Dial(ctx, outer); err == nil {
+		if f, err := forward.Dial(ctx, outer, forward.WithRun(id.traceID, id.spanID)); err == nil {
 			return f, nil
 		}
 		return openJournal(ctx)
@@ -106,6 +106,13 @@ type warnings struct {
 
 	mu      sync.Mutex
 	printed bool
+}
+
+// redacted returns s without the secrets the warnings hide.
+func (ws *warnings) redacted(s string) string {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	return redact.String(s, ws.secrets...)
 }
 
 // setSecrets replaces the values redacted from the warnings.

@@ -18,6 +18,7 @@ import (
 	"github.com/graphsignal/graphsignal/internal/pipeline"
 	"github.com/graphsignal/graphsignal/internal/recorder"
 	"github.com/graphsignal/graphsignal/internal/redact"
+	"github.com/graphsignal/graphsignal/internal/rundigest"
 	"github.com/graphsignal/graphsignal/internal/spool"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 	"golang.org/x/term"
@@ -71,6 +72,9 @@ type runOptions struct {
 	signals *launcher.Signals // nil: runRun catches them
 	// delivery sends the run to the remote destinations; nil for none.
 	delivery *delivery
+	// digest summarises the program's records for the end-of-run
+	// summaries (one of the pipeline's exporters).
+	digest *rundigest.Digest
 }
 
 // NewCmdRun builds `graphsignal run`. signals, when not nil, are the
@@ -205,8 +209,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	defer opts.delivery.stop()
 	limitMemory(opts.environ)
 	var counted selfCounters
+	opts.digest = rundigest.New()
 	pipe := pipeline.New(pipeline.Config{OnError: warn.exporterError, SelfMetrics: counted.metrics(id.traceID, tags)},
-		destination(cfg, opts.environ, name, opts.delivery))
+		destination(cfg, opts.environ, id, name, opts.delivery), opts.digest)
 	in := startIntakes(ctx, cfg, id, tags, token, pipe, stderr)
 	counted.in.Store(in)
 	add := in.childEnv(opts.environ, routeOTLP(cfg, opts.environ, tags[telemetry.TagDeployment]))
@@ -392,15 +397,22 @@ func finishRun(ctx context.Context, opts *runOptions, pipe *pipeline.Pipeline, w
 	opts.delivery.journalClosed() // closed already, or never created
 	stats := pipe.Stats()
 	dests := delivered()
-	summary := cfg.Summary == "always" || (cfg.Summary == "auto" && term.IsTerminal(int(opts.streams.ErrOut.Fd())))
-	if summary || cfg.Debug {
+	out := summaryOutputs(cfg, opts.environ, term.IsTerminal(int(opts.streams.ErrOut.Fd())))
+	if out.stderr || out.stepSummary != "" || cfg.Debug {
 		opts.delivery.measurePending(dests)
 	}
 	if cfg.Debug {
 		printDeliveryDebug(opts.streams.ErrOut, dests)
 	}
-	if summary {
-		printSummary(opts.streams.ErrOut, cfg, outcome, exit, stats, flushErr, childSpans, dests)
+	s := runSummary{cfg: cfg, outcome: outcome, exit: exit, stats: stats, flushErr: flushErr, childSpans: childSpans,
+		dests: dests, digest: opts.digest.Summary(), redact: warn.redacted}
+	if out.stepSummary != "" {
+		if err := appendStepSummary(out.stepSummary, s.markdown()); err != nil {
+			fmt.Fprintf(opts.streams.ErrOut, "graphsignal: warning: GitHub step summary: %v\n", warn.redacted(err.Error()))
+		}
+	}
+	if out.stderr {
+		s.print(opts.streams.ErrOut)
 		return
 	}
 	warn.lost(stats.Dropped.Total(), stats.Failed.Total(), cfg.FlushTimeout)

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/graphsignal/graphsignal/internal/redact"
 )
 
 // maxResponse bounds a response message, as received and after
@@ -78,7 +80,7 @@ func NewTransport(tlsCfg *tls.Config, insecure bool) http.RoundTripper {
 func Invoke(ctx context.Context, rt http.RoundTripper, target, method string, req []byte, md http.Header, gzipped bool) ([]byte, error) {
 	u, err := url.Parse(target)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("grpc target %q: want http://host:port or https://host:port", redactTarget(target))
+		return nil, fmt.Errorf("grpc target %q: want http://host:port or https://host:port", redact.Endpoint(target))
 	}
 	u = &url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/" + strings.TrimPrefix(method, "/")}
 
@@ -189,16 +191,4 @@ func readResponse(resp *http.Response) ([]byte, error) {
 // isGRPCType reports whether mt is application/grpc or application/grpc+x.
 func isGRPCType(mt string) bool {
 	return mt == "application/grpc" || strings.HasPrefix(mt, "application/grpc+")
-}
-
-// redactTarget drops any user information from a target for an error.
-func redactTarget(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		u.User = nil
-		return u.String()
-	}
-	if i := strings.Index(s, "@"); i >= 0 {
-		return "…" + s[i+1:]
-	}
-	return s
 }

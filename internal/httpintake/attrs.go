@@ -168,8 +168,14 @@ func exceptionFrom(get func(string) string, at time.Time) telemetry.Exception {
 // parentFor returns the parent a span gets: its own, or the run span when it
 // is a root in the run's trace.
 func (s *Server) parentFor(trace telemetry.TraceID, span, parent telemetry.SpanID) telemetry.SpanID {
-	if parent.IsZero() && trace == s.cfg.TraceID && span != s.cfg.RunSpanID {
-		return s.cfg.RunSpanID
+	return s.ownRun().parentFor(trace, span, parent)
+}
+
+// parentFor returns the parent a span gets in run: its own, or run's span
+// when it is a root in run's trace.
+func (r sdkRun) parentFor(trace telemetry.TraceID, span, parent telemetry.SpanID) telemetry.SpanID {
+	if parent.IsZero() && trace == r.trace && span != r.runSpan {
+		return r.runSpan
 	}
 	return parent
 }

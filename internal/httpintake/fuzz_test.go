@@ -45,14 +45,8 @@ func FuzzDecode(f *testing.F) {
 		}
 		var req signalspb.UploadRequest
 		if req.Unmarshal(data) == nil {
-			for _, sp := range req.GetSpans() {
-				s.sdkSpan(sp, t0)
-			}
-			for _, m := range req.GetMetrics() {
-				s.sdkMetric(nil, m, t0)
-			}
-			for _, lb := range req.GetLogBatches() {
-				s.sdkLogs(nil, lb, t0)
+			if _, err := s.decodeSignals(data, s.ownRun(), t0); err != nil {
+				t.Fatalf("decodeSignals of a decodable request = %v", err)
 			}
 			// Cloud mode forwards whatever decodes: the merge never refuses it.
 			var b telemetry.Batch

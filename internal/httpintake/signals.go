@@ -81,27 +81,14 @@ func (s *Server) handleSignals(w http.ResponseWriter, r *http.Request) {
 		s.signalsError(w, statusFor(err), err)
 		return
 	}
-	var req signalspb.UploadRequest
-	if err := req.Unmarshal(body); err != nil {
-		s.signalsError(w, http.StatusBadRequest, fmt.Errorf("decode upload request: %w", err))
-		return
-	}
 	now := s.cfg.Now()
-	b := telemetry.Batch{Spans: make([]telemetry.Span, 0, len(req.GetSpans()))}
-	for _, sp := range req.GetSpans() {
-		b.Spans = append(b.Spans, s.sdkSpan(sp, now))
+	b, err := s.decodeSignals(body, s.ownRun(), now)
+	if err == nil && s.cfg.PassThrough {
+		err = s.passThrough(&b, body, now)
 	}
-	for _, m := range req.GetMetrics() {
-		b.Metrics = s.sdkMetric(b.Metrics, m, now)
-	}
-	for _, lb := range req.GetLogBatches() {
-		b.Logs = s.sdkLogs(b.Logs, lb, now)
-	}
-	if s.cfg.PassThrough {
-		if err := s.passThrough(&b, body, now); err != nil {
-			s.signalsError(w, http.StatusBadRequest, err)
-			return
-		}
+	if err != nil {
+		s.signalsError(w, http.StatusBadRequest, err)
+		return
 	}
 	s.stats.batch(&b)
 	s.consume(b)
@@ -109,6 +96,84 @@ func (s *Server) handleSignals(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(resp)
+}
+
+// sdkRun is the run whose defaults the records of an UploadRequest take:
+// its trace (for records without one) and its run span (the parent of
+// root spans in that trace).
+type sdkRun struct {
+	trace   telemetry.TraceID
+	runSpan telemetry.SpanID
+}
+
+// ownRun is this intake's run (Config.TraceID, Config.RunSpanID).
+func (s *Server) ownRun() sdkRun { return sdkRun{s.cfg.TraceID, s.cfg.RunSpanID} }
+
+// decodeSignals maps an UploadRequest (serialized, not compressed) to
+// records with run's defaults and the intake's tags under their own
+// (docs/intake.md).
+func (s *Server) decodeSignals(body []byte, run sdkRun, now time.Time) (telemetry.Batch, error) {
+	var req signalspb.UploadRequest
+	if err := req.Unmarshal(body); err != nil {
+		return telemetry.Batch{}, fmt.Errorf("decode upload request: %w", err)
+	}
+	b := telemetry.Batch{Spans: make([]telemetry.Span, 0, len(req.GetSpans()))}
+	for _, sp := range req.GetSpans() {
+		b.Spans = append(b.Spans, s.sdkSpan(sp, run, now))
+	}
+	for _, m := range req.GetMetrics() {
+		b.Metrics = s.sdkMetric(b.Metrics, m, run, now)
+	}
+	for _, lb := range req.GetLogBatches() {
+		b.Logs = s.sdkLogs(b.Logs, lb, run, now)
+	}
+	return b, nil
+}
+
+// ForwardedUpload is an SDK upload that a nested run forwarded whole
+// through the enclosing run's socket (docs/protocol.md, "sdk_upload"): the
+// nested run's telemetry.SDKUpload and the run it was received by.
+type ForwardedUpload struct {
+	Time    time.Time
+	Body    []byte            // the UploadRequest, the nested run's tags merged in
+	TraceID telemetry.TraceID // the nested run's trace; zero: this intake's
+	RunSpan telemetry.SpanID  // the nested run's span; zero: this intake's
+}
+
+// DecodeForwarded maps a forwarded upload to what handleSignals would have
+// handed the consumer had the request come here, with the nested run's
+// trace and run span as the records' defaults and this intake's tags
+// (the run's and context tags) under the body's own. In cloud mode
+// (Config.PassThrough) the batch carries the body itself as an SDKUpload,
+// unchanged (the nested run merged its own tags into it; merging this
+// run's would replace its run_id) and the records carry InSDKUpload. The
+// records are counted in Stats like those of a request. Decoding is held
+// within the intake's in-flight bound (Config.InFlightBytes): a body that
+// would pass it is refused with an error, as one that does not decode. Safe for concurrent use, also after Close; the caller
+// hands the batch on.
+func (s *Server) DecodeForwarded(u ForwardedUpload) (telemetry.Batch, error) {
+	h := &hold{f: &s.inflight}
+	defer h.release()
+	if err := h.take(int64(len(u.Body)) + decodeHold(int64(len(u.Body)), false)); err != nil {
+		return telemetry.Batch{}, fmt.Errorf("forwarded SDK upload: %w", err)
+	}
+	run := s.ownRun()
+	if !u.TraceID.IsZero() {
+		run.trace = u.TraceID
+	}
+	if !u.RunSpan.IsZero() {
+		run.runSpan = u.RunSpan
+	}
+	b, err := s.decodeSignals(u.Body, run, u.Time)
+	if err != nil {
+		return telemetry.Batch{}, fmt.Errorf("forwarded SDK upload: %w", err)
+	}
+	if s.cfg.PassThrough {
+		markInSDKUpload(&b)
+		b.SDKUploads = append(b.SDKUploads, telemetry.SDKUpload{Time: u.Time, Body: u.Body})
+	}
+	s.stats.batch(&b)
+	return b, nil
 }
 
 // passThrough adds the request itself to b, with the run's tags merged,
@@ -119,6 +184,12 @@ func (s *Server) passThrough(b *telemetry.Batch, body []byte, now time.Time) err
 		return fmt.Errorf("merge run tags into upload request: %w", err)
 	}
 	b.SDKUploads = append(b.SDKUploads, telemetry.SDKUpload{Time: now, Body: merged})
+	markInSDKUpload(b)
+	return nil
+}
+
+// markInSDKUpload marks b's records as carried by an SDKUpload.
+func markInSDKUpload(b *telemetry.Batch) {
 	for i := range b.Spans {
 		b.Spans[i].InSDKUpload = true
 	}
@@ -128,7 +199,6 @@ func (s *Server) passThrough(b *telemetry.Batch, body []byte, now time.Time) err
 	for i := range b.Logs {
 		b.Logs[i].InSDKUpload = true
 	}
-	return nil
 }
 
 func (s *Server) signalsError(w http.ResponseWriter, code int, err error) {
@@ -147,7 +217,7 @@ func (s *Server) signalsError(w http.ResponseWriter, code int, err error) {
 }
 
 // sdkSpan maps a Graphsignal SDK span (docs/intake.md).
-func (s *Server) sdkSpan(sp *signalspb.Span, now time.Time) telemetry.Span {
+func (s *Server) sdkSpan(sp *signalspb.Span, run sdkRun, now time.Time) telemetry.Span {
 	ts := telemetry.Span{
 		TraceID:      sdkTraceID(sp.GetTraceId()),
 		SpanID:       sdkSpanID(sp.GetSpanId()),
@@ -159,12 +229,12 @@ func (s *Server) sdkSpan(sp *signalspb.Span, now time.Time) telemetry.Span {
 		Attributes:   make(map[string]any, len(sp.GetAttributes())+2),
 	}
 	if ts.TraceID.IsZero() {
-		ts.TraceID = s.cfg.TraceID
+		ts.TraceID = run.trace
 	}
 	if ts.SpanID.IsZero() {
 		ts.SpanID = telemetry.NewSpanID()
 	}
-	ts.ParentSpanID = s.parentFor(ts.TraceID, ts.SpanID, ts.ParentSpanID)
+	ts.ParentSpanID = run.parentFor(ts.TraceID, ts.SpanID, ts.ParentSpanID)
 	for _, t := range sp.GetTags() {
 		ts.Tags[t.GetKey()] = t.GetValue()
 	}
@@ -224,7 +294,7 @@ func (s *Server) sdkSpan(sp *signalspb.Span, now time.Time) telemetry.Span {
 // sdkMetric maps one Graphsignal SDK metric's data points. The SDK sends
 // per-upload deltas for counters, summaries and histograms; they are
 // accumulated into cumulative values. Profiles are dropped and counted.
-func (s *Server) sdkMetric(out []telemetry.Metric, m *signalspb.Metric, now time.Time) []telemetry.Metric {
+func (s *Server) sdkMetric(out []telemetry.Metric, m *signalspb.Metric, run sdkRun, now time.Time) []telemetry.Metric {
 	tags := make(telemetry.Tags, len(m.GetTags())+s.tagCount())
 	for _, t := range m.GetTags() {
 		tags[t.GetKey()] = t.GetValue()
@@ -232,7 +302,7 @@ func (s *Server) sdkMetric(out []telemetry.Metric, m *signalspb.Metric, now time
 	tags = s.runTags(tags)
 	for _, dp := range m.GetDatapoints() {
 		tm := telemetry.Metric{
-			TraceID: s.cfg.TraceID, Name: m.GetName(), Unit: m.GetUnit(),
+			TraceID: run.trace, Name: m.GetName(), Unit: m.GetUnit(),
 			Tags: tags.Clone(), Time: timeOr(dp.GetMeasurementTs(), now),
 		}
 		ok := true
@@ -263,7 +333,7 @@ func (s *Server) sdkMetric(out []telemetry.Metric, m *signalspb.Metric, now time
 }
 
 // sdkLogs maps a Graphsignal SDK log batch; entries belong to the run's trace.
-func (s *Server) sdkLogs(out []telemetry.Log, lb *signalspb.LogBatch, now time.Time) []telemetry.Log {
+func (s *Server) sdkLogs(out []telemetry.Log, lb *signalspb.LogBatch, run sdkRun, now time.Time) []telemetry.Log {
 	tags := make(telemetry.Tags, len(lb.GetTags())+s.tagCount())
 	for _, t := range lb.GetTags() {
 		tags[t.GetKey()] = t.GetValue()
@@ -276,7 +346,7 @@ func (s *Server) sdkLogs(out []telemetry.Log, lb *signalspb.LogBatch, now time.T
 			Message:   e.GetMessage(),
 			Exception: e.GetException(),
 			Tags:      tags.Clone(),
-			TraceID:   s.cfg.TraceID,
+			TraceID:   run.trace,
 		})
 	}
 	return out

@@ -25,7 +25,8 @@ type connReader struct {
 	batch      telemetry.Batch
 	costBytes  int64
 	counts     localCounts
-	spanHint   int // capacity for the next batch's spans: the last one's count
+	spanHint   int            // capacity for the next batch's spans: the last one's count
+	upload     uploadAssembly // a forwarded SDK upload being reassembled
 }
 
 // serve reads lines until EOF, an error or Shutdown. Every complete line is
@@ -35,6 +36,7 @@ func (s *Server) serve(c *net.UnixConn) {
 	r := bufio.NewReaderSize(c, s.cfg.ReadBufferBytes)
 	cr := &connReader{s: s}
 	defer cr.release()
+	defer cr.endUploads()
 	for {
 		if s.cfg.IdleTimeout > 0 && r.Buffered() == 0 {
 			_ = c.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
@@ -50,6 +52,7 @@ func (s *Server) serve(c *net.UnixConn) {
 			cr.partial(chunk)
 		default:
 			cr.last(chunk)
+			cr.endUploads()
 			cr.flush()
 			return
 		}
@@ -157,6 +160,10 @@ func (cr *connReader) decode(line []byte, unterminated bool) {
 		return
 	}
 	cr.counts.messages[m.Type]++
+	if m.Type == TypeSDKUpload {
+		cr.sdkChunk(&m.Chunk)
+		return
+	}
 	cr.costBytes += recordCost(line, &m)
 	switch m.Type {
 	case TypeSpan:

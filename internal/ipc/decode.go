@@ -24,10 +24,11 @@ const (
 	TypeTag
 	TypeLog
 	TypeMetric
+	TypeSDKUpload // a piece of an SDK upload forwarded by a nested run
 	numTypes
 )
 
-var typeNames = [numTypes]string{"span", "score", "tag", "log", "metric"}
+var typeNames = [numTypes]string{"span", "score", "tag", "log", "metric", "sdk_upload"}
 
 // String returns the wire name of the type ("span", "score", ...).
 func (t MessageType) String() string {
@@ -100,7 +101,7 @@ type RunContext struct {
 
 // Message is one decoded line. Exactly one of the record fields is set,
 // according to Type; a TypeTag message sets TagKey and TagValue (TagRemove
-// when the value was null or absent).
+// when the value was null or absent), a TypeSDKUpload message Chunk.
 type Message struct {
 	Type      MessageType
 	Span      telemetry.Span
@@ -110,6 +111,7 @@ type Message struct {
 	TagKey    string
 	TagValue  string
 	TagRemove bool
+	Chunk     SDKUploadChunk
 }
 
 // DecodeLine decodes one protocol line (without its newline; a trailing
@@ -152,6 +154,8 @@ func DecodeLine(line []byte, rc *RunContext, now time.Time) (Message, error) {
 		return decodeLog(&w, rc, now)
 	case "metric":
 		return decodeMetric(&w, rc, now)
+	case "sdk_upload":
+		return decodeSDKUploadChunk(&w, rc, now)
 	}
 	return Message{}, badLine(ReasonUnknownType, "unknown type %q", truncate(w.Type))
 }

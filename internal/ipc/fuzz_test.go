@@ -59,6 +59,11 @@ func FuzzDecodeLine(f *testing.F) {
 			if mt.Name == "" || mt.Kind == 0 || (mt.Kind.String() == "histogram" && len(mt.Counts) != len(mt.Buckets)+1) {
 				t.Fatalf("DecodeLine(%q) metric %+v breaks an invariant", line, mt)
 			}
+		case TypeSDKUpload:
+			c := m.Chunk
+			if c.ID == "" || len(c.ID) > MaxSDKUploadIDBytes || c.Seq < 0 || c.TraceID.IsZero() || c.RunSpan.IsZero() || c.Time.IsZero() || len(c.Data) > MaxLineBytes {
+				t.Fatalf("DecodeLine(%q) sdk_upload piece %+v breaks an invariant", line, c)
+			}
 		default:
 			t.Fatalf("DecodeLine(%q) type %v", line, m.Type)
 		}

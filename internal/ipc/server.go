@@ -20,9 +20,14 @@
 //	+ MaxContextTags × MaxContextTagBytes (context tags: 64 × 64 KiB)
 //	+ ~32 × MaxLineBytes                  (long lines are decoded one at a
 //	                                       time; parsing expands them)
+//	+ SDKUploadBudget                     (forwarded SDK uploads being
+//	                                       reassembled, shared)
 //
-// which with the defaults is 16 + 16 + 8 + 8 + 4 + 32 = 84 MiB, plus the
-// garbage collector's slack, independent of what clients send
+// which with the defaults is 16 + 16 + 8 + 8 + 4 + 32 + 4 = 88 MiB, plus
+// the garbage collector's slack, independent of what clients send; a
+// reassembled upload is decoded by Config.DecodeSDKUpload within the HTTP
+// intake's own in-flight bound, and its batch may pass QueueBytes when it
+// finds the queue empty
 // (BenchmarkIntakeFlood measures the peak heap; docs/architecture.md,
 // "Memory bound", adds up the whole process).
 package ipc
@@ -104,8 +109,9 @@ type Config struct {
 	LongLineBudget int64
 	// QueueBatches and QueueBytes bound the delivery queue, in batches and
 	// in the estimated memory of the queued records (line bytes plus a
-	// per-record and per-tag overhead). A batch that does not fit is
-	// dropped and its records counted in Dropped (drop newest).
+	// per-record and per-tag overhead; a decoded SDK upload 11× its body).
+	// A batch that does not fit is dropped and its records counted in
+	// Dropped (drop newest); an empty queue takes one batch of any size.
 	QueueBatches int
 	QueueBytes   int64
 	// OnTags, if set, is called with the run's tags merged with the context
@@ -113,6 +119,18 @@ type Config struct {
 	// the run can apply them too. It is called with the tag lock held, in
 	// the order of the changes, and must not block.
 	OnTags func(telemetry.Tags)
+	// DecodeSDKUpload, if set, maps an SDK upload that a nested run
+	// forwarded whole ("sdk_upload" messages, docs/protocol.md), once
+	// reassembled, to the batch the run's HTTP intake would have made of
+	// the request (httpintake.Server.DecodeForwarded). It is called from
+	// connection goroutines, concurrently, and must not block. An upload it
+	// refuses, or every upload when it is nil, is dropped and counted
+	// (UploadRefused).
+	DecodeSDKUpload func(SDKUpload) (telemetry.Batch, error)
+	// SDKUploadBudget bounds the memory, shared by all connections, of the
+	// forwarded uploads being reassembled (up to MaxSDKUploadBytes each);
+	// an upload that does not fit is dropped (UploadOverload).
+	SDKUploadBudget int64
 	// IdleTimeout closes a connection that sends nothing for this long;
 	// zero (the default) never does, since an SDK may keep a quiet
 	// connection open for the whole run.
@@ -142,6 +160,9 @@ func (c *Config) setDefaults() {
 	if c.QueueBytes <= 0 {
 		c.QueueBytes = DefaultQueueBytes
 	}
+	if c.SDKUploadBudget <= 0 {
+		c.SDKUploadBudget = DefaultSDKUploadBudget
+	}
 }
 
 // ErrNoConsumer is returned by Bind when Config.Consumer is nil.
@@ -170,6 +191,7 @@ type Server struct {
 	longDecode  chan struct{} // semaphore: concurrent decodes of long lines
 	discard     atomic.Bool   // Shutdown ran out of time: drop the rest of the queue
 	longBytes   atomic.Int64
+	uploadBytes atomic.Int64 // reserved by uploads being reassembled
 	drainDone   chan struct{}
 
 	mu      sync.Mutex
@@ -365,7 +387,9 @@ func (s *Server) enqueue(b telemetry.Batch, costBytes int64) {
 	if n == 0 {
 		return
 	}
-	if s.queuedBytes.Add(costBytes) > s.cfg.QueueBytes {
+	// An empty queue takes one batch of any size (a decoded SDK upload
+	// may be larger than the bound).
+	if total := s.queuedBytes.Add(costBytes); total > s.cfg.QueueBytes && total != costBytes {
 		s.queuedBytes.Add(-costBytes)
 		s.stats.dropped.Add(uint64(n))
 		return

@@ -13,6 +13,8 @@ type Stats struct {
 	Messages        map[string]uint64 // accepted messages by type ("span", "score", ...)
 	BadLines        map[string]uint64 // rejected lines by reason ("invalid_json", ...)
 	Dropped         uint64            // records decoded but dropped because the queue was full
+	SDKUploads      uint64            // forwarded SDK uploads reassembled and decoded
+	SDKUploadDrops  map[string]uint64 // forwarded SDK uploads dropped, by reason ("incomplete", ...)
 	RefusedPeers    uint64            // connections refused: peer of another uid (or unknown)
 	RefusedOverload uint64            // connections refused: MaxConns reached
 	Connections     uint64            // connections accepted
@@ -31,6 +33,8 @@ func (s Stats) BadTotal() uint64 {
 type counters struct {
 	messages        [numTypes]atomic.Uint64
 	bad             [numReasons]atomic.Uint64
+	uploads         atomic.Uint64
+	uploadDrops     [numUploadDrops]atomic.Uint64
 	dropped         atomic.Uint64
 	refusedPeers    atomic.Uint64
 	refusedOverload atomic.Uint64
@@ -41,8 +45,10 @@ type counters struct {
 // localCounts are a connection's counts, added to the shared counters once
 // per delivered batch so that the hot path touches no shared cache line.
 type localCounts struct {
-	messages [numTypes]uint64
-	bad      [numReasons]uint64
+	messages    [numTypes]uint64
+	bad         [numReasons]uint64
+	uploads     uint64
+	uploadDrops [numUploadDrops]uint64
 }
 
 func (c *counters) add(l *localCounts) {
@@ -56,6 +62,14 @@ func (c *counters) add(l *localCounts) {
 			c.bad[i].Add(v)
 		}
 	}
+	if l.uploads != 0 {
+		c.uploads.Add(l.uploads)
+	}
+	for i, v := range l.uploadDrops {
+		if v != 0 {
+			c.uploadDrops[i].Add(v)
+		}
+	}
 	*l = localCounts{}
 }
 
@@ -64,6 +78,8 @@ func (c *counters) snapshot() Stats {
 		Messages:        make(map[string]uint64, numTypes),
 		BadLines:        make(map[string]uint64, numReasons),
 		Dropped:         c.dropped.Load(),
+		SDKUploads:      c.uploads.Load(),
+		SDKUploadDrops:  make(map[string]uint64, numUploadDrops),
 		RefusedPeers:    c.refusedPeers.Load(),
 		RefusedOverload: c.refusedOverload.Load(),
 		Connections:     c.connections.Load(),
@@ -74,6 +90,9 @@ func (c *counters) snapshot() Stats {
 	}
 	for i := range c.bad {
 		s.BadLines[Reason(i).String()] = c.bad[i].Load()
+	}
+	for i := range c.uploadDrops {
+		s.SDKUploadDrops[UploadDrop(i).String()] = c.uploadDrops[i].Load()
 	}
 	return s
 }
@@ -86,6 +105,8 @@ const (
 	MetricRefusedPeers    = "graphsignal.intake.refused_peers"    // connections from another uid
 	MetricRefusedOverload = "graphsignal.intake.refused_overload" // connections over MaxConns
 	MetricConnections     = "graphsignal.intake.connections"      // connections accepted
+	MetricSDKUploads      = "graphsignal.intake.sdk_uploads"      // forwarded SDK uploads decoded
+	MetricSDKUploadDrops  = "graphsignal.intake.sdk_upload_drops" // tag "reason": forwarded SDK uploads dropped
 )
 
 // metrics turns a snapshot into counter metrics of the run's trace, tagged
@@ -112,6 +133,14 @@ func (s Stats) metrics(trace telemetry.TraceID, tags telemetry.Tags, now time.Ti
 		if v := s.BadLines[i.String()]; v != 0 {
 			add(MetricBadLines, v, "reason", i.String())
 		}
+	}
+	for i := range numUploadDrops {
+		if v := s.SDKUploadDrops[i.String()]; v != 0 {
+			add(MetricSDKUploadDrops, v, "reason", i.String())
+		}
+	}
+	if s.SDKUploads != 0 {
+		add(MetricSDKUploads, s.SDKUploads, "", "")
 	}
 	add(MetricDropped, s.Dropped, "", "")
 	add(MetricRefusedPeers, s.RefusedPeers, "", "")

@@ -44,6 +44,12 @@ type wire struct {
 	Counts        []uint64
 	Count         uint64
 	Sum           float64
+	// sdk_upload's fields, checked by decodeSDKUploadChunk alone so that
+	// other messages keep ignoring fields of these names.
+	UploadID   *fastjson.Value
+	UploadSeq  *fastjson.Value
+	UploadLast *fastjson.Value
+	UploadData *fastjson.Value
 }
 
 type wirePayload struct {
@@ -400,6 +406,14 @@ func fill(w *wire, top *fastjson.Value) error {
 			f.uint64("count", v, &w.Count)
 		case "sum":
 			f.float("sum", v, &w.Sum)
+		case "id":
+			w.UploadID = v
+		case "seq":
+			w.UploadSeq = v
+		case "last":
+			w.UploadLast = v
+		case "data":
+			w.UploadData = v
 		}
 	})
 	return f.err

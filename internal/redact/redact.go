@@ -5,8 +5,10 @@
 // Every function is pure and safe for concurrent use. A redacted value is
 // replaced by the literal Redacted; everything else is returned byte for byte
 // as it was given, including bytes that are not valid UTF-8. An empty secret
-// value stays empty: there is nothing to hide, and "REDACTED" would suggest a
-// value that was never there.
+// value stays empty: there is nothing to hide, and "REDACTED" would suggest
+// a value that was never there. Endpoint and Origin are the exceptions: they
+// show a URL reduced to the parts that name a destination, for errors about
+// a configured URL or a redirect.
 //
 // Redaction is by name (a flag, variable, header, JSON key or query parameter
 // whose name looks secret, see IsSecretName and Text), by shape (credentials

@@ -37,6 +37,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/graphsignal/graphsignal/internal/apibase"
 )
 
 // Defaults for the zero values of Config.
@@ -61,7 +63,7 @@ var ErrAnswer = errors.New("unexpected sdk_config answer")
 // Config configures a Fetcher. APIBase and APIKey are required.
 type Config struct {
 	// APIBase is the Graphsignal API's base URL, such as
-	// https://api.graphsignal.com.
+	// https://api.graphsignal.com, as apibase.Parse accepts it.
 	APIBase string
 	// APIKey is sent as X-API-Key and nowhere else.
 	APIKey string
@@ -111,18 +113,13 @@ type Fetcher struct {
 }
 
 // New checks cfg and returns a Fetcher that is not started. It returns an
-// error for a missing key or an APIBase that is not an http(s) URL.
+// error for a missing key or an APIBase that apibase.Parse refuses.
 func New(cfg Config) (*Fetcher, error) {
 	if cfg.APIKey == "" {
 		return nil, errors.New("sdk config: no API key")
 	}
-	base, err := url.Parse(cfg.APIBase)
-	if err != nil {
-		// url's error quotes the URL, which may hold a password.
-		return nil, errors.New("sdk config: API base is not a URL")
-	}
-	if (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, fmt.Errorf("sdk config: API base %q is not an http(s) URL", base.Redacted())
+	if _, err := apibase.Parse(cfg.APIBase); err != nil {
+		return nil, fmt.Errorf("sdk config: API base %w", err)
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout

@@ -279,6 +279,12 @@ func TestNewRejects(t *testing.T) {
 		{APIBase: "https://", APIKey: key},
 		{APIBase: "ftp://user:" + key + "@host", APIKey: "k"},
 		{APIBase: "http://user:" + key + "@[::1", APIKey: "k"},
+		{APIBase: "https://" + key + "@api.graphsignal.com", APIKey: "k"},
+		{APIBase: "user:" + key + "@api.graphsignal.com", APIKey: "k"},
+		{APIBase: "https://u:p@api.graphsignal.com", APIKey: key},
+		{APIBase: "https://api.graphsignal.com/?token=" + key, APIKey: "k"},
+		{APIBase: "https://api.graphsignal.com/#" + key, APIKey: "k"},
+		{APIBase: "https://api.graphsignal.com:99999", APIKey: key},
 	} {
 		if f, err := New(cfg); err == nil {
 			f.Close()

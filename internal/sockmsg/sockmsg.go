@@ -17,6 +17,7 @@
 package sockmsg
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -176,6 +177,41 @@ func AppendTagRemove(b []byte, key string) []byte {
 	b = append(b, `{"type":"tag","key":`...)
 	b = appendString(b, key)
 	return append(b, `,"value":null}`+"\n"...)
+}
+
+// SDKUploadChunkBytes is how many body bytes one sdk_upload line carries:
+// base64 makes them 683 KiB, which with the other fields stays well under
+// MaxLineBytes.
+const SDKUploadChunkBytes = 512 << 10
+
+// AppendSDKUpload appends the sdk_upload lines that carry u whole to an
+// enclosing run (docs/protocol.md, "sdk_upload"): its body in pieces of
+// SDKUploadChunkBytes (one empty piece for an empty body), under id, which
+// must be unique among the uploads of the connection. The first piece also
+// carries the upload's time and the forwarding run's trace and run span
+// (left out when zero), the defaults of the records the enclosing run
+// decodes from it.
+func AppendSDKUpload(b []byte, id string, u *telemetry.SDKUpload, trace telemetry.TraceID, runSpan telemetry.SpanID) []byte {
+	body := u.Body
+	for seq := 0; seq == 0 || len(body) > 0; seq++ {
+		n := min(len(body), SDKUploadChunkBytes)
+		b = append(b, `{"type":"sdk_upload","id":`...)
+		b = appendString(b, id)
+		b = strconv.AppendInt(appendKey(b, "seq"), int64(seq), 10)
+		if seq == 0 {
+			b = appendTime(b, "ts_ns", u.Time)
+			b = appendTraceID(b, "trace_id", trace)
+			b = appendSpanID(b, "parent_span_id", runSpan)
+		}
+		if n == len(body) {
+			b = append(b, `,"last":true`...)
+		}
+		b = append(appendKey(b, "data"), '"')
+		b = base64.StdEncoding.AppendEncode(b, body[:n])
+		b = append(b, '"', '}', '\n')
+		body = body[n:]
+	}
+	return b
 }
 
 // appendPayload writes payload i: data in the JSON of an application/json

@@ -83,17 +83,8 @@ var sessionIndexSteps = []string{
 	 WHERE r.session_id != '' AND r.tags IS NOT NULL AND json_valid(r.tags) AND j.type = 'text' AND j.key != 'session_id'`,
 }
 
-// errorLevels are the log levels (lower case) counted as errors.
-const errorLevels = `('error', 'err', 'fatal', 'critical', 'crit', 'alert', 'emerg', 'panic')`
-
-// isErrorLevel reports whether a log level counts as an error (errorLevels).
-func isErrorLevel(level string) bool {
-	switch strings.ToLower(level) {
-	case "error", "err", "fatal", "critical", "crit", "alert", "emerg", "panic":
-		return true
-	}
-	return false
-}
+// errorLevels is telemetry.ErrorLevels as an SQL list: ('error', …).
+var errorLevels = "('" + strings.Join(telemetry.ErrorLevels, "', '") + "')"
 
 // linkKey is a row of session_links: a session and the run its records
 // came from: a run span's own id, or the run_id of other records, or
@@ -228,7 +219,7 @@ func (x *sessionIndex) addScore(sc *telemetry.Score) {
 
 func (x *sessionIndex) addLog(l *telemetry.Log) {
 	ts, errs := telemetry.UnixNano(l.Time), 0
-	if isErrorLevel(l.Level) {
+	if telemetry.IsErrorLevel(l.Level) {
 		errs = 1
 	}
 	x.add(l.Tags[telemetry.TagSessionID], l.Tags, l.TraceID, telemetry.SpanID{}, ts, ts, errs)

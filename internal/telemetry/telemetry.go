@@ -12,6 +12,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -250,6 +252,45 @@ type Usage struct {
 	Value       float64
 }
 
+// Kinds of token counts (Usage.TokenKind).
+const (
+	TokensInput         = "input"
+	TokensOutput        = "output"
+	TokensCacheRead     = "cache_read"
+	TokensCacheCreation = "cache_creation"
+	TokensOther         = "other" // total_tokens and other *_tokens counters
+)
+
+// TokenKind says what a usage counter counts when it counts tokens (a
+// Tokens constant), or "" when it does not: the SDKs' names
+// (prompt_tokens, completion_tokens, cached_tokens, …) and token_count of
+// the input or output payload (input, prompt, request, messages; output,
+// completion, response, choices).
+func (u Usage) TokenKind() string {
+	switch u.Name {
+	case "prompt_tokens", "input_tokens":
+		return TokensInput
+	case "completion_tokens", "output_tokens":
+		return TokensOutput
+	case "cache_read_input_tokens", "cached_tokens":
+		return TokensCacheRead
+	case "cache_creation_input_tokens":
+		return TokensCacheCreation
+	case "token_count":
+		switch u.PayloadName {
+		case "input", "prompt", "request", "messages":
+			return TokensInput
+		case "output", "completion", "response", "choices":
+			return TokensOutput
+		}
+		return TokensOther
+	}
+	if strings.HasSuffix(u.Name, "_tokens") {
+		return TokensOther
+	}
+	return ""
+}
+
 // Score is an evaluation of a span, run, session or user: user feedback, an
 // eval result, a guardrail verdict. SpanID is zero when the score is not tied
 // to one span; Tags (run_id, session_id, user_id) say what it scores.
@@ -334,6 +375,15 @@ type Log struct {
 	SpanID    SpanID
 	// InSDKUpload marks a log decoded from an SDKUpload.
 	InSDKUpload bool
+}
+
+// ErrorLevels are the log levels, lower case, that count as errors (in
+// error counts, `sessions --failed`, summaries).
+var ErrorLevels = []string{"error", "err", "fatal", "critical", "crit", "alert", "emerg", "panic"}
+
+// IsErrorLevel reports whether a log level, in any case, is an error level.
+func IsErrorLevel(level string) bool {
+	return slices.Contains(ErrorLevels, strings.ToLower(level))
 }
 
 // Units used in metric names and attributes.

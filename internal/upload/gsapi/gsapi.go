@@ -21,13 +21,14 @@ import (
 	"net/url"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
 
+	"github.com/graphsignal/graphsignal/internal/apibase"
 	"github.com/graphsignal/graphsignal/internal/gzipbody"
+	"github.com/graphsignal/graphsignal/internal/redact"
 	"github.com/graphsignal/graphsignal/internal/signalspb"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 	"github.com/graphsignal/graphsignal/internal/upload"
@@ -39,8 +40,9 @@ const SignalsPath = "/api/v1/signals/"
 
 // Config configures a Sender. APIBase and APIKey are required.
 type Config struct {
-	// APIBase is the API's base URL ("https://api.graphsignal.com"): http or
-	// https, a host, optionally a path prefix; no query or fragment.
+	// APIBase is the API's base URL ("https://api.graphsignal.com"), as
+	// apibase.Parse accepts it: http or https, a host, optionally a path
+	// prefix; no credentials, query or fragment.
 	APIBase string
 	// APIKey is sent as X-API-Key.
 	APIKey string
@@ -101,9 +103,9 @@ var (
 // New checks cfg and returns a Sender. An unusable APIBase gives an error
 // naming it (without credentials); the key is never in an error.
 func New(cfg Config) (*Sender, error) {
-	base, err := parseBase(cfg.APIBase)
+	base, err := apibase.Parse(cfg.APIBase)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("api base %w", err)
 	}
 	if cfg.APIKey == "" {
 		return nil, errors.New("graphsignal api: no API key")
@@ -144,58 +146,6 @@ func New(cfg Config) (*Sender, error) {
 		cpuFactor: 1 / float64(cfg.NumCPU),
 		sent:      newSeriesState(),
 	}, nil
-}
-
-// parseBase parses and checks an API base URL, returning it without user
-// information, query or fragment.
-func parseBase(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		// url.Parse's error quotes the input, credentials included.
-		return nil, fmt.Errorf("api base %q: not a URL", redactRaw(raw))
-	}
-	shown := redactURL(u)
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("api base %q: scheme must be http or https", shown)
-	case u.Host == "" || u.Hostname() == "":
-		return nil, fmt.Errorf("api base %q: no host", shown)
-	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return nil, fmt.Errorf("api base %q: a query or fragment is not allowed", shown)
-	case u.User != nil:
-		return nil, fmt.Errorf("api base %q: credentials in the URL are not allowed (the key is sent as a header)", shown)
-	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return nil, fmt.Errorf("api base %q: bad port", shown)
-		}
-	}
-	return &url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}, nil
-}
-
-// redactURL is u without user information, query and fragment.
-func redactURL(u *url.URL) string {
-	c := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
-	if u.User != nil {
-		c.User = url.User("redacted")
-	}
-	return c.String()
-}
-
-// redactRaw cuts what could be credentials out of a string that does not
-// parse as a URL: everything between "//" and the last "@", and any query.
-func redactRaw(s string) string {
-	if i := strings.IndexAny(s, "?#"); i >= 0 {
-		s = s[:i]
-	}
-	if i := strings.LastIndex(s, "@"); i >= 0 {
-		start := strings.Index(s, "//") + 2
-		if start < 2 || start > i {
-			start = 0
-		}
-		s = s[:start] + "redacted" + s[i:]
-	}
-	return s
 }
 
 func isLoopback(host string) bool {
@@ -310,7 +260,7 @@ func (s *Sender) encode(req *signalspb.UploadRequest, sdk []telemetry.SDKUpload)
 func (s *Sender) post(ctx context.Context, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("graphsignal api request: %w", redactErr(err, s.endpoint))
+		return fmt.Errorf("graphsignal api request: %w", redactErr(err))
 	}
 	req.Header.Set("X-API-Key", s.key)
 	req.Header.Set("Content-Type", "application/octet-stream")
@@ -324,7 +274,7 @@ func (s *Sender) post(ctx context.Context, body []byte) error {
 			return &upload.PermanentError{Destination: s.name,
 				Reason: "TLS certificate not trusted: " + cert.Err.Error()}
 		}
-		return fmt.Errorf("upload to %s: %w", s.name, redactErr(err, s.endpoint))
+		return fmt.Errorf("upload to %s: %w", s.name, redactErr(err))
 	}
 	defer resp.Body.Close()
 	excerpt := readExcerpt(resp.Body)
@@ -406,13 +356,13 @@ func (s *Sender) sanitize(b []byte) string {
 	return t
 }
 
-// redactErr replaces the URL in a *url.Error by the endpoint as the Sender
-// shows it (never with credentials or a query).
-func redactErr(err error, endpoint string) error {
+// redactErr shows the URL of a *url.Error as redact.Endpoint does (never
+// with credentials or a query).
+func redactErr(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		c := *ue
-		c.URL = endpoint
+		c.URL = redact.Endpoint(ue.URL)
 		return &c
 	}
 	return err

@@ -56,7 +56,7 @@ func newEndpoint(sig Signal, kind signalKind, ua string, pool map[transportKey]h
 		sig:     sig,
 		kind:    kind,
 		url:     sig.URL,
-		display: u.Scheme + "://" + u.Host,
+		display: redact.Origin(sig.URL),
 		gzip:    sig.Compression == CompressionGzip,
 		gz:      gz,
 		ua:      ua,
@@ -220,21 +220,16 @@ func (s *Sender) statusError(ep *endpoint, code int, h http.Header, body []byte)
 		return &upload.RetryableError{Destination: dest, Status: code, Reason: reason, RetryAfter: upload.ParseRetryAfter(h.Get("Retry-After"), s.now())}
 	case code >= 300 && code < 400:
 		// Following it would send the headers to another place.
-		reason = "redirected to " + redactLocation(h.Get("Location")) + ", not followed (check the endpoint)"
+		to := redact.Origin(h.Get("Location"))
+		if to == "" {
+			to = "another URL"
+		}
+		reason = "redirected to " + to + ", not followed (check the endpoint)"
 	}
 	// A 400 refuses this request's data, which the OTLP specification
 	// says is dropped; any other 4xx refuses the sender (docs/upload.md).
 	return &upload.PermanentError{Destination: dest, Status: code, Reason: reason,
 		Request: code == http.StatusBadRequest}
-}
-
-// redactLocation shows where a redirect points: scheme and host only.
-func redactLocation(loc string) string {
-	u, err := url.Parse(loc)
-	if err != nil || u.Host == "" {
-		return "another URL"
-	}
-	return u.Scheme + "://" + u.Host
 }
 
 // transportError describes a request that got no HTTP answer, without the

@@ -193,22 +193,15 @@ func putScore(m pcommon.Map, s *telemetry.Score) {
 // conventions' gen_ai.usage.* where one means the same thing, else
 // graphsignal.usage.[<payload>.]<name>.
 func usageKey(u telemetry.Usage) string {
-	switch u.Name {
-	case "prompt_tokens", "input_tokens":
+	switch u.TokenKind() {
+	case telemetry.TokensInput:
 		return "gen_ai.usage.input_tokens"
-	case "completion_tokens", "output_tokens":
+	case telemetry.TokensOutput:
 		return "gen_ai.usage.output_tokens"
-	case "cache_read_input_tokens", "cached_tokens":
+	case telemetry.TokensCacheRead:
 		return "gen_ai.usage.cache_read.input_tokens"
-	case "cache_creation_input_tokens":
+	case telemetry.TokensCacheCreation:
 		return "gen_ai.usage.cache_creation.input_tokens"
-	case "token_count":
-		switch u.PayloadName {
-		case "input", "prompt", "request", "messages":
-			return "gen_ai.usage.input_tokens"
-		case "output", "completion", "response", "choices":
-			return "gen_ai.usage.output_tokens"
-		}
 	}
 	if u.PayloadName != "" {
 		return usageAttrPrefix + u.PayloadName + "." + u.Name

@@ -1,0 +1,556 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+)
+
+// Trace references that ResolveTrace accepts besides a trace id or prefix.
+const (
+	// TraceSlowest is the session's trace with the longest duration.
+	TraceSlowest = "slowest"
+	// TraceFailed is the session's latest trace (by start) holding a span
+	// with error status.
+	TraceFailed = "failed"
+)
+
+// MaxTraceSpans bounds TraceDetail.Spans.
+const MaxTraceSpans = 10_000
+
+// ErrTraceNotFound is wrapped by the errors of ResolveTrace and Trace when
+// the session holds no such trace.
+var ErrTraceNotFound = errors.New("trace not found")
+
+// TraceSummary is one trace of a session, as ResolveTrace compares them.
+// It covers the trace's spans that the session lists (runs excepted).
+type TraceSummary struct {
+	TraceID telemetry.TraceID
+	// Start is the first span's start, End the last span's end (its start
+	// while open), Duration the time between.
+	Start, End time.Time
+	Duration   time.Duration
+	Spans      int
+	Errors     int
+}
+
+// TraceLookupError is returned by ResolveTrace when its reference names no
+// trace of the session, or several. It wraps ErrTraceNotFound unless
+// Ambiguous.
+type TraceLookupError struct {
+	Session, Ref string
+	// Ambiguous says several traces start with Ref; otherwise none
+	// matches, or none qualifies for slowest or failed.
+	Ambiguous bool
+	// Candidates are, in start order, at most 10: the matching traces when
+	// Ambiguous, else the session's traces (the latest). More counts the
+	// others.
+	Candidates []TraceSummary
+	More       int
+}
+
+func (e *TraceLookupError) Error() string {
+	switch {
+	case e.Ambiguous:
+		return fmt.Sprintf("trace %q is ambiguous in session %q: %d traces start with it",
+			e.Ref, e.Session, len(e.Candidates)+e.More)
+	case e.Ref == TraceFailed:
+		return fmt.Sprintf("session %q has no trace with an error span", e.Session)
+	case e.Ref == TraceSlowest:
+		return fmt.Sprintf("session %q has no trace", e.Session)
+	}
+	return fmt.Sprintf("trace %q not found in session %q", e.Ref, e.Session)
+}
+
+func (e *TraceLookupError) Unwrap() error {
+	if e.Ambiguous {
+		return nil
+	}
+	return ErrTraceNotFound
+}
+
+// TraceDetail is one trace of a session with everything recorded on its
+// spans: what `graphsignal show --trace` reports.
+type TraceDetail struct {
+	SessionID string
+	TraceID   telemetry.TraceID
+	// Start, End and Duration span the listed spans as in TraceSummary.
+	Start, End time.Time
+	Duration   time.Duration
+	// Spans are in tree order (as Trace's): each followed by its
+	// children by start, Depth deep. At most MaxTraceSpans are listed,
+	// the earliest; SpansOmitted counts the others.
+	Spans        []TraceSpan
+	SpansOmitted int
+	// Scores are the trace's scores that name no span, in time order.
+	Scores []Score
+}
+
+// TraceSpan is one span of a TraceDetail.
+type TraceSpan struct {
+	SpanNode
+	RunID      string
+	Tags       telemetry.Tags
+	Attributes map[string]any
+	Usage      []telemetry.Usage
+	Exceptions []telemetry.Exception
+	// Scores are the scores naming the span (reported on it or later), in
+	// time order.
+	Scores []Score
+	// Payloads are present only when payload recording was on.
+	Payloads []telemetry.Payload
+}
+
+// sessionScope is which spans a session lists (as Session does): all
+// spans of the runs whose own session it is (own), and the spans tagged
+// with the session of the runs that served it among others (shared).
+type sessionScope struct {
+	session     string
+	own, shared scope
+}
+
+func querySessionScope(ctx context.Context, q querier, session string) (sessionScope, error) {
+	runs, err := queryRuns(ctx, q, session)
+	if err != nil {
+		return sessionScope{}, err
+	}
+	ss := sessionScope{session: session}
+	traceOwner := map[telemetry.TraceID]bool{}
+	runOwner := map[string]bool{}
+	for i := range runs {
+		r := &runs[i]
+		ownsTrace, ownsRunID := !traceOwner[r.TraceID], r.RunID != "" && !runOwner[r.RunID]
+		traceOwner[r.TraceID], runOwner[r.RunID] = true, true
+		if r.SessionID == session {
+			ss.own.add(r, ownsTrace, ownsRunID)
+		} else {
+			ss.shared.add(r, ownsTrace, ownsRunID)
+		}
+	}
+	return ss, nil
+}
+
+// ResolveTrace returns the trace of session that ref names: TraceSlowest,
+// TraceFailed, a trace id, or the one trace id of the session that ref (hex,
+// any case) is a prefix of. It returns a *TraceLookupError when none or
+// several match, and an error wrapping ErrNotFound when there is no such
+// session.
+func (s *Store) ResolveTrace(ctx context.Context, session, ref string) (telemetry.TraceID, error) {
+	var (
+		found  telemetry.TraceID
+		lookup *TraceLookupError
+	)
+	err := s.inSession(ctx, session, func(tx *sql.Tx, ss sessionScope) error {
+		prefix := ""
+		if ref != TraceSlowest && ref != TraceFailed {
+			prefix = strings.ToLower(ref)
+		}
+		traces, err := querySessionTraces(ctx, tx, ss, prefix)
+		if err != nil {
+			return err
+		}
+		found, lookup = pickTrace(traces, session, ref, prefix)
+		if lookup != nil && !lookup.Ambiguous && prefix != "" {
+			// Nothing matched: list the session's traces instead.
+			all, err := querySessionTraces(ctx, tx, ss, "")
+			if err != nil {
+				return err
+			}
+			lookup.Candidates, lookup.More = latest(all)
+		}
+		return nil
+	})
+	if err != nil {
+		return telemetry.TraceID{}, fmt.Errorf("session %q: %w", session, err)
+	}
+	if lookup != nil {
+		return telemetry.TraceID{}, lookup
+	}
+	return found, nil
+}
+
+// maxTraceCandidates is how many traces a TraceLookupError lists.
+const maxTraceCandidates = 10
+
+// pickTrace chooses among traces (in start order, those matching prefix
+// when it is not empty) the one that ref names.
+func pickTrace(traces []TraceSummary, session, ref, prefix string) (telemetry.TraceID, *TraceLookupError) {
+	notFound := &TraceLookupError{Session: session, Ref: ref}
+	var pick *TraceSummary
+	switch {
+	case ref == TraceSlowest:
+		for i := range traces {
+			if pick == nil || traces[i].Duration > pick.Duration {
+				pick = &traces[i]
+			}
+		}
+	case ref == TraceFailed:
+		for i := range traces {
+			if traces[i].Errors > 0 {
+				pick = &traces[i] // the latest: traces are in start order
+			}
+		}
+	case len(traces) == 1:
+		pick = &traces[0]
+	case len(traces) > 1:
+		for i := range traces {
+			if traces[i].TraceID.String() == prefix {
+				return traces[i].TraceID, nil
+			}
+		}
+		e := &TraceLookupError{Session: session, Ref: ref, Ambiguous: true, Candidates: traces}
+		if len(traces) > maxTraceCandidates {
+			e.Candidates, e.More = traces[:maxTraceCandidates], len(traces)-maxTraceCandidates
+		}
+		return telemetry.TraceID{}, e
+	}
+	if pick == nil {
+		notFound.Candidates, notFound.More = latest(traces)
+		return telemetry.TraceID{}, notFound
+	}
+	return pick.TraceID, nil
+}
+
+// latest returns the last maxTraceCandidates traces and how many precede
+// them.
+func latest(traces []TraceSummary) ([]TraceSummary, int) {
+	if n := len(traces) - maxTraceCandidates; n > 0 {
+		return traces[n:], n
+	}
+	return traces, 0
+}
+
+// querySessionTraces summarises the traces of the spans (but runs) that
+// ss lists, those whose id starts with prefix (lower-case hex) when it is
+// not empty, in start order.
+func querySessionTraces(ctx context.Context, q querier, ss sessionScope, prefix string) ([]TraceSummary, error) {
+	if strings.Trim(prefix, "0123456789abcdef") != "" {
+		return nil, nil // not hex: no trace id starts with it
+	}
+	byID := map[string]*TraceSummary{}
+	for _, part := range []struct {
+		sc       scope
+		filtered bool
+	}{{ss.own, false}, {ss.shared, true}} {
+		if len(part.sc.runIDs) == 0 && len(part.sc.traces) == 0 {
+			continue
+		}
+		runIDs, traces := part.sc.args()
+		query := `SELECT trace_id, min(start_ns), max(max(start_ns, end_ns)), sum(status = 2), count(*)
+		FROM spans WHERE +is_run = 0 AND ` + scopeSQL("spans")
+		if prefix != "" {
+			// Every id starting with prefix sorts between prefix and
+			// prefix+"\xff".
+			query += ` AND trace_id >= ?4 AND trace_id < ?5`
+		}
+		if part.filtered {
+			query += ` AND session_id = ?1`
+		}
+		rows, err := q.QueryContext(ctx, query+` GROUP BY trace_id`, ss.session, runIDs, traces, prefix, prefix+"\xff")
+		if err != nil {
+			return nil, fmt.Errorf("query traces: %w", err)
+		}
+		for rows.Next() {
+			var (
+				id                  string
+				first, last         int64
+				errCount, spanCount int
+			)
+			if err := rows.Scan(&id, &first, &last, &errCount, &spanCount); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("scan trace: %w", err)
+			}
+			t := byID[id]
+			if t == nil {
+				t = &TraceSummary{}
+				t.TraceID, _ = telemetry.ParseTraceID(id)
+				t.Start, t.End = telemetry.FromUnixNano(first), telemetry.FromUnixNano(last)
+				byID[id] = t
+			}
+			if s := telemetry.FromUnixNano(first); s.Before(t.Start) {
+				t.Start = s
+			}
+			if e := telemetry.FromUnixNano(last); e.After(t.End) {
+				t.End = e
+			}
+			t.Spans += spanCount
+			t.Errors += errCount
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("query traces: %w", err)
+		}
+	}
+	out := make([]TraceSummary, 0, len(byID))
+	for _, t := range byID {
+		if !t.Start.IsZero() && t.End.After(t.Start) {
+			t.Duration = t.End.Sub(t.Start)
+		}
+		out = append(out, *t)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Start.Equal(out[j].Start) {
+			return out[i].Start.Before(out[j].Start)
+		}
+		return out[i].TraceID.String() < out[j].TraceID.String()
+	})
+	return out, nil
+}
+
+// Trace returns trace id as session lists it (the spans, but runs, that
+// Session would list), with every span's tags, attributes, usage,
+// exceptions, scores and payloads. It returns an error wrapping ErrNotFound
+// when there is no such session and ErrTraceNotFound when the session lists
+// no span of the trace. The queries run in one read transaction.
+func (s *Store) Trace(ctx context.Context, session string, id telemetry.TraceID) (*TraceDetail, error) {
+	var d *TraceDetail
+	err := s.inSession(ctx, session, func(tx *sql.Tx, ss sessionScope) error {
+		var err error
+		d, err = queryTrace(ctx, tx, ss, id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("trace %s of session %q: %w", id, session, err)
+	}
+	return d, nil
+}
+
+// traceSpansSQL selects the spans (but runs) of trace ?1 that a session
+// lists: those of the own scope (run ids ?2; the trace itself when ?3) and
+// those of the shared scope (run ids ?4; the trace when ?5) tagged with
+// session ?6. It reads the trace through its index.
+const traceSpansSQL = `FROM spans WHERE trace_id = ?1 AND +is_run = 0 AND (
+		run_id IN (SELECT value FROM json_each(?2)) OR (run_id = '' AND ?3)
+		OR (session_id = ?6 AND (run_id IN (SELECT value FROM json_each(?4)) OR (run_id = '' AND ?5))))`
+
+func queryTrace(ctx context.Context, q querier, ss sessionScope, id telemetry.TraceID) (*TraceDetail, error) {
+	trace := id.String()
+	ownRuns, _ := ss.own.args()
+	sharedRuns, _ := ss.shared.args()
+	args := []any{trace, ownRuns, contains(ss.own.traces, trace), sharedRuns, contains(ss.shared.traces, trace),
+		ss.session}
+	rows, err := q.QueryContext(ctx, `SELECT span_id, parent_span_id, name, start_ns, end_ns, status, status_message,
+		session_id, run_id, tags, attributes, exceptions, payloads, usage `+traceSpansSQL+`
+	ORDER BY start_ns, rowid LIMIT `+fmt.Sprint(MaxTraceSpans+1), args...)
+	if err != nil {
+		return nil, fmt.Errorf("query trace spans: %w", err)
+	}
+	d := &TraceDetail{SessionID: ss.session, TraceID: id}
+	spans, err := scanTraceSpans(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(spans) == 0 {
+		return nil, ErrTraceNotFound
+	}
+	if len(spans) > MaxTraceSpans {
+		spans = spans[:MaxTraceSpans]
+		var total int
+		if err := q.QueryRowContext(ctx, `SELECT count(*) `+traceSpansSQL, args...).Scan(&total); err != nil {
+			return nil, fmt.Errorf("count trace spans: %w", err)
+		}
+		d.SpansOmitted = total - MaxTraceSpans
+	}
+	if err := attachScores(ctx, q, d, spans); err != nil {
+		return nil, err
+	}
+	d.Spans = treeOrder(spans)
+	for _, sp := range d.Spans {
+		if d.Start.IsZero() || sp.Start.Before(d.Start) {
+			d.Start = sp.Start
+		}
+		end := sp.End
+		if end.IsZero() {
+			end = sp.Start
+		}
+		if end.After(d.End) {
+			d.End = end
+		}
+	}
+	if d.End.After(d.Start) {
+		d.Duration = d.End.Sub(d.Start)
+	}
+	return d, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// scanTraceSpans reads the rows of queryTrace and closes them.
+func scanTraceSpans(rows *sql.Rows) ([]TraceSpan, error) {
+	defer rows.Close()
+	var out []TraceSpan
+	for rows.Next() {
+		var (
+			ts                                 TraceSpan
+			span, parent                       string
+			start, end                         int64
+			status                             int
+			tags, attrs, excs, payloads, usage *string
+		)
+		if err := rows.Scan(&span, &parent, &ts.Name, &start, &end, &status, &ts.StatusMessage, &ts.SessionID,
+			&ts.RunID, &tags, &attrs, &excs, &payloads, &usage); err != nil {
+			return nil, fmt.Errorf("scan trace span: %w", err)
+		}
+		ts.SpanID, _ = telemetry.ParseSpanID(span)
+		ts.ParentSpanID, _ = telemetry.ParseSpanID(parent)
+		ts.Start, ts.End = telemetry.FromUnixNano(start), telemetry.FromUnixNano(end)
+		if end > start && start != 0 {
+			ts.Duration = time.Duration(end - start)
+		}
+		ts.Status = telemetry.Status(status)
+		ts.Tags = parseTags(tags)
+		ts.Attributes = decodeAttrs(attrs)
+		ts.Exceptions = decodeExceptions(excs)
+		ts.Payloads = decodePayloads(payloads)
+		ts.Usage = decodeUsage(usage)
+		if ts.Status == telemetry.StatusError {
+			ts.Error = ts.StatusMessage
+			if len(ts.Exceptions) > 0 {
+				ts.Error = ts.Exceptions[0].Type
+				if m := ts.Exceptions[0].Message; m != "" {
+					ts.Error += ": " + m
+				}
+			}
+		}
+		out = append(out, ts)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query trace spans: %w", err)
+	}
+	return out, nil
+}
+
+// attachScores adds the trace's scores to the listed spans they name and
+// to d.Scores when they name none.
+func attachScores(ctx context.Context, q querier, d *TraceDetail, spans []TraceSpan) error {
+	index := make(map[telemetry.SpanID]int, len(spans))
+	for i := range spans {
+		index[spans[i].SpanID] = i
+	}
+	rows, err := q.QueryContext(ctx, `SELECT span_id, name, value, unit, comment, severity, tags, ts_ns
+	FROM scores WHERE trace_id = ? ORDER BY ts_ns, rowid`, d.TraceID.String())
+	if err != nil {
+		return fmt.Errorf("query trace scores: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			sc    Score
+			span  string
+			value sql.NullFloat64
+			tags  *string
+			ts    int64
+		)
+		if err := rows.Scan(&span, &sc.Name, &value, &sc.Unit, &sc.Comment, &sc.Severity, &tags, &ts); err != nil {
+			return fmt.Errorf("scan trace score: %w", err)
+		}
+		sc.TraceID = d.TraceID
+		sc.SpanID, _ = telemetry.ParseSpanID(span)
+		sc.Value = math.NaN() // stored as NULL
+		if value.Valid {
+			sc.Value = value.Float64
+		}
+		sc.Tags = parseTags(tags)
+		sc.Time = telemetry.FromUnixNano(ts)
+		if sc.SpanID.IsZero() {
+			d.Scores = append(d.Scores, sc)
+		} else if i, ok := index[sc.SpanID]; ok {
+			spans[i].Scores = append(spans[i].Scores, sc)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("query trace scores: %w", err)
+	}
+	return nil
+}
+
+// treeOrder orders spans (in start order) as tree does, keeping their
+// details.
+func treeOrder(spans []TraceSpan) []TraceSpan {
+	nodes := make([]SpanNode, len(spans))
+	index := make(map[telemetry.SpanID]int, len(spans))
+	for i := range spans {
+		nodes[i] = spans[i].SpanNode
+		index[spans[i].SpanID] = i
+	}
+	out := make([]TraceSpan, 0, len(spans))
+	for _, n := range tree(nodes) {
+		ts := spans[index[n.SpanID]]
+		ts.Depth = n.Depth
+		out = append(out, ts)
+	}
+	return out
+}
+
+func decodePayloads(s *string) []telemetry.Payload {
+	if s == nil {
+		return nil
+	}
+	var ps []payloadJSON
+	if err := json.Unmarshal([]byte(*s), &ps); err != nil || len(ps) == 0 {
+		return nil
+	}
+	out := make([]telemetry.Payload, len(ps))
+	for i, p := range ps {
+		out[i] = telemetry.Payload{Name: p.Name, ContentType: p.ContentType, Data: p.Data}
+	}
+	return out
+}
+
+func decodeUsage(s *string) []telemetry.Usage {
+	if s == nil {
+		return nil
+	}
+	var us []struct {
+		PayloadName string   `json:"payload_name"`
+		Name        string   `json:"name"`
+		Value       *float64 `json:"value"`
+	}
+	if err := json.Unmarshal([]byte(*s), &us); err != nil || len(us) == 0 {
+		return nil
+	}
+	out := make([]telemetry.Usage, len(us))
+	for i, u := range us {
+		out[i] = telemetry.Usage{PayloadName: u.PayloadName, Name: u.Name, Value: math.NaN()} // written as null
+		if u.Value != nil {
+			out[i].Value = *u.Value
+		}
+	}
+	return out
+}
+
+// inSession runs f in one read transaction, with the scope of session,
+// after checking that the session exists (ErrNotFound otherwise).
+func (s *Store) inSession(ctx context.Context, session string, f func(tx *sql.Tx, ss sessionScope) error) error {
+	return s.use(func() error {
+		tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback() }()
+		if _, err := s.summary(ctx, tx, session); err != nil {
+			return err
+		}
+		ss, err := querySessionScope(ctx, tx, session)
+		if err != nil {
+			return err
+		}
+		return f(tx, ss)
+	})
+}

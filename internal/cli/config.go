@@ -15,6 +15,7 @@ import (
 
 	"github.com/graphsignal/graphsignal/internal/apibase"
 	"github.com/graphsignal/graphsignal/internal/env"
+	"github.com/graphsignal/graphsignal/internal/notify"
 	"github.com/graphsignal/graphsignal/internal/redact"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
@@ -39,7 +40,10 @@ type Config struct {
 	// sampler's executable, "" to look for it (docs/gpu.md).
 	GPU        string
 	GPUSampler string
-	Debug      bool
+	// Notify is the webhook a failed run is posted to, "" for none
+	// (docs/ci.md, "Notifications"). A secret: never printed.
+	Notify string
+	Debug  bool
 	// File is the config file that was read, "" if none.
 	File string
 }
@@ -68,6 +72,7 @@ var settings = []setting{
 	{key: "summary", flag: "summary", def: "auto"},
 	{key: "gpu", flag: "gpu", envs: []string{"GRAPHSIGNAL_GPU"}, def: "auto"},
 	{key: "gpu_sampler", flag: "gpu-sampler", envs: []string{"GRAPHSIGNAL_GPU_SAMPLER"}},
+	{key: "notify", flag: "notify", envs: []string{"GRAPHSIGNAL_NOTIFY_URL"}, secret: true},
 	{key: "debug", flag: "debug", envs: []string{"GRAPHSIGNAL_DEBUG_MODE"}, def: "false"},
 }
 
@@ -95,6 +100,7 @@ func addConfigFlags(fs *pflag.FlagSet) {
 	fs.String("summary", "auto", "end-of-run summary on stderr: auto (when stderr is a terminal), always or never")
 	fs.String("gpu", "auto", "GPU sampling: auto (where an NVIDIA driver is loaded), on or off")
 	fs.String("gpu-sampler", "", "the GPU sampler's executable (default: graphsignal-gpu beside graphsignal, else in PATH)")
+	fs.String("notify", "", "webhook `URL` (Slack-compatible) that a failed run is posted to; prefer $GRAPHSIGNAL_NOTIFY_URL")
 }
 
 // minDuration is the smallest sample interval and flush timeout accepted: a
@@ -164,6 +170,7 @@ func resolveConfig(fs *pflag.FlagSet, environ []string, configFlag string, debug
 		Summary:      vals["summary"],
 		GPU:          vals["gpu"],
 		GPUSampler:   vals["gpu_sampler"],
+		Notify:       vals["notify"],
 		File:         file,
 	}
 	if cfg.DataDir == "" {
@@ -194,6 +201,11 @@ func resolveConfig(fs *pflag.FlagSet, environ []string, configFlag string, debug
 	case "auto", "always", "never":
 	default:
 		return nil, nil, usageErrorf("summary %q: want auto, always or never", cfg.Summary)
+	}
+	if cfg.Notify != "" {
+		if err := notify.CheckURL(cfg.Notify); err != nil {
+			return nil, nil, usageErrorf("%w (from %s)", err, sources["notify"].from)
+		}
 	}
 	switch cfg.GPU {
 	case "auto", "on", "off":

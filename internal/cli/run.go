@@ -346,12 +346,13 @@ func afterExit(ctx context.Context, opts *runOptions, child *launcher.Child, exi
 
 // secrets are the values that must never be stored or printed, wherever
 // they appear (README, "Secrets"): the API key, the per-run local key, the
+// notification webhook, the
 // OTLP header values (as written, decoded, and the credential after a
 // scheme) and the values of the environment variables whose names mark
 // them as secret (redact.EnvironValues).
 func secrets(cfg *Config, environ []string, token string) []string {
 	var out []string
-	for _, s := range []string{cfg.APIKey, token} {
+	for _, s := range []string{cfg.APIKey, token, cfg.Notify} {
 		if len(s) >= 4 {
 			out = append(out, s)
 		}
@@ -395,8 +396,13 @@ func finishRun(ctx context.Context, opts *runOptions, pipe *pipeline.Pipeline, w
 	delivered := flushDelivery(ctx, opts.delivery) // at the same time as the journal
 	flushErr := pipe.Shutdown(ctx)
 	opts.delivery.journalClosed() // closed already, or never created
+	s := runSummary{cfg: cfg, outcome: outcome, exit: exit, childSpans: childSpans,
+		digest: opts.digest.Summary(), redact: warn.redacted}
+	notified := startNotify(ctx, &s, opts.environ, warn) // at the same time as the uploads
+	defer notified()
 	stats := pipe.Stats()
 	dests := delivered()
+	s.stats, s.flushErr, s.dests = stats, flushErr, dests
 	out := summaryOutputs(cfg, opts.environ, term.IsTerminal(int(opts.streams.ErrOut.Fd())))
 	if out.stderr || out.stepSummary != "" || cfg.Debug {
 		opts.delivery.measurePending(dests)
@@ -404,8 +410,6 @@ func finishRun(ctx context.Context, opts *runOptions, pipe *pipeline.Pipeline, w
 	if cfg.Debug {
 		printDeliveryDebug(opts.streams.ErrOut, dests)
 	}
-	s := runSummary{cfg: cfg, outcome: outcome, exit: exit, stats: stats, flushErr: flushErr, childSpans: childSpans,
-		dests: dests, digest: opts.digest.Summary(), redact: warn.redacted}
 	if out.stepSummary != "" {
 		if err := appendStepSummary(out.stepSummary, s.markdown()); err != nil {
 			fmt.Fprintf(opts.streams.ErrOut, "graphsignal: warning: GitHub step summary: %v\n", warn.redacted(err.Error()))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/graphsignal/graphsignal/internal/journal"
+	"github.com/graphsignal/graphsignal/internal/spool"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
@@ -23,10 +24,40 @@ type Primer interface {
 	Prime(b telemetry.Batch)
 }
 
-// prime feeds the Sender, when it is a Primer, the records of c's journal
-// before its delivery offset. It is best effort: a journal that cannot be
-// read is primed as far as it could be, and the read that sends it reports
-// the problem. It returns an error only when ctx ended first.
+// StateKeeper is implemented by a Sender whose state (Primer) a resumed
+// journal cannot always give back: a long run's journal has had its
+// consumed middle reclaimed (spool.ReclaimKeep), and a counter last updated
+// there would otherwise be sent whole. Once a journal is acknowledged past
+// spool.ReclaimKeep, the Shipper saves State beside the cursor after each
+// request; a Shipper that claims the journal at that offset Restores it
+// instead of reading the journal (docs/upload.md). Both are called from
+// the goroutine that calls Send.
+type StateKeeper interface {
+	// State returns what the Sender learnt from what was acknowledged.
+	State() ([]byte, error)
+	// Restore adds a State to what the Sender knows.
+	Restore(state []byte) error
+}
+
+// saveState saves the Sender's state for cur's journal, acknowledged up to
+// offset, when it is a StateKeeper and offset is past what reclaim keeps.
+// A state that cannot be saved leaves priming to the journal.
+func (s *Shipper) saveState(cur *cursor, offset int64) {
+	k, ok := s.cfg.Sender.(StateKeeper)
+	if !ok || offset <= spool.ReclaimKeep {
+		return
+	}
+	if st, err := k.State(); err == nil {
+		_ = s.cfg.Spool.SaveState(s.cfg.Dest, cur.name, offset, st)
+	}
+}
+
+// prime gives the Sender, when it is a Primer, what it learnt from c's
+// journal before its delivery offset: the state saved at that offset
+// (StateKeeper), else the records of the journal before it. It is best
+// effort: a journal that cannot be read is primed as far as it could be,
+// and the read that sends it reports the problem. It returns an error only
+// when ctx ended first.
 func (s *Shipper) prime(ctx context.Context, c *cursor) error {
 	p, ok := s.cfg.Sender.(Primer)
 	if !ok {
@@ -35,6 +66,11 @@ func (s *Shipper) prime(ctx context.Context, c *cursor) error {
 	end := c.c.Offset()
 	if end <= 0 {
 		return nil
+	}
+	if k, ok := s.cfg.Sender.(StateKeeper); ok {
+		if st, ok := s.cfg.Spool.LoadState(s.cfg.Dest, c.name, end); ok && k.Restore(st) == nil {
+			return nil
+		}
 	}
 	r, err := journal.Open(s.cfg.Spool.JournalDir(), c.name)
 	if err != nil {

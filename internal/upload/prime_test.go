@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -249,4 +250,127 @@ func resumeChild(t *testing.T, dir, api string) {
 	}
 	err = s.Drain(t.Context(), nil)
 	t.Fatalf("Drain returned %v before the process was killed", err)
+}
+
+// primerOnly is a Sender that primes from the journal but keeps no state
+// (not a StateKeeper).
+type primerOnly struct {
+	upload.Sender
+	p upload.Primer
+}
+
+func (p primerOnly) Prime(b telemetry.Batch) { p.p.Prime(b) }
+
+// TestResumeAfterReclaimCountsOnce: a long journal's consumed middle is
+// reclaimed (a hole) while a destination has acknowledged part of it; the
+// counter there, never updated in what reclaim keeps, is known to the
+// resuming Sender from the state saved beside the cursor, so its last point
+// goes as an increase: the API counts it once. Primed from the journal alone
+// (what reclaim kept: its first line and the last MiB), it is sent whole
+// and counted twice.
+func TestResumeAfterReclaimCountsOnce(t *testing.T) {
+	trace := telemetry.TraceID{9}
+	tags := telemetry.Tags{telemetry.TagSessionID: "s"}
+	calls := func(v float64, at int) telemetry.Batch {
+		return telemetry.Batch{Metrics: []telemetry.Metric{{TraceID: trace, Name: "steps", Kind: telemetry.Counter,
+			Tags: tags, Time: time.Unix(1700000000+int64(at), 0), Value: v}}}
+	}
+	pad := func(i int) telemetry.Batch {
+		return telemetry.Batch{Logs: []telemetry.Log{{TraceID: trace, Level: "info", Time: time.Unix(1700000000+int64(i), 0),
+			Message: strings.Repeat("x", 64<<10)}}}
+	}
+	const pads = 48 // 3 MiB of logs between the counter's two points
+	tests := []struct {
+		name      string
+		hide      bool // a Primer that keeps no state (primerOnly)
+		wantSteps float64
+	}{
+		{"state saved", false, 7},
+		{"journal only", true, 5 + 7},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := &deltaSums{t: t, accept: -1, held: make(chan struct{}, 1), release: make(chan struct{})}
+			srv := httptest.NewServer(api)
+			t.Cleanup(srv.Close)
+			dir := t.TempDir()
+			d := spool.Open(dir)
+			first := newGSAPI(t, srv.URL)
+			if err := d.Expect(first.Name(), "run"); err != nil {
+				t.Fatal(err)
+			}
+			w, err := journal.Create(d.JournalDir(), "run", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := []telemetry.Batch{pad(0), calls(5, 1)} // the first line is always kept: not the counter
+			for i := range pads {
+				lines = append(lines, pad(2+i))
+			}
+			for _, b := range lines {
+				if err := w.Append(b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The first process delivers all but the counter's last point.
+			var asSender upload.Sender = first
+			if tt.hide {
+				asSender = primerOnly{first, first}
+			}
+			s1, err := upload.New(upload.Config{Sender: asSender, Dest: first.Name(), Spool: d, Live: "run", MaxBytes: 256 << 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			s1.Start(ctx)
+			deadline := time.Now().Add(30 * time.Second)
+			for s1.Stats().Records < int64(len(lines)) {
+				if time.Now().After(deadline) {
+					t.Fatalf("first delivery stuck at %d records", s1.Stats().Records)
+				}
+				s1.Kick()
+				time.Sleep(10 * time.Millisecond)
+			}
+			s1.Stop()
+			if err := w.Append(calls(7, 100)); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			acked, err := d.Claim(first.Name(), "run")
+			if err != nil {
+				t.Fatal(err)
+			}
+			upTo := acked.Offset()
+			_ = acked.Release()
+			hole, err := journal.Reclaim(d.JournalDir(), "run", upTo, spool.ReclaimKeep)
+			if errors.Is(err, journal.ErrReclaimUnsupported) {
+				t.Skip("this file system cannot punch holes")
+			}
+			if err != nil || hole < 1<<20 {
+				t.Fatalf("Reclaim: %d bytes, %v", hole, err)
+			}
+
+			// Another process resumes with a fresh Sender.
+			second := newGSAPI(t, srv.URL)
+			var sender upload.Sender = second
+			if tt.hide {
+				sender = primerOnly{second, second}
+			}
+			s2, err := upload.New(upload.Config{Sender: sender, Dest: second.Name(), Spool: d})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s2.Drain(ctx, nil); err != nil {
+				t.Fatalf("Drain: %v", err)
+			}
+			api.mu.Lock()
+			defer api.mu.Unlock()
+			if api.steps != tt.wantSteps {
+				t.Errorf("API counted %v steps, want %v", api.steps, tt.wantSteps)
+			}
+		})
+	}
 }

@@ -70,6 +70,7 @@ func (s *Shipper) sendOne(ctx context.Context, cur *cursor) (eof bool, err error
 		if err := cur.c.Advance(chunk.Next); err != nil {
 			return false, fmt.Errorf("record delivery offset: %w", err)
 		}
+		s.saveState(cur, chunk.Next)
 	}
 	return chunk.EOF, nil
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/graphsignal/graphsignal/internal/gzipbody"
 	"github.com/graphsignal/graphsignal/internal/redact"
@@ -36,18 +37,24 @@ type endpoint struct {
 	json    bool
 	gzip    bool
 	gz      *gzipbody.Writer // the Sender's, for all its endpoints
+	gzMu    *sync.Mutex      // gz's: the signals' requests go at once
 	buf     bytes.Buffer
 }
 
-// transportKey identifies a connection pool that signals can share.
+// transportKey identifies a connection pool. Over HTTP each signal has its
+// own, as an OpenTelemetry SDK's exporters do, so that a batch's traces,
+// metrics and logs go at once, each on its connection (HTTP/1.1 carries one
+// request at a time); gRPC signals with the same TLS settings share one
+// (HTTP/2 carries them at once).
 type transportKey struct {
 	tls  *tls.Config
 	grpc bool
+	kind signalKind // HTTP only
 }
 
-// newEndpoint prepares one signal's destination. Signals with the same TLS
-// settings and protocol family share one transport from pool.
-func newEndpoint(sig Signal, kind signalKind, ua string, pool map[transportKey]http.RoundTripper, pres map[transportKey]*predial.Dialer, gz *gzipbody.Writer) (*endpoint, error) {
+// newEndpoint prepares one signal's destination, with a transport from
+// pool (transportKey).
+func newEndpoint(sig Signal, kind signalKind, ua string, pool map[transportKey]http.RoundTripper, pres map[transportKey]*predial.Dialer, gz *gzipbody.Writer, gzMu *sync.Mutex) (*endpoint, error) {
 	u, err := url.Parse(sig.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("otlp %s: endpoint is not an http or https URL", kind)
@@ -59,6 +66,7 @@ func newEndpoint(sig Signal, kind signalKind, ua string, pool map[transportKey]h
 		display: redact.Origin(sig.URL),
 		gzip:    sig.Compression == CompressionGzip,
 		gz:      gz,
+		gzMu:    gzMu,
 		ua:      ua,
 	}
 	switch sig.Protocol {
@@ -75,7 +83,7 @@ func newEndpoint(sig Signal, kind signalKind, ua string, pool map[transportKey]h
 			return nil, fmt.Errorf("otlp %s: invalid header name", kind)
 		}
 	}
-	key := transportKey{tls: sig.TLS}
+	key := transportKey{tls: sig.TLS, kind: kind}
 	tr, ok := pool[key]
 	if !ok {
 		t := http.DefaultTransport.(*http.Transport).Clone()
@@ -267,6 +275,8 @@ func (s *Sender) clean(msg string) string {
 
 // compress gzips b into the endpoint's buffer, valid until the next call.
 func (ep *endpoint) compress(b []byte) []byte {
+	ep.gzMu.Lock()
+	defer ep.gzMu.Unlock()
 	ep.buf.Reset()
 	ep.gz.Compress(&ep.buf, b)
 	return ep.buf.Bytes()

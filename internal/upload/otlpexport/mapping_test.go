@@ -54,8 +54,14 @@ func TestSendHTTP(t *testing.T) {
 			if res.Bytes != wire || res.Rejected != 0 {
 				t.Errorf("Result = %+v, want Bytes %d (as received), Rejected 0", res, wire)
 			}
-			if n := r.conns.Load(); n != 1 {
-				t.Errorf("%d connections for the three signals, want 1 (one pool, reused)", n)
+			if n := r.conns.Load(); n != 3 {
+				t.Errorf("%d connections for the three signals, want 3 (one each: sent at once)", n)
+			}
+			if _, err := s.Send(context.Background(), testBatch()); err != nil {
+				t.Fatalf("second Send: %v", err)
+			}
+			if n := r.conns.Load(); n != 3 {
+				t.Errorf("%d connections after a second Send, want the 3 reused", n)
 			}
 			checkTraces(t, reqs[0].traces)
 			checkMetrics(t, reqs[1].metrics)

@@ -150,7 +150,7 @@ func New(cfg Config) (*Sender, error) {
 	var err error
 	pool := make(map[transportKey]http.RoundTripper)
 	pres := make(map[transportKey]*predial.Dialer)
-	gz := &gzipbody.Writer{} // one for all endpoints: Sends are serialised
+	gz, gzMu := &gzipbody.Writer{}, &sync.Mutex{} // one for all endpoints, one request at a time
 	for _, p := range []struct {
 		dst  **endpoint
 		sig  Signal
@@ -159,7 +159,7 @@ func New(cfg Config) (*Sender, error) {
 		if p.sig.URL == "" {
 			continue
 		}
-		if *p.dst, err = newEndpoint(p.sig, p.kind, userAgent(cfg.Version), pool, pres, gz); err != nil {
+		if *p.dst, err = newEndpoint(p.sig, p.kind, userAgent(cfg.Version), pool, pres, gz, gzMu); err != nil {
 			return nil, err
 		}
 		if s.name == "" {
@@ -205,13 +205,22 @@ func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, er
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	reqs := s.conv.convert(b, s.traces != nil, s.metrics != nil, s.logs != nil)
-	var res upload.Result
-	var sent []digest
+	// Encoded in turn, then sent at once, one request per signal, each to
+	// its endpoint: the batch costs one round trip, not one per signal.
+	type call struct {
+		r    request
+		ep   *endpoint
+		body []byte
+		d    digest
+		out  outcome
+		err  error
+	}
+	calls := make([]call, 0, len(reqs))
 	for _, r := range reqs {
 		ep := s.endpointFor(r.kind)
 		body, err := ep.marshal(r)
 		if err != nil {
-			return res, fmt.Errorf("otlp: encode %s: %w", r.kind, err)
+			return upload.Result{}, fmt.Errorf("otlp: encode %s: %w", r.kind, err)
 		}
 		var d digest
 		if len(s.acked) > 0 || len(reqs) > 1 {
@@ -220,16 +229,34 @@ func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, er
 				continue
 			}
 		}
-		out, err := ep.send(ctx, body, s)
+		calls = append(calls, call{r: r, ep: ep, body: body, d: d})
+	}
+	if len(calls) == 1 {
+		calls[0].out, calls[0].err = calls[0].ep.send(ctx, calls[0].body, s)
+	} else {
+		var wg sync.WaitGroup
+		for i := range calls {
+			c := &calls[i]
+			wg.Go(func() { c.out, c.err = c.ep.send(ctx, c.body, s) })
+		}
+		wg.Wait()
+	}
+	var res upload.Result
+	var sent []digest
+	var failed error
+	for _, c := range calls {
+		out, err := c.out, c.err
 		var perm *upload.PermanentError
 		if errors.As(err, &perm) && perm.Request {
-			out = outcome{bytes: out.bytes, rejected: r.records(), message: perm.Error()}
+			out = outcome{bytes: out.bytes, rejected: c.r.records(), message: perm.Error()}
 			res.Refused = perm
 		} else if err != nil {
-			s.remember(sent)
-			return res, err
+			if failed == nil {
+				failed = err
+			}
+			continue
 		}
-		sent = append(sent, d)
+		sent = append(sent, c.d)
 		res.Bytes += out.bytes
 		res.Rejected += out.rejected
 		if out.message != "" {
@@ -238,6 +265,11 @@ func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, er
 			}
 			res.Message += out.message
 		}
+	}
+	if failed != nil {
+		// What was accepted is not sent again when the batch is.
+		s.remember(sent)
+		return res, failed
 	}
 	s.acked = s.acked[:0]
 	return res, nil

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -117,10 +118,24 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
+// requests returns the requests received so far, traces first, then
+// metrics, then logs (a batch's signals are sent at once), each kind in
+// the order received.
 func (r *receiver) requests() []received {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]received(nil), r.got...)
+	out := append([]received(nil), r.got...)
+	rank := func(path string) int {
+		switch {
+		case strings.HasSuffix(path, "/traces") || strings.Contains(path, "TraceService"):
+			return 0
+		case strings.HasSuffix(path, "/metrics") || strings.Contains(path, "MetricsService"):
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(out, func(a, b received) int { return rank(a.path) - rank(b.path) })
+	return out
 }
 
 func (r *receiver) setAnswer(h http.HandlerFunc) {

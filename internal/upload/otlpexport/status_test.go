@@ -107,8 +107,8 @@ func TestSendStatus(t *testing.T) {
 					t.Errorf("err = %#v, want RetryableError %d %v %q", err, tt.want.status, tt.want.retryAfter, tt.want.reason)
 				}
 			}
-			if n := len(r.requests()); n != 1 {
-				t.Errorf("%d requests, want 1 (the first refusal stops the Send)", n)
+			if n := len(r.requests()); n != 3 {
+				t.Errorf("%d requests, want 3 (a batch's signals are sent at once; the error is the first signal's)", n)
 			}
 		})
 	}

@@ -8,18 +8,19 @@ import (
 
 var _ upload.Warmer = (*Sender)(nil)
 
-// Warm starts opening, in the background, a connection to each OTLP/HTTP
-// destination (TCP only, one per transport at a time: nothing is written
-// on it until a Send takes it; CloseIdleConnections closes it if none
-// did). Then it converts and encodes a sample batch (upload.SampleBatch)
-// for the traces and metrics endpoints, which every run sends to at its
-// end, and compresses it once (the endpoints share one compressor),
+// Warm starts opening, in the background, a connection to the OTLP/HTTP
+// traces and metrics endpoints, which every run sends to at its end (TCP,
+// and TLS where it applies; nothing is written on it until a Send takes
+// it; CloseIdleConnections closes it if none did); the logs endpoint, which
+// not every run needs, dials when it is used. Then it converts and encodes
+// a sample batch (upload.SampleBatch) for the traces and metrics
+// endpoints, and compresses it once (the endpoints share one compressor),
 // throwing the result away, so that the first Send does not pay for the
 // connect, the encoders' first use and the compressor's tables (about
 // 1 MiB). It sends nothing and leaves the Sender's state (the runs it has
 // seen) alone. gRPC destinations are not dialled ahead.
 func (s *Sender) Warm() {
-	for _, ep := range []*endpoint{s.traces, s.metrics, s.logs} {
+	for _, ep := range []*endpoint{s.traces, s.metrics} {
 		if ep == nil || ep.pre == nil {
 			continue
 		}

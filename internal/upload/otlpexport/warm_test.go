@@ -12,8 +12,9 @@ import (
 )
 
 // TestWarmSendsNothingChangesNothing checks, for each HTTP protocol, that
-// Warm opens one connection and sends no request on it, that the Send
-// then uses that connection rather than another, and that a warmed Sender
+// Warm opens the traces and metrics connections and sends no request on
+// them, that the Send then uses them rather than others (the logs endpoint
+// dials its own), and that a warmed Sender
 // sends what a cold one does (the converter's state included: the run's
 // resource comes from the run span only).
 func TestWarmSendsNothingChangesNothing(t *testing.T) {
@@ -24,7 +25,7 @@ func TestWarmSendsNothingChangesNothing(t *testing.T) {
 				s := newSender(t, r.config(protocol))
 				if warm {
 					s.Warm()
-					waitFor(t, "the connection dialled ahead", func() bool { return r.conns.Load() == 1 })
+					waitFor(t, "the connections dialled ahead", func() bool { return r.conns.Load() == 2 })
 					if n := len(r.requests()); n != 0 {
 						t.Fatalf("Warm sent %d requests, want none", n)
 					}
@@ -32,8 +33,8 @@ func TestWarmSendsNothingChangesNothing(t *testing.T) {
 				if _, err := s.Send(context.Background(), testBatch()); err != nil {
 					t.Fatal(err)
 				}
-				if c := r.conns.Load(); c != 1 {
-					t.Errorf("warm %v: %d connections, want 1", warm, c)
+				if c := r.conns.Load(); c != 3 {
+					t.Errorf("warm %v: %d connections, want 3 (one per signal)", warm, c)
 				}
 				var out [][]byte
 				for _, rec := range r.requests() {
@@ -61,9 +62,9 @@ func TestWarmConnectionUnusedIsClosed(t *testing.T) {
 	r := newReceiver(t)
 	s := newSender(t, r.config(ProtocolHTTPProtobuf))
 	s.Warm()
-	waitFor(t, "the connection dialled ahead", func() bool { return r.conns.Load() == 1 })
+	waitFor(t, "the connections dialled ahead", func() bool { return r.conns.Load() == 2 })
 	s.CloseIdleConnections()
-	waitFor(t, "the connection closed", func() bool { return r.closed.Load() == 1 })
+	waitFor(t, "the connections closed", func() bool { return r.closed.Load() == 2 })
 	if _, err := s.Send(context.Background(), testBatch()); err != nil {
 		t.Fatalf("Send after CloseIdleConnections: %v", err)
 	}

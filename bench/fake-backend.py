@@ -5,10 +5,14 @@ bench/upload-exit-delay.sh. Prints its URL on stdout, then serves until killed.
 MODE: ok (200), 500, 429 (Retry-After: 30), 401, hang (accepts, reads the
 request, never answers), silent (accepts, never reads), tls (HTTPS with a
 self-signed certificate that no client trusts), refuse (prints the URL of a
-closed port and exits)."""
+closed port and exits), slow:MS (200 after MS milliseconds: a remote
+backend's round trip)."""
 import http.server, socket, socketserver, ssl, subprocess, sys, tempfile, os, threading, time
 
 mode = sys.argv[1]
+delay = 0.0
+if mode.startswith("slow:"):
+    mode, delay = "ok", int(mode[5:]) / 1000
 
 if mode == "refuse":
     s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
@@ -33,6 +37,7 @@ class H(http.server.BaseHTTPRequestHandler):
         self._body()
         if mode == "hang":
             time.sleep(3600); return
+        time.sleep(delay)
         code = {"ok": 200, "tls": 200, "500": 500, "429": 429, "401": 401}[mode]
         self.send_response(code)
         if code == 429: self.send_header("Retry-After", "30")

@@ -60,7 +60,9 @@ func TestFailingBacklogDoesNotHoldLive(t *testing.T) {
 		if n := oldTries.Load(); n < 3 || n > 10 {
 			t.Errorf("backlog tried %d times in 15 s, want 3 to 10", n)
 		}
-		time.Sleep(10 * time.Second) // healthy again: the backlog goes
+		// Healthy again from 20 s: the backlog goes at its next try, at most
+		// MaxInterval with +50% jitter (6 s) after its last failure.
+		time.Sleep(12 * time.Second)
 		synctest.Wait()
 		if got := snd.ackedNames(); !slices.Equal(got[len(got)-4:], want("0-old", 4)) {
 			t.Errorf("acknowledged %v, want the backlog's 4 records last", got)

@@ -16,6 +16,7 @@ import (
 	"github.com/graphsignal/graphsignal/internal/apibase"
 	"github.com/graphsignal/graphsignal/internal/env"
 	"github.com/graphsignal/graphsignal/internal/notify"
+	"github.com/graphsignal/graphsignal/internal/pricing"
 	"github.com/graphsignal/graphsignal/internal/redact"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
@@ -43,6 +44,9 @@ type Config struct {
 	// Notify is the webhook a failed run is posted to, "" for none
 	// (docs/ci.md, "Notifications"). A secret: never printed.
 	Notify string
+	// Prices override and extend the built-in model prices (README,
+	// "Costs"), by model name.
+	Prices map[string]pricing.Price
 	Debug  bool
 	// File is the config file that was read, "" if none.
 	File string
@@ -78,7 +82,7 @@ var settings = []setting{
 
 // configKeys are the keys a config file may hold.
 func configKeys() map[string]bool {
-	keys := map[string]bool{"tags": true}
+	keys := map[string]bool{"tags": true, "prices": true}
 	for _, s := range settings {
 		keys[s.key] = true
 	}
@@ -217,6 +221,9 @@ func resolveConfig(fs *pflag.FlagSet, environ []string, configFlag string, debug
 		return nil, nil, usageErrorf("api_base from %s: %w", sources["api_base"].from, err)
 	}
 
+	if cfg.Prices, err = resolvePrices(v, file); err != nil {
+		return nil, nil, err
+	}
 	cfg.Tags, err = resolveTags(fs, v, file, environ)
 	if err != nil {
 		return nil, nil, err

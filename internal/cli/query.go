@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -94,12 +97,19 @@ many runs.`,
 			if err != nil {
 				return err
 			}
+			by, err := costsBy(cmd, byUser)
+			if err != nil {
+				return err
+			}
 			opts := reportOptions(cmd, streams)
 			st, _, err := openStoreForQuery(cmd.Context(), cmd, environ, streams.ErrOut)
 			var none *NoDataError
 			if errors.As(err, &none) {
 				// Nothing recorded yet is an empty list, not an error, so
 				// that scripts work on a fresh machine.
+				if by != "" {
+					return report.CostsReport(streams.Out, &report.Costs{By: by}, opts)
+				}
 				return report.Sessions(streams.Out, nil, opts)
 			}
 			if err != nil {
@@ -109,6 +119,9 @@ many runs.`,
 			sessions, err := st.Sessions(cmd.Context(), f)
 			if err != nil {
 				return fmt.Errorf("list sessions: %w", err)
+			}
+			if by != "" {
+				return sessionsCosts(cmd, environ, st, sessions, f, by, streams)
 			}
 			if len(sessions) == 0 && !f.IsZero() {
 				all, err := st.Sessions(cmd.Context(), store.SessionFilter{})
@@ -126,6 +139,7 @@ many runs.`,
 	cmd.Flags().String("deployment", "", "only sessions of this deployment")
 	cmd.Flags().StringArray("tag", nil, "only sessions with a run or record tagged `key=value` (repeatable; all must match; the value may hold commas)")
 	cmd.Flags().Bool("failed", false, "only sessions with a failed run or an error record")
+	cmd.Flags().String("by", "", "instead of the list, the model API costs of the sessions listed by `user` (README, \"Costs\")")
 	return cmd
 }
 
@@ -207,6 +221,9 @@ exceptions with stack traces, scores and payloads (cut to 1000 bytes unless
 session's longest trace, "failed" its latest trace with an error span.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if fl := cmd.Flags(); fl.Changed("html") && (fl.Changed("trace") || fl.Changed("json") || fl.Changed("by")) {
+				return usageErrorf("--html takes none of --trace, --json and --by")
+			}
 			id := "last"
 			if len(args) == 1 {
 				id = strings.TrimSpace(args[0])
@@ -222,6 +239,13 @@ session's longest trace, "failed" its latest trace with an error span.`,
 				}
 			} else if id, err = resolveSession(cmd.Context(), st, id); err != nil {
 				return err
+			}
+			by, err := costsBy(cmd, byModel, byUser, byDeployment)
+			if err != nil {
+				return err
+			}
+			if by != "" {
+				return showCosts(cmd, environ, st, id, by, streams)
 			}
 			if cmd.Flags().Changed("trace") {
 				ref, _ := cmd.Flags().GetString("trace")
@@ -241,13 +265,50 @@ session's longest trace, "failed" its latest trace with an error span.`,
 			}
 			opts := reportOptions(cmd, streams)
 			opts.Deliveries = runDeliveries(dataDir, detail, streams.ErrOut)
+			if path, _ := cmd.Flags().GetString("html"); path != "" {
+				return writeHTMLReport(path, detail, opts, streams.Out)
+			}
 			return report.Show(streams.Out, detail, opts)
 		},
 	}
 	addQueryFlags(cmd)
 	cmd.Flags().String("trace", "", "show one trace of the session: `ID`, a unique prefix, slowest or failed")
 	cmd.Flags().Bool("full", false, "with --trace, show payloads and attribute values whole")
+	cmd.Flags().String("html", "", "write the session as a self-contained HTML page to `FILE` (- for stdout; docs/html.md)")
+	cmd.Flags().String("by", "", "instead of the session, its model API costs by `model`, user or deployment (README, \"Costs\")")
 	return cmd
+}
+
+// writeHTMLReport writes d as an HTML page (report.ShowHTML) to path, or
+// to out when path is "-". The file appears whole or not at all: the page
+// is written to a temporary file beside it, then renamed.
+func writeHTMLReport(path string, d *store.SessionDetail, opts report.Options, out io.Writer) error {
+	if path == "-" {
+		return report.ShowHTML(out, d, opts)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write html report: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename there is nothing left to remove
+	w := bufio.NewWriter(tmp)
+	err = report.ShowHTML(w, d, opts)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("write html report %s: %w", path, err)
+	}
+	return nil
 }
 
 // showTrace writes the trace of session that ref names (store.ResolveTrace).

@@ -45,6 +45,11 @@ type (
 		MoreErrors    int                `json:"more_errors"`
 		Intake        map[string]jsonNum `json:"intake"`
 		Logs          map[string]jsonNum `json:"logs"`
+		// Added within schema version 1 (docs/json.md).
+		ErrorGroups     []errorGroupJSON `json:"error_groups"`
+		MoreErrorGroups int              `json:"more_error_groups"`
+		LogLines        []logLineJSON    `json:"log_lines"`
+		MoreLogLines    int              `json:"more_log_lines"`
 	}
 
 	errorJSON struct {
@@ -105,6 +110,9 @@ type (
 		SpansOmitted    int                `json:"spans_omitted"`
 		Intake          map[string]jsonNum `json:"intake"`
 		Delivery        []deliveryJSON     `json:"delivery"`
+		// OutsideSpansSeconds is null while the run is in progress and in
+		// a session that is not the run's own.
+		OutsideSpansSeconds *float64 `json:"outside_spans_seconds"`
 	}
 
 	resourcesJSON struct {
@@ -142,6 +150,25 @@ type (
 		InProgress int     `json:"in_progress"`
 		P50Seconds float64 `json:"p50_seconds"`
 		P95Seconds float64 `json:"p95_seconds"`
+		P99Seconds float64 `json:"p99_seconds"`
+		MaxSeconds float64 `json:"max_seconds"`
+		// Added within schema version 1 (docs/json.md).
+		P90Seconds       float64      `json:"p90_seconds"`
+		SelfSeconds      float64      `json:"self_seconds"`
+		Histogram        []bucketJSON `json:"histogram"`
+		TimeToFirstToken *ttftJSON    `json:"time_to_first_token"`
+	}
+
+	bucketJSON struct {
+		// LeSeconds is the bucket's upper bound, null for the last.
+		LeSeconds *float64 `json:"le_seconds"`
+		Count     int      `json:"count"`
+	}
+
+	ttftJSON struct {
+		Count      int     `json:"count"`
+		P50Seconds float64 `json:"p50_seconds"`
+		P90Seconds float64 `json:"p90_seconds"`
 		P99Seconds float64 `json:"p99_seconds"`
 		MaxSeconds float64 `json:"max_seconds"`
 	}
@@ -237,17 +264,22 @@ func sessionDoc(s store.SessionSummary) sessionJSON {
 
 func showDoc(d *store.SessionDetail, deliveries Deliveries) showJSON {
 	doc := showJSON{
-		SchemaVersion: SchemaVersion,
-		Session:       sessionDoc(d.Summary),
-		Runs:          make([]runJSON, 0, len(d.Runs)),
-		Scores:        make([]scoreJSON, 0, len(d.Scores)),
-		Errors:        make([]errorJSON, 0, len(d.Errors)),
-		MoreErrors:    d.MoreErrors,
-		Intake:        countsDoc(d.Intake),
-		Logs:          countsDoc(d.Logs),
+		SchemaVersion:   SchemaVersion,
+		Session:         sessionDoc(d.Summary),
+		Runs:            make([]runJSON, 0, len(d.Runs)),
+		Scores:          make([]scoreJSON, 0, len(d.Scores)),
+		Errors:          make([]errorJSON, 0, len(d.Errors)),
+		MoreErrors:      d.MoreErrors,
+		Intake:          countsDoc(d.Intake),
+		Logs:            countsDoc(d.Logs),
+		ErrorGroups:     errorGroupsDoc(d.ErrorGroups),
+		MoreErrorGroups: d.MoreErrorGroups,
+		LogLines:        logLinesDoc(d.LogLines),
+		MoreLogLines:    d.MoreLogLines,
 	}
 	for i := range d.Runs {
 		run := runDoc(&d.Runs[i])
+		run.OutsideSpansSeconds = outsideSpansDoc(&d.Runs[i], d.Summary.ID)
 		run.Delivery = deliveryDoc(deliveries[d.Runs[i].SpanID])
 		doc.Runs = append(doc.Runs, run)
 	}
@@ -317,8 +349,7 @@ func runDoc(r *store.Run) runJSON {
 		j.Metrics = append(j.Metrics, mj)
 	}
 	for _, s := range r.Spans {
-		j.Spans = append(j.Spans, spanStatsJSON{Name: s.Name, Count: s.Count, Errors: s.Errors, InProgress: s.InProgress,
-			P50Seconds: s.P50.Seconds(), P95Seconds: s.P95.Seconds(), P99Seconds: s.P99.Seconds(), MaxSeconds: s.Max.Seconds()})
+		j.Spans = append(j.Spans, spanStatsDoc(s))
 	}
 	return j
 }
@@ -389,4 +420,37 @@ func orEmptyMap(m map[string]string) map[string]string {
 		return map[string]string{}
 	}
 	return m
+}
+
+// spanStatsDoc is s for JSON; its histogram lists the buckets from the
+// first to the last non-empty one.
+func spanStatsDoc(s store.SpanStats) spanStatsJSON {
+	j := spanStatsJSON{Name: s.Name, Count: s.Count, Errors: s.Errors, InProgress: s.InProgress,
+		P50Seconds: s.P50.Seconds(), P95Seconds: s.P95.Seconds(), P99Seconds: s.P99.Seconds(), MaxSeconds: s.Max.Seconds(),
+		P90Seconds: s.P90.Seconds(), SelfSeconds: s.SelfTime.Seconds(), Histogram: []bucketJSON{}}
+	first, last := histogramRange(s.Histogram)
+	for i := first; first >= 0 && i <= last; i++ {
+		b := bucketJSON{Count: s.Histogram[i]}
+		if bound := store.HistogramBound(i); bound > 0 {
+			le := bound.Seconds()
+			b.LeSeconds = &le
+		}
+		j.Histogram = append(j.Histogram, b)
+	}
+	if t := s.TTFT; t != nil {
+		j.TimeToFirstToken = &ttftJSON{Count: t.Count, P50Seconds: t.P50.Seconds(), P90Seconds: t.P90.Seconds(),
+			P99Seconds: t.P99.Seconds(), MaxSeconds: t.Max.Seconds()}
+	}
+	return j
+}
+
+// outsideSpansDoc is the run's time outside its spans, nil where the store
+// does not compute it: while the run is in progress, and in a session that
+// is not the run's own.
+func outsideSpansDoc(r *store.Run, session string) *float64 {
+	if r.InProgress() || (r.SessionID != "" && r.SessionID != session) {
+		return nil
+	}
+	v := r.OutsideSpans.Seconds()
+	return &v
 }

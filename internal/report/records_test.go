@@ -35,8 +35,9 @@ func fixtureRecords() *store.SessionDetail {
 			Name: "server", SessionID: "job-7", RunID: "b7ad6b7169203331", TraceID: runTrace,
 			SpanID: mustSpan("b7ad6b7169203331"), Start: t0, End: t0.Add(time.Minute), Duration: time.Minute,
 			Status: telemetry.StatusOK, HasExitCode: true,
-			Spans: []store.SpanStats{{Name: "generate", Count: 1, P50: 100 * time.Millisecond, P95: 100 * time.Millisecond,
-				P99: 100 * time.Millisecond, Max: 100 * time.Millisecond}},
+			Spans: []store.SpanStats{{Name: "generate", Count: 1, P50: 100 * time.Millisecond, P90: 100 * time.Millisecond,
+				P95: 100 * time.Millisecond, P99: 100 * time.Millisecond, Max: 100 * time.Millisecond,
+				Histogram: [store.HistogramBuckets]int{7: 1}, SelfTime: 100 * time.Millisecond}},
 			Traces: []store.Trace{
 				{TraceID: runTrace, Spans: []store.SpanNode{
 					span("00000000000000a1", "b7ad6b7169203331", "handle", time.Second, 300*time.Millisecond, 0),
@@ -49,6 +50,20 @@ func fixtureRecords() *store.SessionDetail {
 		}},
 		Errors: []store.ErrorRecord{{Time: t0.Add(2300 * time.Millisecond), Kind: "span", Name: "llm",
 			Message: "RateLimit: slow down\nretry later", TraceID: sdkTrace, SpanID: mustSpan("00000000000000a4")}},
+		ErrorGroups: []store.ErrorGroup{
+			{Kind: "span", Type: "RateLimit", Message: "slow down\nretry later", Count: 1,
+				First: t0.Add(2300 * time.Millisecond), Last: t0.Add(2300 * time.Millisecond)},
+			{Kind: "log", Type: "error", Message: "cache miss", Count: 2, First: t0.Add(1200 * time.Millisecond),
+				Last: t0.Add(2500 * time.Millisecond)},
+		},
+		LogLines: []store.LogLine{
+			{Time: t0.Add(2500 * time.Millisecond), Kind: "log", Level: "error", Message: "cache miss"},
+			{Time: t0.Add(2300 * time.Millisecond), Kind: "exception", Type: "RateLimit", Message: "slow down\nretry later",
+				SpanName: "llm", TraceID: sdkTrace, SpanID: mustSpan("00000000000000a4")},
+			{Time: t0.Add(1200 * time.Millisecond), Kind: "log", Level: "error", Message: "cache miss",
+				SpanName: "generate", TraceID: runTrace, SpanID: mustSpan("00000000000000a2")},
+		},
+		MoreLogLines: 40,
 	}
 }
 

@@ -67,26 +67,8 @@ func showText(w io.Writer, d *store.SessionDetail, opts Options) error {
 	ew.printf("Session %s\n", clean(s.ID))
 	kv := table{indent: "  "}
 	kv.add("Started", when(s.FirstStart, opts))
-	switch {
-	case s.LastEnd.IsZero():
-		kv.add("Duration", "-")
-	case s.InProgress > 0:
-		kv.add("Duration", Duration(s.Duration)+" so far")
-	default:
-		kv.add("Duration", Duration(s.Duration))
-	}
-	runs := strconv.Itoa(s.Runs)
-	var notes []string
-	if s.Failures > 0 {
-		notes = append(notes, fmt.Sprintf("%d failed", s.Failures))
-	}
-	if s.InProgress > 0 {
-		notes = append(notes, fmt.Sprintf("%d in progress", s.InProgress))
-	}
-	if len(notes) > 0 {
-		runs += " (" + strings.Join(notes, ", ") + ")"
-	}
-	kv.add("Runs", runs)
+	kv.add("Duration", sessionDuration(s))
+	kv.add("Runs", sessionRuns(s))
 	if s.Errors > 0 {
 		kv.add("Errors", strconv.Itoa(s.Errors))
 	}
@@ -106,6 +88,8 @@ func showText(w io.Writer, d *store.SessionDetail, opts Options) error {
 		runText(ew, r, i+1, len(ordered), s.ID, opts)
 	}
 	errorsText(ew, d.Errors, d.MoreErrors, opts)
+	errorGroupsText(ew, d.ErrorGroups, d.MoreErrorGroups)
+	logLinesText(ew, d.LogLines, d.MoreLogLines, opts)
 	scoresText(ew, d.Scores, opts)
 	if len(d.Logs) > 0 || len(d.Intake) > 0 {
 		ew.printf("\n")
@@ -119,6 +103,35 @@ func showText(w io.Writer, d *store.SessionDetail, opts Options) error {
 		ew.table(&tail)
 	}
 	return ew.err
+}
+
+// sessionDuration says how long a session lasted: "-" before anything
+// ended, "1.2s so far" while a run is in progress.
+func sessionDuration(s store.SessionSummary) string {
+	switch {
+	case s.LastEnd.IsZero():
+		return "-"
+	case s.InProgress > 0:
+		return Duration(s.Duration) + " so far"
+	}
+	return Duration(s.Duration)
+}
+
+// sessionRuns says how many runs a session has: "3 (1 failed, 1 in
+// progress)".
+func sessionRuns(s store.SessionSummary) string {
+	runs := strconv.Itoa(s.Runs)
+	var notes []string
+	if s.Failures > 0 {
+		notes = append(notes, fmt.Sprintf("%d failed", s.Failures))
+	}
+	if s.InProgress > 0 {
+		notes = append(notes, fmt.Sprintf("%d in progress", s.InProgress))
+	}
+	if len(notes) > 0 {
+		runs += " (" + strings.Join(notes, ", ") + ")"
+	}
+	return runs
 }
 
 func runText(ew *errWriter, r *store.Run, n, of int, session string, opts Options) {
@@ -176,7 +189,8 @@ func runText(ew *errWriter, r *store.Run, n, of int, session string, opts Option
 	ew.table(&kv)
 	stderrText(ew, r.StderrTail, opts.stderrLines())
 	metricsText(ew, r.Metrics, opts)
-	spansText(ew, r.Spans)
+	spansText(ew, r.Spans, opts)
+	timeText(ew, r, session, opts)
 	tracesText(ew, r)
 }
 
@@ -223,27 +237,6 @@ func metricsText(ew *errWriter, ms []store.MetricSummary, opts Options) {
 			row = append(row, Sparkline(vals))
 		}
 		t.add(row...)
-	}
-	ew.table(&t)
-}
-
-func spansText(ew *errWriter, ss []store.SpanStats) {
-	if len(ss) == 0 {
-		return
-	}
-	ew.printf("  Spans\n")
-	t := table{indent: "    ", right: map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true, 6: true}}
-	t.add("NAME", "COUNT", "ERRORS", "P50", "P95", "P99", "MAX")
-	for _, s := range ss {
-		count := strconv.Itoa(s.Count)
-		if s.InProgress > 0 {
-			count = fmt.Sprintf("%d (%d open)", s.Count, s.InProgress)
-		}
-		if s.Count == s.InProgress {
-			t.add(clean(s.Name), count, strconv.Itoa(s.Errors), "-", "-", "-", "-")
-			continue
-		}
-		t.add(clean(s.Name), count, strconv.Itoa(s.Errors), Duration(s.P50), Duration(s.P95), Duration(s.P99), Duration(s.Max))
 	}
 	ew.table(&t)
 }
@@ -305,7 +298,7 @@ func errorsText(ew *errWriter, errs []store.ErrorRecord, more int, opts Options)
 		t.add(when(e.Time, opts), e.Kind, clean(e.Name), clean(firstLine(e.Message)))
 	}
 	ew.table(&t)
-	if n := len(errs) - maxTextErrors + more; n > 0 {
+	if n := max(len(errs)-maxTextErrors, 0) + more; n > 0 {
 		ew.printf("  ... %d more (see --json)\n", n)
 	}
 }

@@ -160,10 +160,15 @@ func TestSessionDetail(t *testing.T) {
 		t.Fatalf("runs = %d, want 2", len(d.Runs))
 	}
 	r := d.Runs[0]
+	// Buckets of 1ms << i: 1..100 ms puts 1, 1, 2, 4, ... 32 spans in the
+	// buckets up to 64 ms and the other 36 in the 128 ms one.
 	wantSpans := []SpanStats{
-		{Name: "embed", Count: 1, P50: 5 * time.Millisecond, P95: 5 * time.Millisecond, P99: 5 * time.Millisecond, Max: 5 * time.Millisecond},
-		{Name: "generate", Count: 101, Errors: 10, InProgress: 1, P50: 50 * time.Millisecond, P95: 95 * time.Millisecond,
-			P99: 99 * time.Millisecond, Max: 100 * time.Millisecond},
+		{Name: "embed", Count: 1, P50: 5 * time.Millisecond, P90: 5 * time.Millisecond, P95: 5 * time.Millisecond,
+			P99: 5 * time.Millisecond, Max: 5 * time.Millisecond, Histogram: [HistogramBuckets]int{3: 1},
+			SelfTime: 5 * time.Millisecond},
+		{Name: "generate", Count: 101, Errors: 10, InProgress: 1, P50: 50 * time.Millisecond, P90: 90 * time.Millisecond,
+			P95: 95 * time.Millisecond, P99: 99 * time.Millisecond, Max: 100 * time.Millisecond,
+			Histogram: [HistogramBuckets]int{1, 1, 2, 4, 8, 16, 32, 36}, SelfTime: 5050 * time.Millisecond},
 	}
 	if diff := cmp.Diff(wantSpans, r.Spans); diff != "" {
 		t.Errorf("span stats (-want +got):\n%s", diff)

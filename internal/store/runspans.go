@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sort"
 	"time"
@@ -9,18 +10,27 @@ import (
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
-// queryRunSpans fills r.Spans, r.Traces and r.SpansOmitted from the spans
-// (but runs) of sc, of session only when session is not empty, and returns
-// the error spans among those listed. One scan in start order feeds both
-// the per-name statistics (every span) and the trees (the first
+// runSpanFindings is what queryRunSpans reports besides the run's own
+// fields: the error spans among those listed, the exceptions of every span
+// as log lines, and every error span grouped by exception.
+type runSpanFindings struct {
+	errs   []ErrorRecord
+	excs   []LogLine
+	groups errorGroups
+}
+
+// queryRunSpans fills r.Spans, r.Traces, r.SpansOmitted and r.OutsideSpans
+// from the spans (but runs) of sc, of session only when session is not
+// empty. One scan in start order feeds the per-name statistics, self times,
+// exceptions and error groups (every span) and the trees (the first
 // MaxTreeSpans).
-func queryRunSpans(ctx context.Context, q querier, r *Run, sc scope, session string) ([]ErrorRecord, error) {
+func queryRunSpans(ctx context.Context, q querier, r *Run, sc scope, session string, found *runSpanFindings) error {
 	if len(sc.runIDs) == 0 && len(sc.traces) == 0 {
-		return nil, nil
+		return nil
 	}
 	runIDs, traces := sc.args()
 	query := `SELECT trace_id, span_id, parent_span_id, name, start_ns, end_ns, status, status_message, session_id,
-		CASE WHEN status = 2 THEN exceptions END
+		exceptions, ` + ttftSQL + `
 	FROM spans WHERE +is_run = 0 AND ` + scopeSQL("spans")
 	args := []any{session, runIDs, traces}
 	if session != "" {
@@ -28,13 +38,13 @@ func queryRunSpans(ctx context.Context, q querier, r *Run, sc scope, session str
 	}
 	rows, err := q.QueryContext(ctx, query+` ORDER BY start_ns, rowid`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("query spans: %w", err)
+		return fmt.Errorf("query spans: %w", err)
 	}
 	defer rows.Close()
 	stats := map[string]*spanAcc{}
 	var (
 		listed []listedSpan
-		errs   []ErrorRecord
+		timed  []timedSpan
 	)
 	for rows.Next() {
 		var (
@@ -43,10 +53,11 @@ func queryRunSpans(ctx context.Context, q querier, r *Run, sc scope, session str
 			start, end          int64
 			status              int
 			excs                *string
+			ttft                sql.NullInt64
 		)
 		if err := rows.Scan(&trace, &span, &parent, &ls.Name, &start, &end, &status, &ls.StatusMessage,
-			&ls.SessionID, &excs); err != nil {
-			return nil, fmt.Errorf("scan span: %w", err)
+			&ls.SessionID, &excs, &ttft); err != nil {
+			return fmt.Errorf("scan span: %w", err)
 		}
 		ls.Status = telemetry.Status(status)
 		acc := stats[ls.Name]
@@ -54,47 +65,70 @@ func queryRunSpans(ctx context.Context, q querier, r *Run, sc scope, session str
 			acc = &spanAcc{st: SpanStats{Name: ls.Name}}
 			stats[ls.Name] = acc
 		}
-		acc.add(ls.Status, start, end)
+		acc.add(ls.Status, start, end, ttft)
+		if end != 0 {
+			timed = append(timed, timedSpan{key: spanKey{trace, span}, parent: spanKey{trace, parent}, name: ls.Name,
+				start: start, end: max(end, start)})
+		}
+		var exs []telemetry.Exception
+		if excs != nil || ls.Status == telemetry.StatusError || len(listed) < MaxTreeSpans {
+			ls.trace, _ = telemetry.ParseTraceID(trace)
+			ls.SpanID, _ = telemetry.ParseSpanID(span)
+			ls.ParentSpanID, _ = telemetry.ParseSpanID(parent)
+			ls.Start, ls.End = telemetry.FromUnixNano(start), telemetry.FromUnixNano(end)
+			exs = decodeExceptions(excs)
+		}
+		at := ls.End
+		if at.IsZero() {
+			at = ls.Start
+		}
+		found.excs = append(found.excs, exceptionLines(exs, ls.Name, ls.trace, ls.SpanID, at)...)
+		if ls.Status == telemetry.StatusError {
+			ls.Error = ls.StatusMessage
+			typ, msg := "", ls.StatusMessage
+			if len(exs) > 0 {
+				typ, msg = exs[0].Type, exs[0].Message
+				ls.Error = typ
+				if msg != "" {
+					ls.Error += ": " + msg
+				}
+			}
+			found.groups.add("span", typ, msg, 1, at, at)
+		}
 		if len(listed) == MaxTreeSpans {
 			r.SpansOmitted++
 			continue
 		}
-		ls.trace, _ = telemetry.ParseTraceID(trace)
-		ls.SpanID, _ = telemetry.ParseSpanID(span)
-		ls.ParentSpanID, _ = telemetry.ParseSpanID(parent)
-		ls.Start, ls.End = telemetry.FromUnixNano(start), telemetry.FromUnixNano(end)
 		if end > start && start != 0 {
 			ls.Duration = time.Duration(end - start)
 		}
 		if ls.Status == telemetry.StatusError {
-			ls.Error = ls.StatusMessage
-			if ex := decodeExceptions(excs); len(ex) > 0 {
-				ls.Error = ex[0].Type
-				if ex[0].Message != "" {
-					ls.Error += ": " + ex[0].Message
-				}
-			}
-			errs = append(errs, ErrorRecord{Time: ls.End, Kind: "span", Name: ls.Name, Message: ls.Error,
+			found.errs = append(found.errs, ErrorRecord{Time: at, Kind: "span", Name: ls.Name, Message: ls.Error,
 				TraceID: ls.trace, SpanID: ls.SpanID})
-			if ls.End.IsZero() {
-				errs[len(errs)-1].Time = ls.Start
-			}
 		}
 		listed = append(listed, ls)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("query spans: %w", err)
+		return fmt.Errorf("query spans: %w", err)
 	}
+	runEnd := int64(0)
+	if !r.InProgress() && session == "" {
+		runEnd = telemetry.UnixNano(r.End)
+	}
+	self, outside := selfTimes(timed, telemetry.UnixNano(r.Start), runEnd)
+	r.OutsideSpans = outside
 	r.Spans = make([]SpanStats, 0, len(stats))
-	for _, acc := range stats {
-		r.Spans = append(r.Spans, acc.stats())
+	for name, acc := range stats {
+		st := acc.stats()
+		st.SelfTime = self[name]
+		r.Spans = append(r.Spans, st)
 	}
 	sort.Slice(r.Spans, func(i, j int) bool { return r.Spans[i].Name < r.Spans[j].Name })
 	if len(r.Spans) == 0 {
 		r.Spans = nil
 	}
 	r.Traces = trees(listed, r.TraceID)
-	return errs, nil
+	return nil
 }
 
 type listedSpan struct {
@@ -104,24 +138,36 @@ type listedSpan struct {
 
 // spanAcc aggregates the spans of one name.
 type spanAcc struct {
-	st   SpanStats
-	durs []time.Duration
+	st    SpanStats
+	durs  []time.Duration
+	ttfts []time.Duration
 }
 
-func (a *spanAcc) add(status telemetry.Status, start, end int64) {
+// add counts a span; ttft is its time to first token in ns, if any.
+func (a *spanAcc) add(status telemetry.Status, start, end int64, ttft sql.NullInt64) {
 	a.st.Count++
 	if status == telemetry.StatusError {
 		a.st.Errors++
+	}
+	if ttft.Valid && ttft.Int64 >= 0 {
+		a.ttfts = append(a.ttfts, time.Duration(ttft.Int64))
 	}
 	if end == 0 {
 		a.st.InProgress++
 		return
 	}
-	a.durs = append(a.durs, time.Duration(max(end-start, 0)))
+	d := time.Duration(max(end-start, 0))
+	a.durs = append(a.durs, d)
+	a.st.Histogram[histogramBucket(d)]++
 }
 
 func (a *spanAcc) stats() SpanStats {
 	setPercentiles(&a.st, a.durs)
+	if len(a.ttfts) > 0 {
+		sort.Slice(a.ttfts, func(i, j int) bool { return a.ttfts[i] < a.ttfts[j] })
+		a.st.TTFT = &TTFTStats{Count: len(a.ttfts), P50: Percentile(a.ttfts, 50), P90: Percentile(a.ttfts, 90),
+			P99: Percentile(a.ttfts, 99), Max: a.ttfts[len(a.ttfts)-1]}
+	}
 	return a.st
 }
 

@@ -31,6 +31,16 @@ type SessionDetail struct {
 	Intake []Count
 	// Logs counts the session's log records per level.
 	Logs []Count
+	// LogLines are the session's logs (every level) and the exceptions
+	// recorded on its spans, newest first, at most MaxLogLines;
+	// MoreLogLines counts the others.
+	LogLines     []LogLine
+	MoreLogLines int
+	// ErrorGroups group all of the session's error records (not only
+	// those listed in Errors) by kind, type and message, most frequent
+	// first, at most MaxErrorGroups; MoreErrorGroups counts the others.
+	ErrorGroups     []ErrorGroup
+	MoreErrorGroups int
 }
 
 // ErrorRecord is a span that ended in error, or a log at level error or
@@ -99,6 +109,12 @@ type Run struct {
 	Metrics    []MetricSummary
 	// Spans aggregates the run's spans (but runs) per name.
 	Spans []SpanStats
+	// OutsideSpans is the part of the run's wall time that none of its
+	// top-level spans (those whose parent is not among its spans) covers:
+	// with the spans' SelfTime, the breakdown of the run's time. Zero
+	// while the run is in progress, and in a session that is not the
+	// run's own.
+	OutsideSpans time.Duration
 	// Traces are the run's spans grouped by trace, as trees: the run's own
 	// trace first, then the others by first start. At most MaxTreeSpans
 	// spans are listed, the earliest; SpansOmitted counts the others.
@@ -217,6 +233,7 @@ func (s *Store) session(ctx context.Context, tx *sql.Tx, id string) (*SessionDet
 	runOwner := map[string]bool{}
 	var own scope
 	intake := map[string]float64{}
+	found := runSpanFindings{groups: errorGroups{}}
 	for i := range d.Runs {
 		r := &d.Runs[i]
 		ownsTrace, ownsRunID := !traceOwner[r.TraceID], r.RunID != "" && !runOwner[r.RunID]
@@ -238,12 +255,11 @@ func (s *Store) session(ctx context.Context, tx *sql.Tx, id string) (*SessionDet
 		if r.SessionID != id {
 			session = id
 		}
-		errs, err := queryRunSpans(ctx, tx, r, sc, session)
-		if err != nil {
+		if err := queryRunSpans(ctx, tx, r, sc, session, &found); err != nil {
 			return nil, err
 		}
-		d.Errors = append(d.Errors, errs...)
 	}
+	d.Errors = found.errs
 	d.Intake = sortedCounts(intake)
 	if d.Scores, err = queryScores(ctx, tx, id, own); err != nil {
 		return nil, err
@@ -262,6 +278,19 @@ func (s *Store) session(ctx context.Context, tx *sql.Tx, id string) (*SessionDet
 		d.Errors = d.Errors[:MaxErrors]
 	}
 	d.MoreErrors = more
+	if err := queryErrorLogGroups(ctx, tx, id, own, found.groups); err != nil {
+		return nil, err
+	}
+	d.ErrorGroups, d.MoreErrorGroups = found.groups.sorted()
+	logs, err := queryLogLines(ctx, tx, id, own)
+	if err != nil {
+		return nil, err
+	}
+	totalLogs := 0
+	for _, c := range d.Logs {
+		totalLogs += int(c.Value)
+	}
+	d.LogLines, d.MoreLogLines = mergeLogLines(logs, totalLogs, found.excs)
 	return d, nil
 }
 

@@ -47,9 +47,18 @@ type SpanStats struct {
 	Errors     int
 	InProgress int
 	P50        time.Duration
+	P90        time.Duration
 	P95        time.Duration
 	P99        time.Duration
 	Max        time.Duration
+	// Histogram counts the ended spans by duration, in the buckets that
+	// HistogramBound describes.
+	Histogram [HistogramBuckets]int
+	// SelfTime sums the ended spans' exclusive time: each one's duration
+	// less the union of its ended children's intervals within it.
+	SelfTime time.Duration
+	// TTFT is the spans' time to first token; nil when none carries one.
+	TTFT *TTFTStats
 }
 
 type seriesKey struct{ name, tags string }
@@ -216,6 +225,7 @@ func setPercentiles(st *SpanStats, durs []time.Duration) {
 	}
 	sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
 	st.P50 = Percentile(durs, 50)
+	st.P90 = Percentile(durs, 90)
 	st.P95 = Percentile(durs, 95)
 	st.P99 = Percentile(durs, 99)
 	st.Max = durs[len(durs)-1]

@@ -50,6 +50,7 @@ type (
 		MoreErrorGroups int              `json:"more_error_groups"`
 		LogLines        []logLineJSON    `json:"log_lines"`
 		MoreLogLines    int              `json:"more_log_lines"`
+		Anomalies       []anomalyJSON    `json:"anomalies"`
 	}
 
 	errorJSON struct {
@@ -276,6 +277,7 @@ func showDoc(d *store.SessionDetail, deliveries Deliveries) showJSON {
 		MoreErrorGroups: d.MoreErrorGroups,
 		LogLines:        logLinesDoc(d.LogLines),
 		MoreLogLines:    d.MoreLogLines,
+		Anomalies:       anomaliesDoc(detectAnomalies(d, d.History)),
 	}
 	for i := range d.Runs {
 		run := runDoc(&d.Runs[i])

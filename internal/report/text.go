@@ -87,6 +87,7 @@ func showText(w io.Writer, d *store.SessionDetail, opts Options) error {
 		ew.printf("\n")
 		runText(ew, r, i+1, len(ordered), s.ID, opts)
 	}
+	anomaliesText(ew, detectAnomalies(d, d.History))
 	errorsText(ew, d.Errors, d.MoreErrors, opts)
 	errorGroupsText(ew, d.ErrorGroups, d.MoreErrorGroups)
 	logLinesText(ew, d.LogLines, d.MoreLogLines, opts)

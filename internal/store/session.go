@@ -41,6 +41,11 @@ type SessionDetail struct {
 	// first, at most MaxErrorGroups; MoreErrorGroups counts the others.
 	ErrorGroups     []ErrorGroup
 	MoreErrorGroups int
+	// History holds, per finished run (by its span id), the durations of
+	// the last finished runs of its deployment that started before it,
+	// newest first (DeploymentDurations): what its own duration is
+	// compared with.
+	History map[telemetry.SpanID][]time.Duration
 }
 
 // ErrorRecord is a span that ended in error, or a log at level error or
@@ -257,6 +262,16 @@ func (s *Store) session(ctx context.Context, tx *sql.Tx, id string) (*SessionDet
 		}
 		if err := queryRunSpans(ctx, tx, r, sc, session, &found); err != nil {
 			return nil, err
+		}
+		if !r.InProgress() {
+			past, err := queryDeploymentDurations(ctx, tx, r.Tags[telemetry.TagDeployment], r.Start)
+			if err != nil {
+				return nil, err
+			}
+			if d.History == nil {
+				d.History = map[telemetry.SpanID][]time.Duration{}
+			}
+			d.History[r.SpanID] = past
 		}
 	}
 	d.Errors = found.errs

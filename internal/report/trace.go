@@ -28,6 +28,10 @@ type TraceOptions struct {
 // output shows without TraceOptions.Full.
 const PayloadLimit = 1000
 
+// MaxSpanDetails is how many spans (the first in tree order) text output
+// details; the waterfall lists them all and JSON details them all.
+const MaxSpanDetails = 200
+
 // waterfallWidth is the width of the waterfall bars, in columns.
 const waterfallWidth = 40
 
@@ -94,8 +98,12 @@ func traceText(w io.Writer, d *store.TraceDetail, opts TraceOptions) error {
 		ew.printf("\nTrace scores\n")
 		scoreLines(ew, d.Scores, "  ")
 	}
-	for i := range d.Spans {
+	details := min(len(d.Spans), MaxSpanDetails)
+	for i := range details {
 		spanDetail(ew, d, &d.Spans[i], opts)
+	}
+	if more := len(d.Spans) - details; more > 0 {
+		ew.printf("\n%s not detailed: --json details every span\n", Plural(more, "more span"))
 	}
 	return ew.err
 }

@@ -116,3 +116,72 @@ func TestTraceErrors(t *testing.T) {
 		t.Error("Trace(nil) = nil, want an error")
 	}
 }
+
+// bigTraceDetail is a trace of store.MaxTraceSpans spans under one root,
+// each with tags, attributes, usage and a JSON payload, as
+// store.BenchmarkTrace reads them.
+func bigTraceDetail() *store.TraceDetail {
+	trace := mustTrace("5bf92f3577b34da6a3ce929d0e0e4736")
+	d := &store.TraceDetail{SessionID: "big", TraceID: trace, Start: t0, End: t0.Add(time.Hour), Duration: time.Hour}
+	for i := range store.MaxTraceSpans {
+		var id telemetry.SpanID
+		id[6], id[7] = byte(i>>8)+1, byte(i)
+		n := store.SpanNode{SpanID: id, Name: "step", Start: t0.Add(time.Duration(i) * time.Millisecond),
+			Status: telemetry.StatusOK, SessionID: "big", Depth: min(i, 1)}
+		n.End, n.Duration = n.Start.Add(time.Millisecond), time.Millisecond
+		if i > 0 {
+			n.ParentSpanID = d.Spans[0].SpanID
+		}
+		d.Spans = append(d.Spans, store.TraceSpan{SpanNode: n, RunID: "r1",
+			Tags:       telemetry.Tags{"session_id": "big"},
+			Attributes: map[string]any{"model": "gpt-4o", "temperature": 0.2, "i": int64(i)},
+			Usage:      []telemetry.Usage{{PayloadName: "input", Name: "token_count", Value: 120}},
+			Payloads: []telemetry.Payload{{Name: "input", ContentType: "application/json",
+				Data: []byte(`{"messages":[{"role":"user","content":"what is the weather like today?"}]}`)}}})
+	}
+	return d
+}
+
+// BenchmarkTraceText measures the text of a trace of store.MaxTraceSpans
+// spans.
+func BenchmarkTraceText(b *testing.B) {
+	d := bigTraceDetail()
+	opts := TraceOptions{Options: Options{Location: time.UTC}}
+	for b.Loop() {
+		if err := Trace(io.Discard, d, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestTraceDetailCap checks that text details only the first
+// MaxSpanDetails spans and says how many it leaves to --json.
+func TestTraceDetailCap(t *testing.T) {
+	tests := []struct {
+		spans    int
+		wantMore string
+	}{
+		{MaxSpanDetails, ""},
+		{MaxSpanDetails + 1, "1 more span not detailed: --json details every span"},
+		{store.MaxTraceSpans, "9800 more spans not detailed: --json details every span"},
+	}
+	for _, tt := range tests {
+		d := bigTraceDetail()
+		d.Spans = d.Spans[:tt.spans]
+		var b bytes.Buffer
+		if err := Trace(&b, d, TraceOptions{Options: Options{Location: time.UTC}}); err != nil {
+			t.Fatalf("Trace = %v", err)
+		}
+		out := b.String()
+		if got := strings.Count(out, "  Payload input"); got != MaxSpanDetails {
+			t.Errorf("%d spans: %d detailed, want %d", tt.spans, got, MaxSpanDetails)
+		}
+		if got := strings.Count(out, "    step "); got != tt.spans-1 {
+			t.Errorf("%d spans: waterfall lists %d children, want %d", tt.spans, got, tt.spans-1)
+		}
+		more := strings.Contains(out, "not detailed")
+		if tt.wantMore == "" && more || tt.wantMore != "" && !strings.HasSuffix(out, "\n"+tt.wantMore+"\n") {
+			t.Errorf("%d spans: output ends %q, want the line %q", tt.spans, out[max(len(out)-80, 0):], tt.wantMore)
+		}
+	}
+}

@@ -1,15 +1,19 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/valyala/fastjson"
 
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
@@ -327,8 +331,10 @@ func (s *Store) Trace(ctx context.Context, session string, id telemetry.TraceID)
 // traceSpansSQL selects the spans (but runs) of trace ?1 that a session
 // lists: those of the own scope (run ids ?2; the trace itself when ?3) and
 // those of the shared scope (run ids ?4; the trace when ?5) tagged with
-// session ?6. It reads the trace through its index.
-const traceSpansSQL = `FROM spans WHERE trace_id = ?1 AND +is_run = 0 AND (
+// session ?6. It finds the trace's rows through its index and reads them in
+// rowid order, the order they were written in (as opposed to the index's,
+// by name), so that each page is read once.
+const traceSpansSQL = `FROM spans WHERE rowid IN (SELECT rowid FROM spans WHERE trace_id = ?1) AND +is_run = 0 AND (
 		run_id IN (SELECT value FROM json_each(?2)) OR (run_id = '' AND ?3)
 		OR (session_id = ?6 AND (run_id IN (SELECT value FROM json_each(?4)) OR (run_id = '' AND ?5))))`
 
@@ -338,9 +344,13 @@ func queryTrace(ctx context.Context, q querier, ss sessionScope, id telemetry.Tr
 	sharedRuns, _ := ss.shared.args()
 	args := []any{trace, ownRuns, contains(ss.own.traces, trace), sharedRuns, contains(ss.shared.traces, trace),
 		ss.session}
-	rows, err := q.QueryContext(ctx, `SELECT span_id, parent_span_id, name, start_ns, end_ns, status, status_message,
-		session_id, run_id, tags, attributes, exceptions, payloads, usage `+traceSpansSQL+`
-	ORDER BY start_ns, rowid LIMIT `+fmt.Sprint(MaxTraceSpans+1), args...)
+	// Only the rowids are sorted in SQL, so that the sort stays small (whole
+	// rows, payloads included, would spill it to a temporary file); the
+	// rows are then read in rowid order and sorted by scanTraceSpans.
+	rows, err := q.QueryContext(ctx, `SELECT rowid, span_id, parent_span_id, name, start_ns, end_ns, status,
+		status_message, session_id, run_id, tags, attributes, exceptions, payloads, usage
+	FROM spans WHERE rowid IN (SELECT rowid `+traceSpansSQL+`
+		ORDER BY start_ns, rowid LIMIT `+fmt.Sprint(MaxTraceSpans+1)+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query trace spans: %w", err)
 	}
@@ -391,34 +401,41 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// scanTraceSpans reads the rows of queryTrace and closes them.
+// scanTraceSpans reads the rows of queryTrace, returns them in start order
+// (then rowid's), and closes them. It decodes
+// the JSON columns as parseTags, decodeAttrs, decodeExceptions,
+// decodePayloads and decodeUsage do, with one reused parser and without
+// copying the column text first.
 func scanTraceSpans(rows *sql.Rows) ([]TraceSpan, error) {
 	defer rows.Close()
-	var out []TraceSpan
+	dec := spanColumnDecoder{strs: map[string]string{}}
+	out := make([]TraceSpan, 0, 64)
+	var keys []startKey
 	for rows.Next() {
 		var (
 			ts                                 TraceSpan
-			span, parent                       string
+			rowid                              int64
+			span, parent                       sql.RawBytes
 			start, end                         int64
 			status                             int
-			tags, attrs, excs, payloads, usage *string
+			tags, attrs, excs, payloads, usage sql.RawBytes
 		)
-		if err := rows.Scan(&span, &parent, &ts.Name, &start, &end, &status, &ts.StatusMessage, &ts.SessionID,
+		if err := rows.Scan(&rowid, &span, &parent, &ts.Name, &start, &end, &status, &ts.StatusMessage, &ts.SessionID,
 			&ts.RunID, &tags, &attrs, &excs, &payloads, &usage); err != nil {
 			return nil, fmt.Errorf("scan trace span: %w", err)
 		}
-		ts.SpanID, _ = telemetry.ParseSpanID(span)
-		ts.ParentSpanID, _ = telemetry.ParseSpanID(parent)
+		ts.SpanID, _ = telemetry.ParseSpanID(string(span))
+		ts.ParentSpanID, _ = telemetry.ParseSpanID(string(parent))
 		ts.Start, ts.End = telemetry.FromUnixNano(start), telemetry.FromUnixNano(end)
 		if end > start && start != 0 {
 			ts.Duration = time.Duration(end - start)
 		}
 		ts.Status = telemetry.Status(status)
-		ts.Tags = parseTags(tags)
-		ts.Attributes = decodeAttrs(attrs)
-		ts.Exceptions = decodeExceptions(excs)
-		ts.Payloads = decodePayloads(payloads)
-		ts.Usage = decodeUsage(usage)
+		ts.Tags = dec.tags(tags)
+		ts.Attributes = dec.attrs(attrs)
+		ts.Exceptions = dec.exceptions(excs)
+		ts.Payloads = dec.payloads(payloads)
+		ts.Usage = dec.usage(usage)
 		if ts.Status == telemetry.StatusError {
 			ts.Error = ts.StatusMessage
 			if len(ts.Exceptions) > 0 {
@@ -429,11 +446,36 @@ func scanTraceSpans(rows *sql.Rows) ([]TraceSpan, error) {
 			}
 		}
 		out = append(out, ts)
+		keys = append(keys, startKey{start, rowid})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("query trace spans: %w", err)
 	}
+	sort.Sort(byStart{out, keys})
 	return out, nil
+}
+
+// startKey is what queryTrace orders spans by: start_ns, then rowid.
+type startKey struct{ start, rowid int64 }
+
+// byStart sorts spans by their keys.
+type byStart struct {
+	spans []TraceSpan
+	keys  []startKey
+}
+
+func (b byStart) Len() int { return len(b.spans) }
+
+func (b byStart) Less(i, j int) bool {
+	if b.keys[i].start != b.keys[j].start {
+		return b.keys[i].start < b.keys[j].start
+	}
+	return b.keys[i].rowid < b.keys[j].rowid
+}
+
+func (b byStart) Swap(i, j int) {
+	b.spans[i], b.spans[j] = b.spans[j], b.spans[i]
+	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
 }
 
 // attachScores adds the trace's scores to the listed spans they name and
@@ -498,38 +540,198 @@ func treeOrder(spans []TraceSpan) []TraceSpan {
 	return out
 }
 
-func decodePayloads(s *string) []telemetry.Payload {
-	if s == nil {
+// spanColumnDecoder decodes the JSON span columns that Trace reads, as
+// parseTags, decodeAttrs and decodeExceptions (and the inverse of
+// spanColumns) do, but through one reused fastjson parser. Malformed text
+// decodes to nil. Short strings are interned in strs: the spans of a trace
+// repeat their keys and most of their values.
+type spanColumnDecoder struct {
+	p    fastjson.Parser
+	strs map[string]string
+	num  []byte
+}
+
+// internLimit is the longest string spanColumnDecoder interns.
+const internLimit = 64
+
+// str returns v's string (empty for any other type), a copy that outlives
+// the parser.
+func (d *spanColumnDecoder) str(v *fastjson.Value) string {
+	if v == nil || v.Type() != fastjson.TypeString {
+		return ""
+	}
+	return d.intern(v.GetStringBytes())
+}
+
+func (d *spanColumnDecoder) intern(b []byte) string {
+	if len(b) > internLimit {
+		return string(b)
+	}
+	if s, ok := d.strs[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	d.strs[s] = s
+	return s
+}
+
+// parse returns the value of col when it is JSON of type t.
+func (d *spanColumnDecoder) parse(col []byte, t fastjson.Type) *fastjson.Value {
+	if len(col) == 0 {
 		return nil
 	}
-	var ps []payloadJSON
-	if err := json.Unmarshal([]byte(*s), &ps); err != nil || len(ps) == 0 {
+	v, err := d.p.ParseBytes(col)
+	if err != nil || v.Type() != t {
 		return nil
 	}
-	out := make([]telemetry.Payload, len(ps))
-	for i, p := range ps {
-		out[i] = telemetry.Payload{Name: p.Name, ContentType: p.ContentType, Data: p.Data}
+	return v
+}
+
+// tags decodes a tags column: an object of strings (null as "").
+func (d *spanColumnDecoder) tags(col []byte) telemetry.Tags {
+	v := d.parse(col, fastjson.TypeObject)
+	if v == nil {
+		return nil
+	}
+	o, _ := v.Object()
+	if o.Len() == 0 {
+		return nil
+	}
+	t := make(telemetry.Tags, o.Len())
+	ok := true
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		switch v.Type() {
+		case fastjson.TypeString, fastjson.TypeNull:
+			t[d.intern(k)] = d.str(v)
+		default:
+			ok = false
+		}
+	})
+	if !ok {
+		return nil
+	}
+	return t
+}
+
+// attrs decodes an attributes column as decodeAttrs does.
+func (d *spanColumnDecoder) attrs(col []byte) map[string]any {
+	v := d.parse(col, fastjson.TypeObject)
+	if v == nil {
+		return nil
+	}
+	o, _ := v.Object()
+	if o.Len() == 0 {
+		return nil
+	}
+	return d.object(o)
+}
+
+func (d *spanColumnDecoder) object(o *fastjson.Object) map[string]any {
+	m := make(map[string]any, o.Len())
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		m[d.intern(k)] = d.value(v)
+	})
+	return m
+}
+
+// value is v as decodeAttrs returns attribute values: integers as int64,
+// other numbers as float64, arrays of strings as []string.
+func (d *spanColumnDecoder) value(v *fastjson.Value) any {
+	switch v.Type() {
+	case fastjson.TypeString:
+		return d.str(v)
+	case fastjson.TypeNumber:
+		d.num = v.MarshalTo(d.num[:0])
+		if !bytes.ContainsAny(d.num, ".eE") {
+			if i, err := strconv.ParseInt(string(d.num), 10, 64); err == nil {
+				return i
+			}
+		}
+		f, _ := strconv.ParseFloat(string(d.num), 64)
+		return f
+	case fastjson.TypeTrue:
+		return true
+	case fastjson.TypeFalse:
+		return false
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		strs := make([]string, 0, len(a))
+		for _, e := range a {
+			if e.Type() == fastjson.TypeString {
+				strs = append(strs, d.str(e))
+			}
+		}
+		if len(strs) == len(a) {
+			return strs
+		}
+		out := make([]any, len(a))
+		for i, e := range a {
+			out[i] = d.value(e)
+		}
+		return out
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		return d.object(o)
+	}
+	return nil
+}
+
+// exceptions decodes an exceptions column as decodeExceptions does.
+func (d *spanColumnDecoder) exceptions(col []byte) []telemetry.Exception {
+	v := d.parse(col, fastjson.TypeArray)
+	if v == nil {
+		return nil
+	}
+	a, _ := v.Array()
+	out := make([]telemetry.Exception, len(a))
+	for i, e := range a {
+		out[i] = telemetry.Exception{Type: d.str(e.Get("type")), Message: d.str(e.Get("message")),
+			StackTrace: d.str(e.Get("stack_trace")), Time: telemetry.FromUnixNano(e.GetInt64("time_ns"))}
 	}
 	return out
 }
 
-func decodeUsage(s *string) []telemetry.Usage {
-	if s == nil {
+// payloads decodes a payloads column (data in base64); nil when empty.
+func (d *spanColumnDecoder) payloads(col []byte) []telemetry.Payload {
+	v := d.parse(col, fastjson.TypeArray)
+	if v == nil {
 		return nil
 	}
-	var us []struct {
-		PayloadName string   `json:"payload_name"`
-		Name        string   `json:"name"`
-		Value       *float64 `json:"value"`
-	}
-	if err := json.Unmarshal([]byte(*s), &us); err != nil || len(us) == 0 {
+	a, _ := v.Array()
+	if len(a) == 0 {
 		return nil
 	}
-	out := make([]telemetry.Usage, len(us))
-	for i, u := range us {
-		out[i] = telemetry.Usage{PayloadName: u.PayloadName, Name: u.Name, Value: math.NaN()} // written as null
-		if u.Value != nil {
-			out[i].Value = *u.Value
+	out := make([]telemetry.Payload, len(a))
+	for i, e := range a {
+		out[i] = telemetry.Payload{Name: d.str(e.Get("name")), ContentType: d.str(e.Get("content_type"))}
+		if data := e.Get("data"); data != nil && data.Type() == fastjson.TypeString {
+			b64 := data.GetStringBytes()
+			buf := make([]byte, base64.StdEncoding.DecodedLen(len(b64)))
+			n, err := base64.StdEncoding.Decode(buf, b64)
+			if err != nil {
+				return nil
+			}
+			out[i].Data = buf[:n]
+		}
+	}
+	return out
+}
+
+// usage decodes a usage column (NaN written as null); nil when empty.
+func (d *spanColumnDecoder) usage(col []byte) []telemetry.Usage {
+	v := d.parse(col, fastjson.TypeArray)
+	if v == nil {
+		return nil
+	}
+	a, _ := v.Array()
+	if len(a) == 0 {
+		return nil
+	}
+	out := make([]telemetry.Usage, len(a))
+	for i, e := range a {
+		out[i] = telemetry.Usage{PayloadName: d.str(e.Get("payload_name")), Name: d.str(e.Get("name")), Value: math.NaN()}
+		if n := e.Get("value"); n != nil && n.Type() == fastjson.TypeNumber {
+			out[i].Value = n.GetFloat64()
 		}
 	}
 	return out

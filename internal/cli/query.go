@@ -321,7 +321,7 @@ func showTrace(ctx context.Context, st *store.Store, session, ref string, opts r
 	case err != nil:
 		return fmt.Errorf("show trace %q: %w", ref, err)
 	}
-	d, err := st.Trace(ctx, session, trace)
+	d, err := st.Trace(ctx, session, trace, opts.Reads()...)
 	if err != nil {
 		return fmt.Errorf("show trace %q: %w", ref, err)
 	}

@@ -24,6 +24,15 @@ type TraceOptions struct {
 	Full bool
 }
 
+// Reads says what of a trace Trace shows with o, for store.Trace: text
+// details only the first MaxSpanDetails spans; JSON details them all.
+func (o TraceOptions) Reads() []store.TraceOption {
+	if o.Format == JSON {
+		return nil
+	}
+	return []store.TraceOption{store.DetailFirst(MaxSpanDetails)}
+}
+
 // PayloadLimit is how many bytes of a payload or attribute value text
 // output shows without TraceOptions.Full.
 const PayloadLimit = 1000

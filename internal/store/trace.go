@@ -111,6 +111,11 @@ type TraceSpan struct {
 	Scores []Score
 	// Payloads are present only when payload recording was on.
 	Payloads []telemetry.Payload
+	// Detailed says Tags, Attributes, Usage, Exceptions and Payloads were
+	// read (see DetailFirst).
+	Detailed bool
+
+	rowid int64 // where the span's details are
 }
 
 // sessionScope is which spans a session lists (as Session does): all
@@ -156,6 +161,17 @@ func (s *Store) ResolveTrace(ctx context.Context, session, ref string) (telemetr
 		prefix := ""
 		if ref != TraceSlowest && ref != TraceFailed {
 			prefix = strings.ToLower(ref)
+		}
+		if id, err := telemetry.ParseTraceID(prefix); err == nil {
+			// A whole id: one span of it is enough to know that the
+			// session lists it (its summary would read every span).
+			switch ok, err := listsTrace(ctx, tx, ss, id); {
+			case err != nil:
+				return err
+			case ok:
+				found = id
+				return nil
+			}
 		}
 		traces, err := querySessionTraces(ctx, tx, ss, prefix)
 		if err != nil {
@@ -310,16 +326,36 @@ func querySessionTraces(ctx context.Context, q querier, ss sessionScope, prefix 
 	return out, nil
 }
 
+// TraceOption changes what Trace reads.
+type TraceOption func(*traceQuery)
+
+// traceQuery is what Trace reads: details < 0 means every span's details.
+type traceQuery struct{ details int }
+
+// DetailFirst makes Trace read the details (tags, attributes, usage,
+// exceptions, payloads) of the first n spans in tree order only, the ones
+// a text view details: the others have their tree, timing, status and
+// error text, and TraceSpan.Detailed false. On a 10,000-span trace with
+// payloads it reads about a third of the bytes (BENCHMARKS.md).
+func DetailFirst(n int) TraceOption {
+	return func(q *traceQuery) { q.details = max(n, 0) }
+}
+
 // Trace returns trace id as session lists it (the spans, but runs, that
 // Session would list), with every span's tags, attributes, usage,
-// exceptions, scores and payloads. It returns an error wrapping ErrNotFound
-// when there is no such session and ErrTraceNotFound when the session lists
-// no span of the trace. The queries run in one read transaction.
-func (s *Store) Trace(ctx context.Context, session string, id telemetry.TraceID) (*TraceDetail, error) {
+// exceptions, scores and payloads (see DetailFirst). It returns an error
+// wrapping ErrNotFound when there is no such session and ErrTraceNotFound
+// when the session lists no span of the trace. The queries run in one read
+// transaction.
+func (s *Store) Trace(ctx context.Context, session string, id telemetry.TraceID, opts ...TraceOption) (*TraceDetail, error) {
+	q := traceQuery{details: -1}
+	for _, o := range opts {
+		o(&q)
+	}
 	var d *TraceDetail
 	err := s.inSession(ctx, session, func(tx *sql.Tx, ss sessionScope) error {
 		var err error
-		d, err = queryTrace(ctx, tx, ss, id)
+		d, err = queryTrace(ctx, tx, ss, id, q)
 		return err
 	})
 	if err != nil {
@@ -338,24 +374,28 @@ const traceSpansSQL = `FROM spans WHERE rowid IN (SELECT rowid FROM spans WHERE 
 		run_id IN (SELECT value FROM json_each(?2)) OR (run_id = '' AND ?3)
 		OR (session_id = ?6 AND (run_id IN (SELECT value FROM json_each(?4)) OR (run_id = '' AND ?5))))`
 
-func queryTrace(ctx context.Context, q querier, ss sessionScope, id telemetry.TraceID) (*TraceDetail, error) {
-	trace := id.String()
-	ownRuns, _ := ss.own.args()
-	sharedRuns, _ := ss.shared.args()
-	args := []any{trace, ownRuns, contains(ss.own.traces, trace), sharedRuns, contains(ss.shared.traces, trace),
-		ss.session}
+func queryTrace(ctx context.Context, q querier, ss sessionScope, id telemetry.TraceID, tq traceQuery) (*TraceDetail, error) {
+	args := traceSpansArgs(ss, id.String())
+	all := tq.details < 0
+	// Without every span's details, the exceptions of failed spans are
+	// still read: their first one is the span's error text.
+	details := `CASE WHEN status = 2 THEN exceptions END`
+	if all {
+		details = spanDetailColumns
+	}
 	// Only the rowids are sorted in SQL, so that the sort stays small (whole
 	// rows, payloads included, would spill it to a temporary file); the
 	// rows are then read in rowid order and sorted by scanTraceSpans.
 	rows, err := q.QueryContext(ctx, `SELECT rowid, span_id, parent_span_id, name, start_ns, end_ns, status,
-		status_message, session_id, run_id, tags, attributes, exceptions, payloads, usage
+		status_message, session_id, run_id, `+details+`
 	FROM spans WHERE rowid IN (SELECT rowid `+traceSpansSQL+`
 		ORDER BY start_ns, rowid LIMIT `+fmt.Sprint(MaxTraceSpans+1)+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query trace spans: %w", err)
 	}
 	d := &TraceDetail{SessionID: ss.session, TraceID: id}
-	spans, err := scanTraceSpans(rows)
+	dec := spanColumnDecoder{strs: map[string]string{}}
+	spans, err := scanTraceSpans(rows, &dec, all)
 	if err != nil {
 		return nil, err
 	}
@@ -374,6 +414,11 @@ func queryTrace(ctx context.Context, q querier, ss sessionScope, id telemetry.Tr
 		return nil, err
 	}
 	d.Spans = treeOrder(spans)
+	if !all {
+		if err := readDetails(ctx, q, &dec, d.Spans[:min(tq.details, len(d.Spans))]); err != nil {
+			return nil, err
+		}
+	}
 	for _, sp := range d.Spans {
 		if d.Start.IsZero() || sp.Start.Before(d.Start) {
 			d.Start = sp.Start
@@ -392,6 +437,27 @@ func queryTrace(ctx context.Context, q querier, ss sessionScope, id telemetry.Tr
 	return d, nil
 }
 
+// listsTrace reports whether the session lists a span (not a run) of
+// trace id.
+func listsTrace(ctx context.Context, q querier, ss sessionScope, id telemetry.TraceID) (bool, error) {
+	err := q.QueryRowContext(ctx, `SELECT 1 `+traceSpansSQL+` LIMIT 1`, traceSpansArgs(ss, id.String())...).Scan(new(int))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("query trace: %w", err)
+	}
+	return true, nil
+}
+
+// traceSpansArgs are the arguments of traceSpansSQL for trace in ss.
+func traceSpansArgs(ss sessionScope, trace string) []any {
+	ownRuns, _ := ss.own.args()
+	sharedRuns, _ := ss.shared.args()
+	return []any{trace, ownRuns, contains(ss.own.traces, trace), sharedRuns, contains(ss.shared.traces, trace),
+		ss.session}
+}
+
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {
@@ -401,27 +467,47 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// spanDetailColumns are the columns of a span's details, in the order
+// spanDetails.decode reads them.
+const spanDetailColumns = `tags, attributes, exceptions, payloads, usage`
+
+// spanDetails holds the text of a span's detail columns while a row is
+// scanned.
+type spanDetails struct{ tags, attrs, excs, payloads, usage sql.RawBytes }
+
+// decode sets ts's details from the columns.
+func (c *spanDetails) decode(dec *spanColumnDecoder, ts *TraceSpan) {
+	ts.Tags = dec.tags(c.tags)
+	ts.Attributes = dec.attrs(c.attrs)
+	ts.Exceptions = dec.exceptions(c.excs)
+	ts.Payloads = dec.payloads(c.payloads)
+	ts.Usage = dec.usage(c.usage)
+	ts.Detailed = true
+}
+
 // scanTraceSpans reads the rows of queryTrace, returns them in start order
-// (then rowid's), and closes them. It decodes
+// (then rowid's), and closes them. With details the rows end with
+// spanDetailColumns, else with the exceptions of failed spans. It decodes
 // the JSON columns as parseTags, decodeAttrs, decodeExceptions,
-// decodePayloads and decodeUsage do, with one reused parser and without
+// decodePayloads and decodeUsage do, with dec's parser and without
 // copying the column text first.
-func scanTraceSpans(rows *sql.Rows) ([]TraceSpan, error) {
+func scanTraceSpans(rows *sql.Rows, dec *spanColumnDecoder, details bool) ([]TraceSpan, error) {
 	defer rows.Close()
-	dec := spanColumnDecoder{strs: map[string]string{}}
 	out := make([]TraceSpan, 0, 64)
 	var keys []startKey
 	for rows.Next() {
 		var (
-			ts                                 TraceSpan
-			rowid                              int64
-			span, parent                       sql.RawBytes
-			start, end                         int64
-			status                             int
-			tags, attrs, excs, payloads, usage sql.RawBytes
+			ts           TraceSpan
+			span, parent sql.RawBytes
+			start, end   int64
+			status       int
+			cols         spanDetails
 		)
-		if err := rows.Scan(&rowid, &span, &parent, &ts.Name, &start, &end, &status, &ts.StatusMessage, &ts.SessionID,
-			&ts.RunID, &tags, &attrs, &excs, &payloads, &usage); err != nil {
+		dest := []any{&ts.rowid, &span, &parent, &ts.Name, &start, &end, &status, &ts.StatusMessage, &ts.SessionID, &ts.RunID, &cols.excs}
+		if details {
+			dest = append(dest[:len(dest)-1], &cols.tags, &cols.attrs, &cols.excs, &cols.payloads, &cols.usage)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("scan trace span: %w", err)
 		}
 		ts.SpanID, _ = telemetry.ParseSpanID(string(span))
@@ -431,22 +517,24 @@ func scanTraceSpans(rows *sql.Rows) ([]TraceSpan, error) {
 			ts.Duration = time.Duration(end - start)
 		}
 		ts.Status = telemetry.Status(status)
-		ts.Tags = dec.tags(tags)
-		ts.Attributes = dec.attrs(attrs)
-		ts.Exceptions = dec.exceptions(excs)
-		ts.Payloads = dec.payloads(payloads)
-		ts.Usage = dec.usage(usage)
+		var excs []telemetry.Exception
+		if details {
+			cols.decode(dec, &ts)
+			excs = ts.Exceptions
+		} else if ts.Status == telemetry.StatusError {
+			excs = dec.exceptions(cols.excs)
+		}
 		if ts.Status == telemetry.StatusError {
 			ts.Error = ts.StatusMessage
-			if len(ts.Exceptions) > 0 {
-				ts.Error = ts.Exceptions[0].Type
-				if m := ts.Exceptions[0].Message; m != "" {
+			if len(excs) > 0 {
+				ts.Error = excs[0].Type
+				if m := excs[0].Message; m != "" {
 					ts.Error += ": " + m
 				}
 			}
 		}
 		out = append(out, ts)
-		keys = append(keys, startKey{start, rowid})
+		keys = append(keys, startKey{start, ts.rowid})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("query trace spans: %w", err)
@@ -476,6 +564,46 @@ func (b byStart) Less(i, j int) bool {
 func (b byStart) Swap(i, j int) {
 	b.spans[i], b.spans[j] = b.spans[j], b.spans[i]
 	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
+}
+
+// readDetails reads the details of spans (by their rowids) into them.
+func readDetails(ctx context.Context, q querier, dec *spanColumnDecoder, spans []TraceSpan) error {
+	if len(spans) == 0 {
+		return nil
+	}
+	index := make(map[int64]int, len(spans))
+	var ids strings.Builder
+	ids.WriteByte('[')
+	for i := range spans {
+		if i > 0 {
+			ids.WriteByte(',')
+		}
+		ids.WriteString(strconv.FormatInt(spans[i].rowid, 10))
+		index[spans[i].rowid] = i
+	}
+	ids.WriteByte(']')
+	rows, err := q.QueryContext(ctx, `SELECT rowid, `+spanDetailColumns+`
+	FROM spans WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY rowid`, ids.String())
+	if err != nil {
+		return fmt.Errorf("query span details: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			rowid int64
+			cols  spanDetails
+		)
+		if err := rows.Scan(&rowid, &cols.tags, &cols.attrs, &cols.excs, &cols.payloads, &cols.usage); err != nil {
+			return fmt.Errorf("scan span details: %w", err)
+		}
+		if i, ok := index[rowid]; ok {
+			cols.decode(dec, &spans[i])
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("query span details: %w", err)
+	}
+	return nil
 }
 
 // attachScores adds the trace's scores to the listed spans they name and

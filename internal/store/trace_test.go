@@ -114,6 +114,9 @@ func TestResolveTrace(t *testing.T) {
 		{session: "job-1", ref: "5bf92f3577b34da6a3ce929d0e0e4736", want: f.sdk},
 		{session: "chat-42", ref: "5bf9", want: f.sdk}, // the slow trace is not chat-42's
 		{session: "chat-43", ref: "5bf9", wantErr: "not found", candidates: []telemetry.TraceID{f.run.TraceID}},
+		// Whole ids: one the session lists (in capitals), one it does not.
+		{session: "chat-42", ref: "5BF92F3577B34DA6A3CE929D0E0E4736", want: f.sdk},
+		{session: "chat-43", ref: f.sdk.String(), wantErr: "not found", candidates: []telemetry.TraceID{f.run.TraceID}},
 		{session: "job-1", ref: "zz", wantErr: "not found",
 			candidates: []telemetry.TraceID{f.run.TraceID, f.sdk, f.slow}},
 		{session: "nosuch", ref: TraceSlowest, wantErr: "no session"},
@@ -190,7 +193,12 @@ func TestTrace(t *testing.T) {
 		return n
 	}
 	plain := func(sp telemetry.Span, depth int) TraceSpan {
-		return TraceSpan{SpanNode: node(sp, depth), RunID: sp.Tags[telemetry.TagRunID], Tags: sp.Tags}
+		return TraceSpan{SpanNode: node(sp, depth), RunID: sp.Tags[telemetry.TagRunID], Tags: sp.Tags, Detailed: true}
+	}
+	// undetailed is a span past DetailFirst's: tree, timing, status and
+	// error text only.
+	undetailed := func(ts TraceSpan) TraceSpan {
+		return TraceSpan{SpanNode: ts.SpanNode, RunID: ts.RunID, Scores: ts.Scores}
 	}
 	llm := plain(f.llm, 1)
 	llm.Attributes, llm.Exceptions, llm.Payloads, llm.Usage = f.llm.Attributes, f.llm.Exceptions, f.llm.Payloads, f.llm.Usage
@@ -203,23 +211,36 @@ func TestTrace(t *testing.T) {
 	tests := []struct {
 		session string
 		trace   telemetry.TraceID
+		opts    []TraceOption
 		want    *TraceDetail
 	}{
-		{"job-1", f.run.TraceID, &TraceDetail{SessionID: "job-1", TraceID: f.run.TraceID, Start: f.warmup.Start,
+		{"job-1", f.run.TraceID, nil, &TraceDetail{SessionID: "job-1", TraceID: f.run.TraceID, Start: f.warmup.Start,
 			End: f.handle43.End, Duration: 6 * time.Second,
 			Spans: []TraceSpan{plain(f.warmup, 0), plain(f.handle, 0), plain(f.generate, 1), plain(f.handle43, 0)}}},
 		// A session the run served among others: its spans only.
-		{"chat-42", f.run.TraceID, &TraceDetail{SessionID: "chat-42", TraceID: f.run.TraceID, Start: f.handle.Start,
+		{"chat-42", f.run.TraceID, nil, &TraceDetail{SessionID: "chat-42", TraceID: f.run.TraceID, Start: f.handle.Start,
 			End: f.handle.End, Duration: 3 * time.Second, Spans: []TraceSpan{plain(f.handle, 0), plain(f.generate, 1)}}},
-		{"chat-42", f.sdk, &TraceDetail{SessionID: "chat-42", TraceID: f.sdk, Start: f.root.Start, End: f.root.End,
+		{"chat-42", f.sdk, nil, &TraceDetail{SessionID: "chat-42", TraceID: f.sdk, Start: f.root.Start, End: f.root.End,
 			Duration: 4 * time.Second, Spans: []TraceSpan{plain(f.root, 0), llm},
 			Scores: []Score{{Name: "feedback", Value: 1, TraceID: f.sdk, Tags: f.traceScore.Tags, Time: f.root.End}}}},
-		{"chat-43", f.sdk, nil},
-		{"job-1", mustTraceID(t, "00000000000000000000000000000001"), nil},
+		// Details of the first span only: the failed one keeps its
+		// error text (from its exception) and scores.
+		{"chat-42", f.sdk, []TraceOption{DetailFirst(1)}, &TraceDetail{SessionID: "chat-42", TraceID: f.sdk,
+			Start: f.root.Start, End: f.root.End, Duration: 4 * time.Second, Spans: []TraceSpan{plain(f.root, 0), undetailed(llm)},
+			Scores: []Score{{Name: "feedback", Value: 1, TraceID: f.sdk, Tags: f.traceScore.Tags, Time: f.root.End}}}},
+		{"chat-42", f.sdk, []TraceOption{DetailFirst(0)}, &TraceDetail{SessionID: "chat-42", TraceID: f.sdk,
+			Start: f.root.Start, End: f.root.End, Duration: 4 * time.Second,
+			Spans:  []TraceSpan{undetailed(plain(f.root, 0)), undetailed(llm)},
+			Scores: []Score{{Name: "feedback", Value: 1, TraceID: f.sdk, Tags: f.traceScore.Tags, Time: f.root.End}}}},
+		{"job-1", f.run.TraceID, []TraceOption{DetailFirst(99)}, &TraceDetail{SessionID: "job-1", TraceID: f.run.TraceID,
+			Start: f.warmup.Start, End: f.handle43.End, Duration: 6 * time.Second,
+			Spans: []TraceSpan{plain(f.warmup, 0), plain(f.handle, 0), plain(f.generate, 1), plain(f.handle43, 0)}}},
+		{"chat-43", f.sdk, nil, nil},
+		{"job-1", mustTraceID(t, "00000000000000000000000000000001"), nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.session+"/"+tt.trace.String(), func(t *testing.T) {
-			got, err := s.Trace(ctx, tt.session, tt.trace)
+			got, err := s.Trace(ctx, tt.session, tt.trace, tt.opts...)
 			if tt.want == nil {
 				if !errors.Is(err, ErrTraceNotFound) {
 					t.Fatalf("Trace(%q, %v) = %v, want ErrTraceNotFound", tt.session, tt.trace, err)
@@ -229,7 +250,7 @@ func TestTrace(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Trace(%q, %v) = %v", tt.session, tt.trace, err)
 			}
-			if diff := cmp.Diff(tt.want, got, cmpopts.EquateNaNs()); diff != "" {
+			if diff := cmp.Diff(tt.want, got, cmpopts.EquateNaNs(), cmpopts.IgnoreUnexported(TraceSpan{})); diff != "" {
 				t.Errorf("Trace(%q, %v) (-want +got):\n%s", tt.session, tt.trace, diff)
 			}
 		})
@@ -286,6 +307,9 @@ func TestTraceBound(t *testing.T) {
 // BenchmarkTrace measures Trace on a trace of MaxTraceSpans spans, each
 // with tags, attributes, usage and a payload (docs/json.md, "show
 // --trace").
+// BenchmarkTrace reads a 10,000-span trace as `show --trace` does: named
+// by its id or as the slowest, its spans detailed as the text view details
+// them (the first 200) or all of them (JSON).
 func BenchmarkTrace(b *testing.B) {
 	ctx := context.Background()
 	s, err := Open(ctx, b.TempDir())
@@ -294,17 +318,29 @@ func BenchmarkTrace(b *testing.B) {
 	}
 	defer s.Close()
 	run := bigTrace(b, s, MaxTraceSpans)
-	for b.Loop() {
-		if _, err := s.ResolveTrace(ctx, "big", TraceSlowest); err != nil {
-			b.Fatal(err)
-		}
-		d, err := s.Trace(ctx, "big", run.TraceID)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(d.Spans) != MaxTraceSpans {
-			b.Fatalf("Trace lists %d spans, want %d", len(d.Spans), MaxTraceSpans)
-		}
+	for _, bc := range []struct {
+		name, ref string
+		opts      []TraceOption
+	}{
+		{"id/text", run.TraceID.String(), []TraceOption{DetailFirst(200)}},
+		{"id/json", run.TraceID.String(), nil},
+		{"slowest/text", TraceSlowest, []TraceOption{DetailFirst(200)}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				id, err := s.ResolveTrace(ctx, "big", bc.ref)
+				if err != nil {
+					b.Fatal(err)
+				}
+				d, err := s.Trace(ctx, "big", id, bc.opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(d.Spans) != MaxTraceSpans {
+					b.Fatalf("Trace lists %d spans, want %d", len(d.Spans), MaxTraceSpans)
+				}
+			}
+		})
 	}
 }
 

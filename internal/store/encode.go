@@ -52,17 +52,6 @@ func tagsText(t telemetry.Tags) any {
 	return string(b)
 }
 
-func parseTags(s *string) telemetry.Tags {
-	if s == nil || *s == "" {
-		return nil
-	}
-	var t telemetry.Tags
-	if err := json.Unmarshal([]byte(*s), &t); err != nil || len(t) == 0 {
-		return nil
-	}
-	return t
-}
-
 // encodeAttrs writes attributes as a JSON object with sorted keys, keeping
 // their types recoverable: integers are written without a decimal point and
 // floats always with one (or an exponent), so decodeAttrs returns int64 and
@@ -152,55 +141,6 @@ func encodeFloat(f float64) []byte {
 		s += ".0"
 	}
 	return []byte(s)
-}
-
-// decodeAttrs is the inverse of encodeAttrs. Malformed text yields nil.
-func decodeAttrs(s *string) map[string]any {
-	if s == nil || *s == "" {
-		return nil
-	}
-	d := json.NewDecoder(strings.NewReader(*s))
-	d.UseNumber()
-	var m map[string]any
-	if err := d.Decode(&m); err != nil || len(m) == 0 {
-		return nil
-	}
-	for k, v := range m {
-		m[k] = fromJSON(v)
-	}
-	return m
-}
-
-func fromJSON(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		s := string(x)
-		if !strings.ContainsAny(s, ".eE") {
-			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-				return i
-			}
-		}
-		f, _ := strconv.ParseFloat(s, 64)
-		return f
-	case []any:
-		strs := make([]string, 0, len(x))
-		for i, e := range x {
-			x[i] = fromJSON(e)
-			if s, ok := e.(string); ok {
-				strs = append(strs, s)
-			}
-		}
-		if len(strs) == len(x) {
-			return strs
-		}
-		return x
-	case map[string]any:
-		for k, e := range x {
-			x[k] = fromJSON(e)
-		}
-		return x
-	}
-	return v
 }
 
 // JSON shapes of the span columns (docs/store.md).
@@ -297,21 +237,6 @@ func spanColumns(sp *telemetry.Span) ([5]any, error) {
 		}
 	}
 	return cols, nil
-}
-
-func decodeExceptions(s *string) []telemetry.Exception {
-	if s == nil {
-		return nil
-	}
-	var exs []exceptionJSON
-	if err := json.Unmarshal([]byte(*s), &exs); err != nil {
-		return nil
-	}
-	out := make([]telemetry.Exception, len(exs))
-	for i, e := range exs {
-		out[i] = telemetry.Exception{Type: e.Type, Message: e.Message, StackTrace: e.StackTrace, Time: telemetry.FromUnixNano(e.TimeNS)}
-	}
-	return out
 }
 
 func histogramText(m *telemetry.Metric) (any, error) {

@@ -1,10 +1,8 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
@@ -12,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/valyala/fastjson"
 
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
@@ -394,8 +390,8 @@ func queryTrace(ctx context.Context, q querier, ss sessionScope, id telemetry.Tr
 		return nil, fmt.Errorf("query trace spans: %w", err)
 	}
 	d := &TraceDetail{SessionID: ss.session, TraceID: id}
-	dec := spanColumnDecoder{strs: map[string]string{}}
-	spans, err := scanTraceSpans(rows, &dec, all)
+	dec := newColumnDecoder()
+	spans, err := scanTraceSpans(rows, dec, all)
 	if err != nil {
 		return nil, err
 	}
@@ -415,7 +411,7 @@ func queryTrace(ctx context.Context, q querier, ss sessionScope, id telemetry.Tr
 	}
 	d.Spans = treeOrder(spans)
 	if !all {
-		if err := readDetails(ctx, q, &dec, d.Spans[:min(tq.details, len(d.Spans))]); err != nil {
+		if err := readDetails(ctx, q, dec, d.Spans[:min(tq.details, len(d.Spans))]); err != nil {
 			return nil, err
 		}
 	}
@@ -476,7 +472,7 @@ const spanDetailColumns = `tags, attributes, exceptions, payloads, usage`
 type spanDetails struct{ tags, attrs, excs, payloads, usage sql.RawBytes }
 
 // decode sets ts's details from the columns.
-func (c *spanDetails) decode(dec *spanColumnDecoder, ts *TraceSpan) {
+func (c *spanDetails) decode(dec *columnDecoder, ts *TraceSpan) {
 	ts.Tags = dec.tags(c.tags)
 	ts.Attributes = dec.attrs(c.attrs)
 	ts.Exceptions = dec.exceptions(c.excs)
@@ -488,10 +484,8 @@ func (c *spanDetails) decode(dec *spanColumnDecoder, ts *TraceSpan) {
 // scanTraceSpans reads the rows of queryTrace, returns them in start order
 // (then rowid's), and closes them. With details the rows end with
 // spanDetailColumns, else with the exceptions of failed spans. It decodes
-// the JSON columns as parseTags, decodeAttrs, decodeExceptions,
-// decodePayloads and decodeUsage do, with dec's parser and without
-// copying the column text first.
-func scanTraceSpans(rows *sql.Rows, dec *spanColumnDecoder, details bool) ([]TraceSpan, error) {
+// the JSON columns with dec, without copying the column text first.
+func scanTraceSpans(rows *sql.Rows, dec *columnDecoder, details bool) ([]TraceSpan, error) {
 	defer rows.Close()
 	out := make([]TraceSpan, 0, 64)
 	var keys []startKey
@@ -567,7 +561,7 @@ func (b byStart) Swap(i, j int) {
 }
 
 // readDetails reads the details of spans (by their rowids) into them.
-func readDetails(ctx context.Context, q querier, dec *spanColumnDecoder, spans []TraceSpan) error {
+func readDetails(ctx context.Context, q querier, dec *columnDecoder, spans []TraceSpan) error {
 	if len(spans) == 0 {
 		return nil
 	}
@@ -664,203 +658,6 @@ func treeOrder(spans []TraceSpan) []TraceSpan {
 		ts := spans[index[n.SpanID]]
 		ts.Depth = n.Depth
 		out = append(out, ts)
-	}
-	return out
-}
-
-// spanColumnDecoder decodes the JSON span columns that Trace reads, as
-// parseTags, decodeAttrs and decodeExceptions (and the inverse of
-// spanColumns) do, but through one reused fastjson parser. Malformed text
-// decodes to nil. Short strings are interned in strs: the spans of a trace
-// repeat their keys and most of their values.
-type spanColumnDecoder struct {
-	p    fastjson.Parser
-	strs map[string]string
-	num  []byte
-}
-
-// internLimit is the longest string spanColumnDecoder interns.
-const internLimit = 64
-
-// str returns v's string (empty for any other type), a copy that outlives
-// the parser.
-func (d *spanColumnDecoder) str(v *fastjson.Value) string {
-	if v == nil || v.Type() != fastjson.TypeString {
-		return ""
-	}
-	return d.intern(v.GetStringBytes())
-}
-
-func (d *spanColumnDecoder) intern(b []byte) string {
-	if len(b) > internLimit {
-		return string(b)
-	}
-	if s, ok := d.strs[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	d.strs[s] = s
-	return s
-}
-
-// parse returns the value of col when it is JSON of type t.
-func (d *spanColumnDecoder) parse(col []byte, t fastjson.Type) *fastjson.Value {
-	if len(col) == 0 {
-		return nil
-	}
-	v, err := d.p.ParseBytes(col)
-	if err != nil || v.Type() != t {
-		return nil
-	}
-	return v
-}
-
-// tags decodes a tags column: an object of strings (null as "").
-func (d *spanColumnDecoder) tags(col []byte) telemetry.Tags {
-	v := d.parse(col, fastjson.TypeObject)
-	if v == nil {
-		return nil
-	}
-	o, _ := v.Object()
-	if o.Len() == 0 {
-		return nil
-	}
-	t := make(telemetry.Tags, o.Len())
-	ok := true
-	o.Visit(func(k []byte, v *fastjson.Value) {
-		switch v.Type() {
-		case fastjson.TypeString, fastjson.TypeNull:
-			t[d.intern(k)] = d.str(v)
-		default:
-			ok = false
-		}
-	})
-	if !ok {
-		return nil
-	}
-	return t
-}
-
-// attrs decodes an attributes column as decodeAttrs does.
-func (d *spanColumnDecoder) attrs(col []byte) map[string]any {
-	v := d.parse(col, fastjson.TypeObject)
-	if v == nil {
-		return nil
-	}
-	o, _ := v.Object()
-	if o.Len() == 0 {
-		return nil
-	}
-	return d.object(o)
-}
-
-func (d *spanColumnDecoder) object(o *fastjson.Object) map[string]any {
-	m := make(map[string]any, o.Len())
-	o.Visit(func(k []byte, v *fastjson.Value) {
-		m[d.intern(k)] = d.value(v)
-	})
-	return m
-}
-
-// value is v as decodeAttrs returns attribute values: integers as int64,
-// other numbers as float64, arrays of strings as []string.
-func (d *spanColumnDecoder) value(v *fastjson.Value) any {
-	switch v.Type() {
-	case fastjson.TypeString:
-		return d.str(v)
-	case fastjson.TypeNumber:
-		d.num = v.MarshalTo(d.num[:0])
-		if !bytes.ContainsAny(d.num, ".eE") {
-			if i, err := strconv.ParseInt(string(d.num), 10, 64); err == nil {
-				return i
-			}
-		}
-		f, _ := strconv.ParseFloat(string(d.num), 64)
-		return f
-	case fastjson.TypeTrue:
-		return true
-	case fastjson.TypeFalse:
-		return false
-	case fastjson.TypeArray:
-		a, _ := v.Array()
-		strs := make([]string, 0, len(a))
-		for _, e := range a {
-			if e.Type() == fastjson.TypeString {
-				strs = append(strs, d.str(e))
-			}
-		}
-		if len(strs) == len(a) {
-			return strs
-		}
-		out := make([]any, len(a))
-		for i, e := range a {
-			out[i] = d.value(e)
-		}
-		return out
-	case fastjson.TypeObject:
-		o, _ := v.Object()
-		return d.object(o)
-	}
-	return nil
-}
-
-// exceptions decodes an exceptions column as decodeExceptions does.
-func (d *spanColumnDecoder) exceptions(col []byte) []telemetry.Exception {
-	v := d.parse(col, fastjson.TypeArray)
-	if v == nil {
-		return nil
-	}
-	a, _ := v.Array()
-	out := make([]telemetry.Exception, len(a))
-	for i, e := range a {
-		out[i] = telemetry.Exception{Type: d.str(e.Get("type")), Message: d.str(e.Get("message")),
-			StackTrace: d.str(e.Get("stack_trace")), Time: telemetry.FromUnixNano(e.GetInt64("time_ns"))}
-	}
-	return out
-}
-
-// payloads decodes a payloads column (data in base64); nil when empty.
-func (d *spanColumnDecoder) payloads(col []byte) []telemetry.Payload {
-	v := d.parse(col, fastjson.TypeArray)
-	if v == nil {
-		return nil
-	}
-	a, _ := v.Array()
-	if len(a) == 0 {
-		return nil
-	}
-	out := make([]telemetry.Payload, len(a))
-	for i, e := range a {
-		out[i] = telemetry.Payload{Name: d.str(e.Get("name")), ContentType: d.str(e.Get("content_type"))}
-		if data := e.Get("data"); data != nil && data.Type() == fastjson.TypeString {
-			b64 := data.GetStringBytes()
-			buf := make([]byte, base64.StdEncoding.DecodedLen(len(b64)))
-			n, err := base64.StdEncoding.Decode(buf, b64)
-			if err != nil {
-				return nil
-			}
-			out[i].Data = buf[:n]
-		}
-	}
-	return out
-}
-
-// usage decodes a usage column (NaN written as null); nil when empty.
-func (d *spanColumnDecoder) usage(col []byte) []telemetry.Usage {
-	v := d.parse(col, fastjson.TypeArray)
-	if v == nil {
-		return nil
-	}
-	a, _ := v.Array()
-	if len(a) == 0 {
-		return nil
-	}
-	out := make([]telemetry.Usage, len(a))
-	for i, e := range a {
-		out[i] = telemetry.Usage{PayloadName: d.str(e.Get("payload_name")), Name: d.str(e.Get("name")), Value: math.NaN()}
-		if n := e.Get("value"); n != nil && n.Type() == fastjson.TypeNumber {
-			out[i].Value = n.GetFloat64()
-		}
 	}
 	return out
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -338,73 +337,6 @@ func BenchmarkTrace(b *testing.B) {
 				}
 				if len(d.Spans) != MaxTraceSpans {
 					b.Fatalf("Trace lists %d spans, want %d", len(d.Spans), MaxTraceSpans)
-				}
-			}
-		})
-	}
-}
-
-// TestSpanColumnDecoder checks that Trace's decoder reads the JSON span
-// columns as the encoding/json decoders do, malformed text included.
-func TestSpanColumnDecoder(t *testing.T) {
-	sp := telemetry.Span{
-		Exceptions: []telemetry.Exception{{Type: "E", Message: "m", StackTrace: "s", Time: time.Unix(5, 6)}, {Type: "F"}},
-		Payloads: []telemetry.Payload{{Name: "in", ContentType: "application/json", Data: []byte(`{"a":1}`)},
-			{Name: "bin", Data: []byte{0, 0xff}}},
-		Usage: []telemetry.Usage{{PayloadName: "in", Name: "tokens", Value: 3}, {Name: "cost", Value: math.NaN()}},
-	}
-	cols, err := spanColumns(&sp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := func(v any) string { s, _ := v.(string); return s }
-	attrs := map[string]any{"s": "x", "i": int64(-3), "f": 2.0, "big": 1e300, "b": true, "strs": []string{"a", "b"},
-		"mixed": []any{"a", int64(1)}, "obj": map[string]any{"k": 1.5}}
-	tests := []struct {
-		name              string
-		tags, attrs, excs string
-		payloads, usage   string
-		wantPayloads      []telemetry.Payload
-		wantUsage         []telemetry.Usage
-	}{
-		{name: "encoded", tags: text(tagsText(telemetry.Tags{"a": "1", "é": "ü"})), attrs: text(encodeAttrs(attrs)),
-			excs: text(cols[1]), payloads: text(cols[2]), usage: text(cols[3]),
-			wantPayloads: sp.Payloads, wantUsage: sp.Usage},
-		{name: "empty", tags: "{}", attrs: "{}", excs: "[]", payloads: "[]", usage: "[]"},
-		{name: "malformed", tags: `{"a":1}`, attrs: `[1]`, excs: `{`, payloads: `[{"data":"%%"}]`, usage: "nul"},
-		{name: "null", tags: "", attrs: "", excs: "", payloads: "", usage: ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d := spanColumnDecoder{strs: map[string]string{}}
-			ref := func(s string) *string {
-				if s == "" {
-					return nil
-				}
-				return &s
-			}
-			if got, want := d.tags([]byte(tt.tags)), parseTags(ref(tt.tags)); !reflect.DeepEqual(got, want) {
-				t.Errorf("tags(%s) = %v, want %v", tt.tags, got, want)
-			}
-			if got, want := d.attrs([]byte(tt.attrs)), decodeAttrs(ref(tt.attrs)); !reflect.DeepEqual(got, want) {
-				t.Errorf("attrs(%s) = %#v, want %#v", tt.attrs, got, want)
-			}
-			if got, want := d.exceptions([]byte(tt.excs)), decodeExceptions(ref(tt.excs)); !reflect.DeepEqual(got, want) {
-				t.Errorf("exceptions(%s) = %#v, want %#v", tt.excs, got, want)
-			}
-			if got := d.payloads([]byte(tt.payloads)); !reflect.DeepEqual(got, tt.wantPayloads) {
-				t.Errorf("payloads(%s) = %#v, want %#v", tt.payloads, got, tt.wantPayloads)
-			}
-			got := d.usage([]byte(tt.usage))
-			want := tt.wantUsage
-			if len(got) != len(want) {
-				t.Fatalf("usage(%s) = %v, want %v", tt.usage, got, want)
-			}
-			for i := range want {
-				g, w := got[i], want[i]
-				if g.PayloadName != w.PayloadName || g.Name != w.Name ||
-					!(g.Value == w.Value || math.IsNaN(g.Value) && math.IsNaN(w.Value)) {
-					t.Errorf("usage(%s)[%d] = %v, want %v", tt.usage, i, g, w)
 				}
 			}
 		})

@@ -75,6 +75,9 @@ type runOptions struct {
 	// digest summarises the program's records for the end-of-run
 	// summaries (one of the pipeline's exporters).
 	digest *rundigest.Digest
+	// findings are the run's costs and anomalies, set when the final run
+	// span is recorded (annotateRun).
+	findings runFindings
 }
 
 // NewCmdRun builds `graphsignal run`. signals, when not nil, are the
@@ -260,6 +263,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	recCfg.Args = red.Args(opts.args)
 	recCfg.Secrets = red.Values()
 	recCfg.Attributes = red.Attributes(runAttributes(opts.environ))
+	recCfg.Annotate = opts.annotateRun(warn.redacted)
 	if err != nil {
 		oomRead.Wait()
 		return failedStart(ctx, opts, pipe, warn, in, recCfg, err)
@@ -339,6 +343,7 @@ func afterExit(ctx context.Context, opts *runOptions, child *launcher.Child, exi
 		return fmt.Errorf("wait: %w", waitErr)
 	}
 	oomKilled := exit.Signal == syscall.SIGKILL && oom.rose()
+	awaitDigest(flushCtx, pipe) // the run span carries what the program's records show
 	outcome := rec.Finish(exit, child.StderrTail(), oomKilled)
 	finishRun(flushCtx, opts, pipe, warn, outcome, exit, spansReceived(intakeMetrics))
 	return &ChildExit{Exit: exit}
@@ -397,7 +402,7 @@ func finishRun(ctx context.Context, opts *runOptions, pipe *pipeline.Pipeline, w
 	flushErr := pipe.Shutdown(ctx)
 	opts.delivery.journalClosed() // closed already, or never created
 	s := runSummary{cfg: cfg, outcome: outcome, exit: exit, childSpans: childSpans,
-		digest: opts.digest.Summary(), redact: warn.redacted}
+		digest: opts.digest.Summary(), findings: opts.findings, redact: warn.redacted}
 	notified := startNotify(ctx, &s, opts.environ, warn) // at the same time as the uploads
 	defer notified()
 	stats := pipe.Stats()

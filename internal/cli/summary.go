@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,9 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/graphsignal/graphsignal/internal/anomaly"
 	"github.com/graphsignal/graphsignal/internal/env"
 	"github.com/graphsignal/graphsignal/internal/launcher"
 	"github.com/graphsignal/graphsignal/internal/pipeline"
+	"github.com/graphsignal/graphsignal/internal/pricing"
 	"github.com/graphsignal/graphsignal/internal/recorder"
 	"github.com/graphsignal/graphsignal/internal/report"
 	"github.com/graphsignal/graphsignal/internal/rundigest"
@@ -63,6 +66,7 @@ type runSummary struct {
 	childSpans int
 	dests      []destinationResult
 	digest     rundigest.Summary
+	findings   runFindings
 	// redact removes the run's secrets from what the program said (span
 	// names, error messages) before it is printed.
 	redact func(string) string
@@ -110,7 +114,47 @@ func (s *runSummary) print(w io.Writer) {
 	if t := s.tokens(); t != "" {
 		fmt.Fprintf(w, "graphsignal: tokens: %s\n", t)
 	}
+	if c := s.cost(); c != "" {
+		fmt.Fprintf(w, "graphsignal: cost: %s\n", c)
+	}
+	for i, a := range s.anomalies() {
+		if i == maxAnomalyLines {
+			fmt.Fprintf(w, "graphsignal: anomaly: %d more (graphsignal show last)\n", len(s.findings.anomalies)-i)
+			break
+		}
+		fmt.Fprintf(w, "graphsignal: anomaly: %s\n", a)
+	}
 	printDelivery(w, s.dests)
+}
+
+// maxAnomalyLines bounds the anomalies the summary and the notification
+// list.
+const maxAnomalyLines = 5
+
+// cost says what the run's tokens cost: "$0.0123"; "$0.0123+ (1200 tokens
+// of models without a known price)" or "price unknown (...)" when some or
+// all have none; "" when the program reported no tokens.
+func (s *runSummary) cost() string {
+	c := &s.findings.cost
+	if c.Tokens.Total() == 0 {
+		return ""
+	}
+	text := report.CostText(c)
+	if c.UnpricedTokens > 0 {
+		text += " (" + report.Number(c.UnpricedTokens) + " tokens of models without a known price)"
+	}
+	return text
+}
+
+// anomalies says each of the run's anomalies: "slow span: llm 4s (4.0× its
+// median 1s)", redacted.
+func (s *runSummary) anomalies() []string {
+	out := make([]string, 0, len(s.findings.anomalies))
+	for i := range s.findings.anomalies {
+		a := &s.findings.anomalies[i]
+		out = append(out, report.AnomalyKind(a)+": "+s.redact(oneLine(report.AnomalyReason(a))))
+	}
+	return out
 }
 
 func (s *runSummary) spanErrors() string {
@@ -197,6 +241,9 @@ func (s *runSummary) markdown() string {
 	if t := s.tokens(); t != "" {
 		row("Tokens", t)
 	}
+	if c := s.cost(); c != "" {
+		row("Cost", c)
+	}
 	for _, r := range s.dests {
 		row("Upload", r.stats.Destination+": "+describeDelivery(r))
 	}
@@ -218,6 +265,13 @@ func (s *runSummary) markdown() string {
 				break
 			}
 			fmt.Fprintf(&b, "| %d | %s |\n", e.Count, mdText(s.redact(oneLine(errorText(e)))))
+		}
+	}
+	if len(s.findings.anomalies) > 0 {
+		b.WriteString("\n**Anomalies**\n\n| kind | what |\n|---|---|\n")
+		for i := range s.findings.anomalies {
+			a := &s.findings.anomalies[i]
+			fmt.Fprintf(&b, "| %s | %s |\n", mdText(report.AnomalyKind(a)), mdText(s.redact(oneLine(report.AnomalyReason(a)))))
 		}
 	}
 	b.WriteString("\n")
@@ -281,4 +335,95 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// runFindings are what a run derives at its end from its records and its
+// outcome (docs/ci.md, "Costs and anomalies"): its token usage priced, and
+// its anomalies by the rules of package anomaly. The summary, the
+// notification and the final run span (so the uploads) carry them.
+type runFindings struct {
+	// cost totals the run's tokens and their price.
+	cost      pricing.Row
+	anomalies []anomaly.Anomaly
+}
+
+// findRun derives the findings of the run that ended with o from what the
+// digest saw. The run's duration is not judged: the history of its
+// deployment is in the store, which the run does not read.
+func findRun(o *recorder.Outcome, d *rundigest.Summary, prices *pricing.Table) runFindings {
+	lines := make([]pricing.Line, 0, len(d.Models))
+	for _, m := range d.Models {
+		lines = append(lines, pricing.Line{Group: m.Model, Model: m.Model, Spans: m.Spans,
+			Tokens: pricing.Tokens{Input: m.Input, Output: m.Output, CacheRead: m.CacheRead, CacheCreation: m.CacheCreation}})
+	}
+	f := runFindings{cost: prices.Summarize(lines, true).Total}
+	span := &o.Span
+	run := anomaly.Run{Name: span.Name, RunID: span.Tags[telemetry.TagRunID], TraceID: span.TraceID, SpanID: span.SpanID,
+		GPULost: o.Kind == telemetry.ErrorKindGPU, ErrorMessage: span.StatusMessage, XIDs: int64(len(o.GPU.XIDs))}
+	for _, g := range o.GPU.Devices {
+		run.GPUs = append(run.GPUs, anomaly.GPU{Name: g.Short(), MemoryPeak: g.MemoryPeak, MemoryTotal: g.MemoryTotal})
+	}
+	f.anomalies = append(anomaly.ForRun(&run), d.Anomalies...)
+	for i := range f.anomalies {
+		if f.anomalies[i].RunID == "" {
+			f.anomalies[i].RunID = run.RunID
+		}
+	}
+	return f
+}
+
+// annotate adds the findings to the final run span; redact removes the
+// run's secrets from the reasons (they quote the program's span names).
+func (f *runFindings) annotate(span *telemetry.Span, redact func(string) string) {
+	if f.cost.Priced() {
+		span.Attributes[telemetry.AttrCostUSD] = f.cost.Cost
+	}
+	span.Attributes[telemetry.AttrAnomalyCount] = int64(len(f.anomalies))
+	for i := range f.anomalies {
+		a := &f.anomalies[i]
+		attrs := map[string]any{telemetry.AttrAnomalyKind: a.Kind, telemetry.AttrAnomalyReason: redact(report.AnomalyReason(a))}
+		if a.Value != nil {
+			attrs[telemetry.AttrAnomalyValue] = *a.Value
+		}
+		if a.Baseline != nil {
+			attrs[telemetry.AttrAnomalyBaseline] = *a.Baseline
+		}
+		if !a.TraceID.IsZero() {
+			attrs[telemetry.AttrAnomalyTraceID] = a.TraceID.String()
+		}
+		if !a.SpanID.IsZero() {
+			attrs[telemetry.AttrAnomalySpanID] = a.SpanID.String()
+		}
+		span.Events = append(span.Events, telemetry.Event{Name: telemetry.EventAnomaly, Time: span.End, Attributes: attrs})
+	}
+}
+
+// annotateRun is the recorder's Config.Annotate for the run of opts: it
+// derives the run's findings from the digest, keeps them for the summary
+// and the notification, and adds them to the final run span. The prices
+// are the configured ones (validated with the configuration).
+func (opts *runOptions) annotateRun(redact func(string) string) func(*recorder.Outcome) {
+	return func(o *recorder.Outcome) {
+		prices, err := pricing.Builtin().With(opts.config.Prices)
+		if err != nil {
+			prices = pricing.Builtin()
+		}
+		d := opts.digest.Summary()
+		opts.findings = findRun(o, &d, prices)
+		opts.findings.annotate(&o.Span, redact)
+	}
+}
+
+// digestWait bounds how long the final run span waits for the digest to
+// take the program's last records (docs/ci.md, "Costs and anomalies").
+const digestWait = time.Second
+
+// awaitDigest waits, within ctx and digestWait, until every exporter of
+// pipe (the digest among them) has taken the records enqueued so far:
+// once the intakes are shut, all of the program's. Past the bound the
+// findings are those of what the digest has taken.
+func awaitDigest(ctx context.Context, pipe *pipeline.Pipeline) {
+	ctx, cancel := context.WithTimeout(ctx, digestWait)
+	defer cancel()
+	_ = pipe.Flush(ctx)
 }

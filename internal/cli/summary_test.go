@@ -1,16 +1,31 @@
 package cli
 
 import (
+	"compress/gzip"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/graphsignal/graphsignal/internal/anomaly"
 	"github.com/graphsignal/graphsignal/internal/env"
+	"github.com/graphsignal/graphsignal/internal/gpu"
 	"github.com/graphsignal/graphsignal/internal/launcher"
+	"github.com/graphsignal/graphsignal/internal/pipeline"
+	"github.com/graphsignal/graphsignal/internal/pricing"
 	"github.com/graphsignal/graphsignal/internal/recorder"
 	"github.com/graphsignal/graphsignal/internal/rundigest"
+	"github.com/graphsignal/graphsignal/internal/spool"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
@@ -128,5 +143,233 @@ func TestSummaryMarkdown(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); string(b) != md+md {
 		t.Errorf("step summary file is not the two appended summaries")
+	}
+}
+
+// summaryWithFindings is a finished run whose findings are a cost with
+// unpriced tokens and two anomalies, one quoting a secret.
+func summaryWithFindings() runSummary {
+	start := time.Date(2026, 12, 5, 13, 0, 0, 0, time.UTC)
+	return runSummary{
+		cfg: &Config{DataDir: "/data"},
+		outcome: recorder.Outcome{Span: telemetry.Span{Name: "app", Start: start, End: start.Add(time.Minute),
+			Tags: telemetry.Tags{telemetry.TagSessionID: "s-1"}}},
+		exit: &launcher.Exit{},
+		findings: runFindings{
+			cost: pricing.Row{Tokens: pricing.Tokens{Input: 3000, Output: 500}, Cost: 0.0123, UnpricedTokens: 1200},
+			anomalies: []anomaly.Anomaly{
+				{Kind: anomaly.SlowSpan, Subject: "llm|sk-SECRET-123", Took: 4 * time.Second, Typical: time.Second},
+				{Kind: anomaly.ErrorBurst, Value: ptr(5.0), First: start, Last: start.Add(2 * time.Second)},
+			}},
+		redact: func(s string) string { return strings.ReplaceAll(s, "sk-SECRET-123", "REDACTED") },
+	}
+}
+
+// TestSummaryFindings: the terminal block and the step summary say the
+// run's cost and anomalies, redacted; a run without tokens says no cost.
+func TestSummaryFindings(t *testing.T) {
+	s := summaryWithFindings()
+	var out strings.Builder
+	s.print(&out)
+	for _, want := range []string{
+		"\ngraphsignal: cost: $0.0123+ (1200 tokens of models without a known price)\n",
+		"\ngraphsignal: anomaly: slow span: llm|REDACTED 4s (4.0× its median 1s)\n",
+		"\ngraphsignal: anomaly: error burst: 5 errors within 2s, 2026-12-05T13:00:00Z to 2026-12-05T13:00:02Z\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+	md := s.markdown()
+	for _, want := range []string{
+		"| Cost | $0.0123+ (1200 tokens of models without a known price) |",
+		"**Anomalies**\n\n| kind | what |\n|---|---|\n| slow span | llm\\|REDACTED 4s (4.0× its median 1s) |\n| error burst | 5 errors",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(out.String()+md, "SECRET") {
+		t.Errorf("a secret in the summary:\n%s\n%s", out.String(), md)
+	}
+
+	s.findings = runFindings{}
+	out.Reset()
+	s.print(&out)
+	if md := s.markdown(); strings.Contains(out.String(), "cost") || strings.Contains(out.String(), "anomaly") ||
+		strings.Contains(md, "Cost") || strings.Contains(md, "Anomalies") {
+		t.Errorf("a run without tokens or anomalies says some:\n%s\n%s", out.String(), md)
+	}
+}
+
+// TestSummaryAnomalyLines: past maxAnomalyLines the terminal summary says
+// how many more there are.
+func TestSummaryAnomalyLines(t *testing.T) {
+	s := summaryWithFindings()
+	s.findings.anomalies = nil
+	for range maxAnomalyLines + 2 {
+		s.findings.anomalies = append(s.findings.anomalies, anomaly.Anomaly{Kind: anomaly.GPUXID, Subject: "app", Value: ptr(1.0)})
+	}
+	var out strings.Builder
+	s.print(&out)
+	if n := strings.Count(out.String(), "graphsignal: anomaly: gpu xid"); n != maxAnomalyLines {
+		t.Errorf("%d anomaly lines, want %d:\n%s", n, maxAnomalyLines, out.String())
+	}
+	if !strings.Contains(out.String(), "graphsignal: anomaly: 2 more (graphsignal show last)\n") {
+		t.Errorf("no line for the rest:\n%s", out.String())
+	}
+}
+
+// TestFindRun: the run's own anomalies (a lost GPU, XIDs, memory near its
+// limit) come first, then the digest's, all with the run's id; the tokens
+// are priced per model.
+func TestFindRun(t *testing.T) {
+	const gib = 1 << 30
+	o := recorder.Outcome{Kind: telemetry.ErrorKindGPU,
+		Span: telemetry.Span{Name: "train", StatusMessage: "GPU 0 fell off the bus", Tags: telemetry.Tags{telemetry.TagRunID: "r-9"}},
+		GPU: gpu.Result{XIDs: []gpu.XID{{}, {}}, Devices: []gpu.DeviceResult{
+			{Device: gpu.Device{Index: 0, MemoryTotal: 80 * gib}, MemoryPeak: 79 * gib},
+			{Device: gpu.Device{Index: 1, MemoryTotal: 80 * gib}, MemoryPeak: gib}}}}
+	d := rundigest.Summary{
+		Models: []rundigest.ModelTokens{{Model: "gpt-4o-2024-08-06", Spans: 1, Input: 1e6, Output: 1e6},
+			{Model: "no-such-model", Spans: 1, Input: 100}},
+		Anomalies: []anomaly.Anomaly{{Kind: anomaly.SlowSpan, Subject: "llm", Took: 4 * time.Second, Typical: time.Second}}}
+	table, err := pricing.Builtin().With(map[string]pricing.Price{"gpt-4o": {Input: 2.5, Output: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := findRun(&o, &d, table)
+	var got []string
+	for _, a := range f.anomalies {
+		got = append(got, a.Kind+"@"+a.RunID)
+	}
+	want := "gpu_lost@r-9 gpu_xid@r-9 gpu_memory@r-9 slow_span@r-9"
+	if strings.Join(got, " ") != want {
+		t.Errorf("anomalies = %v, want %s", got, want)
+	}
+	if f.cost.Cost != 12.5 || f.cost.UnpricedTokens != 100 {
+		t.Errorf("cost = %+v, want $12.50 and 100 unpriced tokens", f.cost)
+	}
+}
+
+// TestRunSpanUploadCarriesFindings runs the run's own parts (pipeline,
+// journal, digest, recorder, delivery) against a real OTLP receiver on
+// loopback: the program's spans enqueued just before the exit are seen by
+// the digest before the final run span is recorded, and the uploaded run
+// span carries the run's cost and its anomaly as an attribute and an
+// event (docs/upload.md, "Costs and anomalies").
+func TestRunSpanUploadCarriesFindings(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		runs []ptrace.Span
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/traces" {
+			return
+		}
+		var body io.Reader = r.Body
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(r.Body)
+			if err != nil {
+				t.Errorf("gzip: %v", err)
+				return
+			}
+			body = zr
+		}
+		b, _ := io.ReadAll(body)
+		req := ptraceotlp.NewExportRequest()
+		if err := req.UnmarshalProto(b); err != nil {
+			t.Errorf("traces request: %v", err)
+			return
+		}
+		rss := req.Traces().ResourceSpans()
+		for i := range rss.Len() {
+			sss := rss.At(i).ScopeSpans()
+			for j := range sss.Len() {
+				spans := sss.At(j).Spans()
+				for k := range spans.Len() {
+					if kind, _ := spans.At(k).Attributes().Get(telemetry.AttrSpanKind); kind.Str() == telemetry.SpanKindRun {
+						mu.Lock()
+						runs = append(runs, spans.At(k))
+						mu.Unlock()
+					}
+				}
+			}
+		}
+	}))
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cfg := &Config{OTLPEndpoint: srv.URL, DataDir: t.TempDir(),
+		Prices: map[string]pricing.Price{"gpt-4o": {Input: 2.5, Output: 10}}}
+	id := runIdentity{traceID: telemetry.NewTraceID(), spanID: telemetry.NewSpanID()}
+	tags := telemetry.Tags{telemetry.TagSessionID: "s-up", telemetry.TagDeployment: "app", telemetry.TagRunID: "r-up"}
+	start := time.Now()
+	name := spool.JournalName(start, id.spanID)
+	dl := newDelivery(cfg, nil, name, tags, io.Discard)
+	defer dl.stop()
+	opts := &runOptions{config: cfg, digest: rundigest.New(), delivery: dl}
+	pipe := pipeline.New(pipeline.Config{}, destination(cfg, nil, id, name, dl), opts.digest)
+	dl.start(ctx)
+	rec := recorder.Start(recorder.Config{TraceID: id.traceID, SpanID: id.spanID, Name: "app", Tags: tags,
+		Interval: time.Second, Out: pipe, Annotate: opts.annotateRun(func(s string) string { return s })}, os.Getpid(), start)
+
+	var b telemetry.Batch
+	for i := range 6 {
+		d := time.Second
+		if i == 5 {
+			d = 4 * time.Second
+		}
+		b.Spans = append(b.Spans, telemetry.Span{TraceID: id.traceID, SpanID: telemetry.NewSpanID(), ParentSpanID: id.spanID,
+			Name: "llm", Start: start, End: start.Add(d), Tags: tags,
+			Attributes: map[string]any{"gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": int64(100_000)}})
+	}
+	pipe.Enqueue(b) // the program's last records, just before it exits
+	rec.StopSampling()
+	awaitDigest(ctx, pipe)
+	outcome := rec.Finish(&launcher.Exit{Time: start.Add(5 * time.Second)}, launcher.StderrTail{}, false)
+	delivered := flushDelivery(ctx, dl)
+	if err := pipe.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dl.journalClosed()
+	res := delivered()
+	if len(res) != 1 || res[0].flush != nil {
+		t.Fatalf("delivery = %+v, want the OTLP destination flushed", res)
+	}
+
+	const wantCost = 1.5 // 600,000 input tokens at $2.50 per 1M
+	if got := outcome.Span.Attributes[telemetry.AttrCostUSD]; got != wantCost {
+		t.Errorf("recorded run span's cost = %v, want %v", got, wantCost)
+	}
+	if len(opts.findings.anomalies) != 1 {
+		t.Errorf("findings = %+v, want the slow span", opts.findings)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var final *ptrace.Span
+	for i := range runs {
+		if runs[i].EndTimestamp() != 0 {
+			final = &runs[i]
+		}
+	}
+	if final == nil {
+		t.Fatalf("no finished run span uploaded (%d run spans)", len(runs))
+	}
+	attrs := final.Attributes().AsRaw()
+	if attrs[telemetry.AttrCostUSD] != wantCost || attrs[telemetry.AttrAnomalyCount] != int64(1) {
+		t.Errorf("uploaded run span attributes: cost %v, anomalies %v; want %v and 1", attrs[telemetry.AttrCostUSD], attrs[telemetry.AttrAnomalyCount], wantCost)
+	}
+	if final.Events().Len() != 1 {
+		t.Fatalf("uploaded run span has %d events, want 1 anomaly", final.Events().Len())
+	}
+	ev := final.Events().At(0)
+	got := ev.Attributes().AsRaw()
+	want := map[string]any{telemetry.AttrAnomalyKind: anomaly.SlowSpan, telemetry.AttrAnomalyReason: "llm 4s (4.0× its median 1s)",
+		telemetry.AttrAnomalyValue: 4.0, telemetry.AttrAnomalyBaseline: 1.0, telemetry.AttrAnomalyTraceID: id.traceID.String(),
+		telemetry.AttrAnomalySpanID: b.Spans[5].SpanID.String()}
+	if ev.Name() != telemetry.EventAnomaly || !reflect.DeepEqual(got, want) {
+		t.Errorf("uploaded event %s %v, want %s %v", ev.Name(), got, telemetry.EventAnomaly, want)
 	}
 }

@@ -1,4 +1,4 @@
-// Package notify posts a run's failure to a webhook (docs/ci.md,
+// Package notify posts a run's failure or anomalies to a webhook (docs/ci.md,
 // "Notifications"): one JSON document whose "text" field a Slack (or
 // Mattermost, Rocket.Chat, Teams workflow) incoming webhook shows as it is,
 // with the essentials as fields of their own for any other receiver.
@@ -18,7 +18,8 @@ import (
 	"github.com/graphsignal/graphsignal/internal/redact"
 )
 
-// Message is what is posted.
+// Message is what is posted. Status is "error" for a failed run, "ok" for
+// one posted for its anomalies alone.
 type Message struct {
 	Text            string   `json:"text"`
 	SessionID       string   `json:"session_id"`
@@ -32,7 +33,12 @@ type Message struct {
 	ExitCode        *int64   `json:"exit_code,omitempty"`
 	DurationSeconds float64  `json:"duration_seconds"`
 	Errors          []string `json:"errors,omitempty"`
-	CIRunURL        string   `json:"ci_run_url,omitempty"`
+	// Anomalies say the run's anomalies, "kind: reason" each.
+	Anomalies []string `json:"anomalies,omitempty"`
+	// CostUSD is the run's token cost, when some of its tokens have a
+	// price.
+	CostUSD  *float64 `json:"cost_usd,omitempty"`
+	CIRunURL string   `json:"ci_run_url,omitempty"`
 }
 
 // maxAnswer bounds what is read of the receiver's answer.

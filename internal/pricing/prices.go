@@ -8,7 +8,7 @@ const AsOf = "2025-11"
 // extends the table (README, "Costs").
 var Sources = []string{
 	"OpenAI: https://openai.com/api/pricing/",
-	"Anthropic: https://docs.anthropic.com/en/docs/about-claude/pricing",
+	"Anthropic: https://platform.claude.com/docs/en/about-claude/pricing",
 	"Google Gemini API: https://ai.google.dev/gemini-api/docs/pricing",
 	"Mistral: https://mistral.ai/pricing#api-pricing",
 	"DeepSeek: https://api-docs.deepseek.com/quick_start/pricing",
@@ -18,12 +18,14 @@ var Sources = []string{
 
 // builtin returns the built-in prices: standard (not batch or priority)
 // tier, USD per 1M tokens, as of AsOf, from Sources. Where a provider
-// prices long prompts higher (Gemini over 200k tokens), the table holds
-// the lower tier. Keys are model names or families in lower case; a name
-// is priced by its longest matching key (Table.Lookup).
+// prices long prompts higher (Gemini 2.5 Pro and Claude Sonnet 4 over
+// 200k tokens), the table holds the lower tier. Keys are model names or
+// families in lower case; a name is priced by its longest matching key
+// (Table.Lookup).
 func builtin() map[string]Price {
 	// Anthropic reports cache reads and writes apart from input tokens
-	// and prices a 5-minute cache write at 1.25 times input, a read at 0.1.
+	// and prices a 5-minute cache write at 1.25 times input, a read at 0.1
+	// (Claude Haiku 3 excepted: its prices are listed as they are).
 	claude := func(in, out float64) Price {
 		return Price{Input: in, Output: out, CachedInput: in / 10, CacheWrite: in * 1.25, CachedSeparate: true}
 	}
@@ -65,7 +67,7 @@ func builtin() map[string]Price {
 		"claude-3-5-sonnet": claude(3, 15),
 		"claude-3-5-haiku":  claude(0.80, 4),
 		"claude-3-opus":     claude(15, 75),
-		"claude-3-haiku":    claude(0.25, 1.25),
+		"claude-3-haiku":    {Input: 0.25, Output: 1.25, CachedInput: 0.03, CacheWrite: 0.30, CachedSeparate: true},
 
 		// Google Gemini API (prompts up to 200k tokens; 128k for 1.5)
 		"gemini-2.5-pro":        {Input: 1.25, Output: 10, CachedInput: 0.31},

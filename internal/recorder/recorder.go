@@ -60,6 +60,10 @@ type Config struct {
 	// GPU, when set, samples the machine's GPUs while the child runs
 	// (docs/gpu.md).
 	GPU *GPUConfig
+	// Annotate, when set, is called by Finish with the outcome before the
+	// final run span is enqueued, and may add to the span's attributes
+	// and events (the run's costs and anomalies, docs/upload.md).
+	Annotate func(*Outcome)
 }
 
 // GPUConfig says how to sample the GPUs.
@@ -404,7 +408,10 @@ func (r *Recorder) Finish(exit *launcher.Exit, tail launcher.StderrTail, oomKill
 	}
 	a[telemetry.AttrStderrCapture] = tail.Mode
 	out.Span = span
-	r.cfg.Out.Enqueue(telemetry.Batch{Spans: []telemetry.Span{span}})
+	if r.cfg.Annotate != nil {
+		r.cfg.Annotate(&out)
+	}
+	r.cfg.Out.Enqueue(telemetry.Batch{Spans: []telemetry.Span{out.Span}})
 	return out
 }
 

@@ -82,8 +82,15 @@ func seconds(ss ...int) []time.Duration {
 	return out
 }
 
+// TestDetectAnomalies: the store's session detail reaches the rules of
+// package anomaly (whose own tests hold the thresholds), and each kind is
+// said in its words.
 func TestDetectAnomalies(t *testing.T) {
 	const gib = 1 << 30
+	inProgress := durationRun(time.Hour)
+	inProgress.End, inProgress.Duration = time.Time{}, 0
+	unfinished := spanRun("llm", 5, 3500*time.Millisecond)
+	unfinished.Traces[0].Spans[1].End = time.Time{}
 	tests := []struct {
 		name    string
 		d       store.SessionDetail
@@ -93,39 +100,31 @@ func TestDetectAnomalies(t *testing.T) {
 		{name: "slow span over 3x its median",
 			d:    store.SessionDetail{Runs: []store.Run{spanRun("llm", 5, 3500*time.Millisecond)}},
 			want: []string{"slow_span: llm 3.5s (3.5× its median 1s)"}},
-		{name: "slow span at 3x its median is not",
-			d: store.SessionDetail{Runs: []store.Run{spanRun("llm", 5, 3*time.Second)}}},
-		{name: "slow span needs 5 spans of its name",
-			d: store.SessionDetail{Runs: []store.Run{spanRun("llm", 4, 10*time.Second)}}},
 		{name: "slow span over its p99",
 			d:    store.SessionDetail{Runs: []store.Run{spanRun("llm", 101, 2*time.Second)}},
 			want: []string{"slow_span: llm 2s (2.0× its median 1s, over its p99 1s)"}},
-		{name: "slow spans: the worst 5",
+		{name: "slow spans: the worst 5 over every run",
 			d: store.SessionDetail{Runs: []store.Run{spanRun("a", 5, 4*time.Second), spanRun("b", 5, 9*time.Second),
 				spanRun("c", 5, 5*time.Second), spanRun("d", 5, 8*time.Second), spanRun("e", 5, 6*time.Second),
 				spanRun("f", 5, 7*time.Second)}},
 			want: []string{"slow_span: b 9s (9.0× its median 1s)", "slow_span: d 8s (8.0× its median 1s)",
 				"slow_span: f 7s (7.0× its median 1s)", "slow_span: e 6s (6.0× its median 1s)",
 				"slow_span: c 5s (5.0× its median 1s)"}},
-		{name: "error burst: 5 within 10s",
-			d:    store.SessionDetail{Errors: errorsEvery(5, 2*time.Second)},
-			want: []string{"error_burst: 5 errors within 8s, 2026-11-20T10:00:00Z to 2026-11-20T10:00:08Z"}},
-		{name: "error burst: 5 over 10s is not",
-			d: store.SessionDetail{Errors: errorsEvery(5, 2500*time.Millisecond)}},
-		{name: "error bursts do not overlap",
+		{name: "an unfinished span is not judged",
+			d: store.SessionDetail{Runs: []store.Run{unfinished}}},
+		{name: "error burst",
 			d:    store.SessionDetail{Errors: errorsEvery(12, time.Second)},
 			want: []string{"error_burst: 10 errors within 9s, 2026-11-20T10:00:00Z to 2026-11-20T10:00:09Z"}},
 		{name: "GPU memory at 95%",
 			d:    store.SessionDetail{Runs: []store.Run{gpuRun(76*gib, 80*gib, "", nil)}},
 			want: []string{"gpu_memory: GPU 0 memory peaked at 76 GiB of 80 GiB (95.0%) in run train"}},
-		{name: "GPU memory under 95% is not",
-			d: store.SessionDetail{Runs: []store.Run{gpuRun(75*gib, 80*gib, "", nil)}}},
-		{name: "GPU memory with no total is not",
-			d: store.SessionDetail{Runs: []store.Run{gpuRun(75*gib, 0, "", nil)}}},
 		{name: "GPU lost and XIDs",
 			d: store.SessionDetail{Runs: []store.Run{gpuRun(gib, 80*gib, telemetry.ErrorKindGPU, int64(2))}},
 			want: []string{"gpu_lost: run train lost a GPU: GPU 0 fell off the bus (XID 79)",
 				"gpu_xid: run train saw 2 GPU XID event(s)"}},
+		{name: "XIDs as a float",
+			d:    store.SessionDetail{Runs: []store.Run{gpuRun(gib, 80*gib, "", float64(3))}},
+			want: []string{"gpu_xid: run train saw 3 GPU XID event(s)"}},
 		{name: "no XIDs",
 			d: store.SessionDetail{Runs: []store.Run{gpuRun(gib, 80*gib, telemetry.ErrorKindExitCode, int64(0))}}},
 		{name: "run over 3x the median",
@@ -136,18 +135,15 @@ func TestDetectAnomalies(t *testing.T) {
 			d:       store.SessionDetail{Runs: []store.Run{durationRun(3 * time.Second)}},
 			history: runHistory{anomalyRun: seconds(9, 10, 11, 10, 12)},
 			want:    []string{"run_duration: run train took 3s (1/3.3 of the median 10s of the deployment's last 5 runs)"}},
-		{name: "run within 3x of the median is not",
-			d:       store.SessionDetail{Runs: []store.Run{durationRun(29 * time.Second)}},
+		{name: "a run in progress is not judged by its duration",
+			d:       store.SessionDetail{Runs: []store.Run{inProgress}},
 			history: runHistory{anomalyRun: seconds(9, 10, 11, 10, 12)}},
-		{name: "run duration needs 5 earlier runs",
-			d:       store.SessionDetail{Runs: []store.Run{durationRun(time.Hour)}},
-			history: runHistory{anomalyRun: seconds(9, 10, 11, 10)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []string
 			for _, a := range detectAnomalies(&tt.d, tt.history) {
-				got = append(got, a.Kind+": "+a.Reason)
+				got = append(got, a.Kind+": "+AnomalyReason(&a))
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("detectAnomalies() (-want +got):\n%s", diff)

@@ -76,7 +76,7 @@ func costsText(w io.Writer, c *Costs) error {
 		if writes {
 			cells = append(cells, Number(r.Tokens.CacheCreation))
 		}
-		cells = append(cells, costText(r), share(r))
+		cells = append(cells, CostText(r), share(r))
 		if byModel && r != &c.Summary.Total {
 			cells = append(cells, orDash(r.PricedAs))
 		}
@@ -106,10 +106,11 @@ func costsText(w io.Writer, c *Costs) error {
 	return ew.err
 }
 
-// costText is a row's cost in USD: cents for a dollar or more, else up
+// CostText is a row's cost in USD: cents for a dollar or more, else up
 // to four decimals ($0.90, $0.0512); "price unknown" when none of its
-// tokens has a price, marked "+" when some have none.
-func costText(r *pricing.Row) string {
+// tokens has a price, marked "+" when some have none. The cost report and
+// `graphsignal run`'s summaries say costs with it.
+func CostText(r *pricing.Row) string {
 	if !r.Priced() {
 		return "price unknown"
 	}

@@ -1,17 +1,23 @@
 // Package rundigest keeps, in memory and bounded, what a run's end-of-run
 // summaries say about the program's records: its slowest spans, its errors
-// grouped by type and message, and its token usage. A Digest is one of the
-// run's pipeline exporters, so it sees every record the run keeps, as the
-// journal does, and never makes the run wait (docs/ci.md).
+// grouped by type and message, its token usage per model, and what the
+// rules of package anomaly need to judge its spans and errors (each span
+// name's latency, the earliest error times). A Digest is one of the run's
+// pipeline exporters, so it sees every record the run keeps, as the
+// journal does, and never makes the program wait; the run waits for it,
+// bounded, only before recording its final run span (docs/ci.md, "Costs
+// and anomalies").
 package rundigest
 
 import (
 	"context"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/graphsignal/graphsignal/internal/anomaly"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
@@ -52,22 +58,36 @@ type Summary struct {
 	// counts those beyond the kinds kept.
 	Errors      []Error
 	OtherErrors int
-	// Tokens totals the usage counters that count tokens, by
-	// Usage.TokenKind.
+	// Tokens totals the spans' tokens by kind (Usage.TokenKind): their
+	// usage counters, and for each kind no counter of a span gives, its
+	// GenAI attribute (gen_ai.usage.input_tokens, ...), as the store
+	// counts them.
 	Tokens map[string]float64
+	// Models are the same tokens per model, in the order first seen.
+	Models []ModelTokens
+	// Anomalies are what the rules of package anomaly find in the spans
+	// and errors seen: the slowest spans against their name's latency,
+	// then error bursts (the run's own anomalies are the caller's).
+	Anomalies []anomaly.Anomaly
 }
 
 // Digest is a pipeline exporter that summarises the records it is given.
 // Its methods are safe for concurrent use.
 type Digest struct {
-	mu     sync.Mutex
-	sum    Summary
-	errIdx map[[2]string]int // index in sum.Errors
+	mu       sync.Mutex
+	sum      Summary
+	errIdx   map[[2]string]int // index in sum.Errors
+	models   []ModelTokens
+	modelIdx map[string]int // index in models
+	names    map[string]*latency
+	errTimes []time.Time // the earliest error times, in order
+	rng      *rand.Rand  // picks the latency samples
 }
 
 // New returns an empty Digest.
 func New() *Digest {
-	return &Digest{errIdx: map[[2]string]int{}, sum: Summary{Tokens: map[string]float64{}}}
+	return &Digest{errIdx: map[[2]string]int{}, sum: Summary{Tokens: map[string]float64{}},
+		modelIdx: map[string]int{}, names: map[string]*latency{}, rng: newRand()}
 }
 
 // Name is the exporter's name in the pipeline's messages.
@@ -87,6 +107,7 @@ func (d *Digest) Export(_ context.Context, b telemetry.Batch) error {
 				typ, msg = "exception", firstLine(l.Exception)+": "+l.Message
 			}
 			d.addError(typ, msg)
+			d.addErrorTime(l.Time)
 		}
 	}
 	return nil
@@ -106,12 +127,10 @@ func (d *Digest) span(sp *telemetry.Span) {
 		for _, e := range sp.Exceptions {
 			d.addError(e.Type, e.Message)
 		}
+		d.addErrorTime(sp.End)
 	}
-	for _, u := range sp.Usage {
-		if k := u.TokenKind(); k != "" {
-			d.sum.Tokens[k] += u.Value
-		}
-	}
+	d.addTokens(sp)
+	d.addLatency(sp, sp.Duration())
 	s := Span{Name: sp.Name, Duration: sp.Duration(), TraceID: sp.TraceID, Error: failed}
 	i, _ := slices.BinarySearchFunc(d.sum.Slowest, s, func(a, b Span) int {
 		return -compareDur(a.Duration, b.Duration) // slowest first
@@ -149,7 +168,9 @@ func (d *Digest) addError(typ, msg string) {
 	d.sum.Errors = append(d.sum.Errors, Error{Type: typ, Message: msg, Count: 1})
 }
 
-// Summary returns what the Digest saw so far.
+// Summary returns what the Digest saw so far. It judges the anomalies
+// afresh: call it once the records that matter were exported to the
+// Digest (pipeline.Pipeline.Flush).
 func (d *Digest) Summary() Summary {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -169,6 +190,8 @@ func (d *Digest) Summary() Summary {
 	for k, v := range d.sum.Tokens {
 		s.Tokens[k] = v
 	}
+	s.Models = slices.Clone(d.models)
+	s.Anomalies = d.anomalies()
 	return s
 }
 

@@ -35,6 +35,26 @@ const (
 	AttrLargestRSS = "process.memory.largest_peak_rss"
 )
 
+// The final run span's attributes and events that carry the run's costs
+// and anomalies upstream (docs/upload.md, "Costs and anomalies").
+const (
+	// AttrCostUSD is the run's token cost in USD (float64), set when some
+	// of its tokens have a price.
+	AttrCostUSD = "graphsignal.cost.usd"
+	// AttrAnomalyCount counts the run's anomalies (int64).
+	AttrAnomalyCount = "graphsignal.anomaly.count"
+	// EventAnomaly is one anomaly, at the run's end, with the attributes
+	// below (value and baseline as float64, where the kind has them; the
+	// trace and span in hex, where the anomaly has one).
+	EventAnomaly        = "graphsignal.anomaly"
+	AttrAnomalyKind     = "graphsignal.anomaly.kind"
+	AttrAnomalyReason   = "graphsignal.anomaly.reason"
+	AttrAnomalyValue    = "graphsignal.anomaly.value"
+	AttrAnomalyBaseline = "graphsignal.anomaly.baseline"
+	AttrAnomalyTraceID  = "graphsignal.anomaly.trace_id"
+	AttrAnomalySpanID   = "graphsignal.anomaly.span_id"
+)
+
 // Error kinds of a failed run, the value of AttrErrorKind and the Type of the
 // run span's exception.
 const (

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/graphsignal/graphsignal/internal/upload"
-	"github.com/graphsignal/graphsignal/internal/upload/httpwarm"
 )
 
 var _ upload.Warmer = (*Sender)(nil)
@@ -15,8 +14,7 @@ var _ upload.Warmer = (*Sender)(nil)
 // maps and encodes a sample batch (upload.SampleBatch) and throws the
 // result away, so that the first Send does not pay for the connect and
 // the encoder's first run (a body that small needs no compressor: see
-// internal/gzipbody); and it runs net/http's client code once in memory
-// (internal/upload/httpwarm). It sends nothing and
+// internal/gzipbody). It sends nothing and
 // leaves the series state alone. With Config.Client, nothing is dialled
 // ahead.
 func (s *Sender) Warm() {
@@ -25,7 +23,6 @@ func (s *Sender) Warm() {
 			s.pre.StartFor(s.endpoint, tr.Proxy)
 		}
 	}
-	httpwarm.Warm()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := upload.SampleBatch(s.now())

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/graphsignal/graphsignal/internal/upload"
-	"github.com/graphsignal/graphsignal/internal/upload/httpwarm"
 )
 
 var _ upload.Warmer = (*Sender)(nil)
@@ -18,10 +17,8 @@ var _ upload.Warmer = (*Sender)(nil)
 // endpoints, and compresses it once (the endpoints share one compressor),
 // throwing the result away, so that the first Send does not pay for the
 // connect, the encoders' first use and the compressor's tables (about
-// 1 MiB); and it runs net/http's client code once in memory
-// (internal/upload/httpwarm). It sends nothing and leaves the Sender's
-// state (the runs it has seen) alone. gRPC destinations are not dialled
-// ahead.
+// 1 MiB). It sends nothing and leaves the Sender's state (the runs it has
+// seen) alone. gRPC destinations are not dialled ahead.
 func (s *Sender) Warm() {
 	for _, ep := range []*endpoint{s.traces, s.metrics} {
 		if ep == nil || ep.pre == nil {
@@ -31,7 +28,6 @@ func (s *Sender) Warm() {
 			ep.pre.StartFor(ep.url, tr.Proxy)
 		}
 	}
-	httpwarm.Warm()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	conv := newConverter(s.conv.service, s.conv.extra)

@@ -64,7 +64,7 @@ func openStoreForRead(ctx context.Context, dataDir string, stderr io.Writer) (*s
 			return nil, &NoDataError{Dir: dataDir}
 		}
 	}
-	st, err := store.Open(ctx, dataDir)
+	st, err := store.Open(ctx, dataDir, store.WithMemoryMap())
 	if err != nil {
 		return nil, storeError(err, dataDir)
 	}

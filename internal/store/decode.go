@@ -59,6 +59,16 @@ func (d *columnDecoder) parse(col []byte, t fastjson.Type) *fastjson.Value {
 	return v
 }
 
+// array returns the elements of col when it is a JSON array.
+func (d *columnDecoder) array(col []byte) ([]*fastjson.Value, bool) {
+	v := d.parse(col, fastjson.TypeArray)
+	if v == nil {
+		return nil, false
+	}
+	a, _ := v.Array()
+	return a, true
+}
+
 // tags decodes a tags column: an object of strings (null as "").
 func (d *columnDecoder) tags(col []byte) telemetry.Tags {
 	v := d.parse(col, fastjson.TypeObject)
@@ -152,11 +162,10 @@ func (d *columnDecoder) value(v *fastjson.Value) any {
 
 // exceptions decodes an exceptions column.
 func (d *columnDecoder) exceptions(col []byte) []telemetry.Exception {
-	v := d.parse(col, fastjson.TypeArray)
-	if v == nil {
+	a, ok := d.array(col)
+	if !ok {
 		return nil
 	}
-	a, _ := v.Array()
 	out := make([]telemetry.Exception, len(a))
 	for i, e := range a {
 		out[i] = telemetry.Exception{Type: d.str(e.Get("type")), Message: d.str(e.Get("message")),
@@ -167,11 +176,7 @@ func (d *columnDecoder) exceptions(col []byte) []telemetry.Exception {
 
 // payloads decodes a payloads column (data in base64); nil when empty.
 func (d *columnDecoder) payloads(col []byte) []telemetry.Payload {
-	v := d.parse(col, fastjson.TypeArray)
-	if v == nil {
-		return nil
-	}
-	a, _ := v.Array()
+	a, _ := d.array(col)
 	if len(a) == 0 {
 		return nil
 	}
@@ -193,11 +198,7 @@ func (d *columnDecoder) payloads(col []byte) []telemetry.Payload {
 
 // usage decodes a usage column (NaN written as null); nil when empty.
 func (d *columnDecoder) usage(col []byte) []telemetry.Usage {
-	v := d.parse(col, fastjson.TypeArray)
-	if v == nil {
-		return nil
-	}
-	a, _ := v.Array()
+	a, _ := d.array(col)
 	if len(a) == 0 {
 		return nil
 	}

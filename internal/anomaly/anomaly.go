@@ -1,7 +1,8 @@
 // Package anomaly holds the one set of rules that decide what in a run
 // stands out (docs/json.md, "anomalies"): spans slow against their name's
-// latency, bursts of errors, GPU memory near its limit, a lost GPU, XID
-// events, and a run's duration against its deployment's earlier runs.
+// latency, bursts of errors, memory near the run's cgroup limit, GPU
+// memory near its limit, a lost GPU, XID events, and a run's duration,
+// error rate and cost against its deployment's earlier runs.
 //
 // Its inputs are plain data, so that `graphsignal show` (over the store)
 // and `graphsignal run` (over what it kept in memory during the run) judge
@@ -19,12 +20,15 @@ import (
 
 // Kinds of anomaly, the "kind" of docs/json.md's anomalies.
 const (
-	SlowSpan    = "slow_span"
-	ErrorBurst  = "error_burst"
-	GPUMemory   = "gpu_memory"
-	GPULost     = "gpu_lost"
-	GPUXID      = "gpu_xid"
-	RunDuration = "run_duration"
+	SlowSpan     = "slow_span"
+	ErrorBurst   = "error_burst"
+	GPUMemory    = "gpu_memory"
+	GPULost      = "gpu_lost"
+	GPUXID       = "gpu_xid"
+	RunDuration  = "run_duration"
+	RunErrorRate = "run_error_rate"
+	RunCost      = "run_cost"
+	Memory       = "memory"
 )
 
 // The thresholds of the rules (docs/json.md, "anomalies").
@@ -41,16 +45,31 @@ const (
 	errorBurstWindow = 10 * time.Second
 	// gpuMemoryNearPercent of a device's memory is near its limit.
 	gpuMemoryNearPercent = 95
+	// memoryNearPercent of the run's cgroup memory limit is near it.
+	memoryNearPercent = 90
+	// runMinHistory: the run rules compare a run with its deployment's
+	// earlier runs only where at least this many of them have the value.
+	runMinHistory = 5
 	// runDurationFactor: a run that took more than this many times the
 	// median of its deployment's earlier runs, or less than the median
-	// over it, is an outlier, given runDurationMinHistory of them.
-	runDurationFactor     = 3
-	runDurationMinHistory = 5
+	// over it, is an outlier.
+	runDurationFactor = 3
+	// errorRateFactor: a run whose error rate is at least this many times
+	// the earlier runs' median rate is an outlier, given errorRateMinErrors
+	// errors; where that median is 0, a rate of errorRateFloor or more is.
+	errorRateFactor    = 3
+	errorRateMinErrors = 5
+	errorRateFloor     = 0.2
+	// runCostFactor: a run that cost at least this many times the median
+	// of the earlier runs' costs is an outlier.
+	runCostFactor = 3
 )
 
 // Anomaly is one finding. Value and Baseline are the numbers compared, by
 // Kind: seconds (SlowSpan, RunDuration: the duration and the median),
-// bytes (GPUMemory: the peak and the device's total), counts (ErrorBurst:
+// fractions (RunErrorRate: the run's error rate and the median rate), USD
+// (RunCost: the cost and the median), bytes (GPUMemory: the peak and the
+// device's total; Memory: the peak and the limit), counts (ErrorBurst:
 // the errors and ErrorBurstCount; GPUXID: the events, no baseline); nil
 // where the kind has none. The other fields are what the reason says.
 type Anomaly struct {
@@ -73,8 +92,11 @@ type Anomaly struct {
 	Took, Typical time.Duration
 	// P99 is the name's p99 that a slow span exceeded; 0 when it did not.
 	P99 time.Duration
-	// Runs counts the earlier runs compared with (RunDuration).
+	// Runs counts the earlier runs compared with (RunDuration,
+	// RunErrorRate, RunCost).
 	Runs int
+	// ErrorSpans of Spans ended in error (RunErrorRate).
+	ErrorSpans, Spans int64
 	// First and Last are the burst's first and last errors (ErrorBurst).
 	First, Last time.Time
 }
@@ -108,9 +130,17 @@ type Run struct {
 	SpanID  telemetry.SpanID
 	// Duration is a finished run's; 0 while it is in progress.
 	Duration time.Duration
-	// Earlier are the durations of the same deployment's earlier finished
-	// runs, in any order; none when unknown.
-	Earlier []time.Duration
+	// Cost is a finished run's token cost in USD; nil when it has none.
+	Cost *float64
+	// Spans counts a finished run's spans from the program, ErrorSpans
+	// those that ended in error; Spans is 0 when unknown.
+	Spans, ErrorSpans int64
+	// Earlier are the same deployment's earlier finished runs, in any
+	// order; none when unknown.
+	Earlier []Past
+	// PeakRSS is the process tree's peak resident memory and MemoryLimit
+	// the run's cgroup memory limit, in bytes; 0 when unknown or none.
+	PeakRSS, MemoryLimit uint64
 	// GPULost says the run lost a GPU (telemetry.ErrorKindGPU);
 	// ErrorMessage is the run's error message.
 	GPULost      bool
@@ -121,6 +151,16 @@ type Run struct {
 	GPUs []GPU
 }
 
+// Past is an earlier finished run, as the run rules compare with it.
+type Past struct {
+	Duration time.Duration
+	// Cost is its token cost in USD; nil when it recorded none.
+	Cost *float64
+	// Spans and ErrorSpans count its program's spans and those that ended
+	// in error; Spans is 0 when it recorded none.
+	Spans, ErrorSpans int64
+}
+
 // GPU is a device's memory over a run.
 type GPU struct {
 	// Name is the device as gpu.Device.Short says it ("GPU 0").
@@ -128,15 +168,19 @@ type GPU struct {
 	MemoryPeak, MemoryTotal uint64
 }
 
-// ForRun returns the anomalies of r itself: its duration against its
-// deployment's history, then a lost GPU, XID events, and each device
-// whose memory peaked at gpuMemoryNearPercent of its total or more.
+// ForRun returns the anomalies of r itself: its duration, error rate and
+// cost against its deployment's history, then a lost GPU, XID events, each
+// device whose memory peaked at gpuMemoryNearPercent of its total or more,
+// and the process tree's memory at memoryNearPercent of the run's limit
+// or more.
 func ForRun(r *Run) []Anomaly {
 	var out []Anomaly
-	if a, ok := runDuration(r); ok {
-		out = append(out, a)
+	for _, rule := range []func(*Run) (Anomaly, bool){runDuration, runErrorRate, runCost} {
+		if a, ok := rule(r); ok {
+			out = append(out, a)
+		}
 	}
-	at := Anomaly{Subject: r.Name, RunID: r.RunID, TraceID: r.TraceID, SpanID: r.SpanID}
+	at := r.anomaly()
 	if r.GPULost {
 		a := at
 		a.Kind, a.Message = GPULost, r.ErrorMessage
@@ -156,17 +200,30 @@ func ForRun(r *Run) []Anomaly {
 		a.Value, a.Baseline = float(float64(g.MemoryPeak)), float(float64(g.MemoryTotal))
 		out = append(out, a)
 	}
+	if r.MemoryLimit > 0 && float64(r.PeakRSS) >= float64(r.MemoryLimit)*memoryNearPercent/100 {
+		a := at
+		a.Kind, a.Value, a.Baseline = Memory, float(float64(r.PeakRSS)), float(float64(r.MemoryLimit))
+		out = append(out, a)
+	}
 	return out
+}
+
+// anomaly is an Anomaly about r, of no kind yet.
+func (r *Run) anomaly() Anomaly {
+	return Anomaly{Subject: r.Name, RunID: r.RunID, TraceID: r.TraceID, SpanID: r.SpanID}
 }
 
 // runDuration flags a finished run that took over runDurationFactor times,
 // or under 1/runDurationFactor of, the median of the earlier runs, given
-// at least runDurationMinHistory of them.
+// at least runMinHistory of them.
 func runDuration(r *Run) (Anomaly, bool) {
-	if r.Duration <= 0 || len(r.Earlier) < runDurationMinHistory {
+	if r.Duration <= 0 || len(r.Earlier) < runMinHistory {
 		return Anomaly{}, false
 	}
-	sorted := slices.Clone(r.Earlier)
+	sorted := make([]time.Duration, len(r.Earlier))
+	for i, p := range r.Earlier {
+		sorted[i] = p.Duration
+	}
 	slices.Sort(sorted)
 	median := Percentile(sorted, 50)
 	if median <= 0 {
@@ -175,9 +232,74 @@ func runDuration(r *Run) (Anomaly, bool) {
 	if ratio := float64(r.Duration) / float64(median); ratio <= runDurationFactor && ratio >= 1.0/runDurationFactor {
 		return Anomaly{}, false
 	}
-	return Anomaly{Kind: RunDuration, Subject: r.Name, RunID: r.RunID, TraceID: r.TraceID, SpanID: r.SpanID,
-		Value: float(r.Duration.Seconds()), Baseline: float(median.Seconds()),
-		Took: r.Duration, Typical: median, Runs: len(r.Earlier)}, true
+	a := r.anomaly()
+	a.Kind, a.Value, a.Baseline = RunDuration, float(r.Duration.Seconds()), float(median.Seconds())
+	a.Took, a.Typical, a.Runs = r.Duration, median, len(r.Earlier)
+	return a, true
+}
+
+// runErrorRate flags a run with at least errorRateMinErrors error spans
+// whose error rate (ErrorSpans over Spans) is at least errorRateFactor
+// times the median rate of the earlier runs that recorded one, or, where
+// that median is 0, at least errorRateFloor; given runMinHistory such
+// runs.
+func runErrorRate(r *Run) (Anomaly, bool) {
+	if r.Spans <= 0 || r.ErrorSpans < errorRateMinErrors {
+		return Anomaly{}, false
+	}
+	var rates []float64
+	for _, p := range r.Earlier {
+		if p.Spans > 0 {
+			rates = append(rates, float64(p.ErrorSpans)/float64(p.Spans))
+		}
+	}
+	if len(rates) < runMinHistory {
+		return Anomaly{}, false
+	}
+	rate, median := float64(r.ErrorSpans)/float64(r.Spans), medianOf(rates)
+	threshold := errorRateFactor * median
+	if median <= 0 {
+		threshold = errorRateFloor
+	}
+	if rate < threshold {
+		return Anomaly{}, false
+	}
+	a := r.anomaly()
+	a.Kind, a.Value, a.Baseline, a.Runs = RunErrorRate, float(rate), float(median), len(rates)
+	a.ErrorSpans, a.Spans = r.ErrorSpans, r.Spans
+	return a, true
+}
+
+// runCost flags a run that cost at least runCostFactor times the median
+// cost of the earlier runs that recorded one, given runMinHistory of them
+// and a median above 0.
+func runCost(r *Run) (Anomaly, bool) {
+	if r.Cost == nil {
+		return Anomaly{}, false
+	}
+	var costs []float64
+	for _, p := range r.Earlier {
+		if p.Cost != nil {
+			costs = append(costs, *p.Cost)
+		}
+	}
+	if len(costs) < runMinHistory {
+		return Anomaly{}, false
+	}
+	median := medianOf(costs)
+	if !(median > 0 && *r.Cost >= runCostFactor*median) { // NaN is no outlier
+		return Anomaly{}, false
+	}
+	a := r.anomaly()
+	a.Kind, a.Value, a.Baseline, a.Runs = RunCost, float(*r.Cost), float(median), len(costs)
+	return a, true
+}
+
+// medianOf returns the median of vs (not empty) by the nearest rank
+// method, as Percentile; it sorts vs.
+func medianOf(vs []float64) float64 {
+	slices.Sort(vs)
+	return vs[(len(vs)+1)/2-1]
 }
 
 // Latency is a span name's latency in a run: how many spans of it ended,

@@ -2,6 +2,7 @@ package anomaly
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -24,6 +25,9 @@ func brief(a Anomaly) string {
 	}
 	if a.Runs > 0 {
 		s += fmt.Sprintf(" of %d runs", a.Runs)
+	}
+	if a.Spans > 0 {
+		s += fmt.Sprintf(" %d/%d", a.ErrorSpans, a.Spans)
 	}
 	if !a.First.IsZero() {
 		s += " " + a.Last.Sub(a.First).String()
@@ -123,9 +127,18 @@ func seconds(ss ...int) []time.Duration {
 	return out
 }
 
+// durations are past runs lasting ds.
+func durations(ds []time.Duration) []Past {
+	out := make([]Past, len(ds))
+	for i, d := range ds {
+		out[i] = Past{Duration: d}
+	}
+	return out
+}
+
 func TestForRun(t *testing.T) {
 	const gib = 1 << 30
-	history := seconds(9, 10, 11, 10, 12)
+	history := durations(seconds(9, 10, 11, 10, 12))
 	tests := []struct {
 		name string
 		run  Run
@@ -145,6 +158,91 @@ func TestForRun(t *testing.T) {
 		{"GPU memory with no total is not", Run{GPUs: []GPU{{MemoryPeak: 75 * gib}}}, nil},
 		{"GPU lost and XIDs", Run{Name: "train", GPULost: true, ErrorMessage: "fell off the bus", XIDs: 2},
 			[]string{"gpu_lost train", "gpu_xid train value=2"}},
+		{"memory at 90% of the limit", Run{Name: "train", PeakRSS: 9 * gib, MemoryLimit: 10 * gib},
+			[]string{fmt.Sprintf("memory train value=%g baseline=%g", float64(9*gib), float64(10*gib))}},
+		{"memory under 90% is not", Run{Name: "train", PeakRSS: 9*gib - 1, MemoryLimit: 10 * gib}, nil},
+		{"memory without a limit is not", Run{Name: "train", PeakRSS: 9 * gib}, nil},
+		{"the run's kinds in order", Run{Name: "train", Duration: time.Hour, Earlier: history, GPULost: true,
+			PeakRSS: gib, MemoryLimit: gib, GPUs: []GPU{{Name: "GPU 0", MemoryPeak: gib, MemoryTotal: gib}}},
+			[]string{"run_duration train value=3600 baseline=10 of 5 runs", "gpu_lost train",
+				fmt.Sprintf("gpu_memory trainGPU 0 value=%g baseline=%g", float64(gib), float64(gib)),
+				fmt.Sprintf("memory train value=%g baseline=%g", float64(gib), float64(gib))}},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, briefs(ForRun(&tt.run))); diff != "" {
+			t.Errorf("%s: ForRun (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}
+
+// rates are past runs of 100 spans with errs errors each.
+func rates(errs ...int64) []Past {
+	out := make([]Past, len(errs))
+	for i, e := range errs {
+		out[i] = Past{Duration: time.Second, Spans: 100, ErrorSpans: e}
+	}
+	return out
+}
+
+func TestRunErrorRate(t *testing.T) {
+	run := func(errs, spans int64, earlier []Past) Run {
+		return Run{Name: "eval", Duration: time.Second, Spans: spans, ErrorSpans: errs, Earlier: earlier}
+	}
+	noRate := append(rates(2, 2, 2, 2), Past{Duration: time.Second}, Past{Duration: time.Second})
+	tests := []struct {
+		name string
+		run  Run
+		want []string
+	}{
+		{"3x the median", run(6, 100, rates(1, 2, 2, 3, 9)),
+			[]string{"run_error_rate eval value=0.06 baseline=0.02 of 5 runs 6/100"}},
+		{"under 3x is not", run(5, 100, rates(1, 2, 2, 3, 9)), nil},
+		{"needs 5 errors", run(4, 20, rates(1, 2, 2, 3, 9)), nil},
+		{"median 0: a rate of 0.2", run(5, 25, rates(0, 0, 0, 1, 1)),
+			[]string{"run_error_rate eval value=0.2 baseline=0 of 5 runs 5/25"}},
+		{"median 0: under 0.2 is not", run(5, 26, rates(0, 0, 0, 1, 1)), nil},
+		{"needs 5 earlier runs with a rate", run(50, 100, noRate), nil},
+		{"runs with a rate count", run(50, 100, append(noRate, rates(2)...)),
+			[]string{"run_error_rate eval value=0.5 baseline=0.02 of 5 runs 50/100"}},
+		{"no spans recorded", run(0, 0, rates(0, 0, 0, 0, 0)), nil},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, briefs(ForRun(&tt.run))); diff != "" {
+			t.Errorf("%s: ForRun (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}
+
+// costs are past runs that cost cs, nil where they recorded none.
+func costs(cs ...*float64) []Past {
+	out := make([]Past, len(cs))
+	for i, c := range cs {
+		out[i] = Past{Duration: time.Second, Cost: c}
+	}
+	return out
+}
+
+func ptr(f float64) *float64 { return &f }
+
+func TestRunCost(t *testing.T) {
+	history := costs(ptr(0.9), ptr(1), ptr(1), ptr(1.1), ptr(5))
+	run := func(cost *float64, earlier []Past) Run {
+		return Run{Name: "eval", Duration: time.Second, Cost: cost, Earlier: earlier}
+	}
+	tests := []struct {
+		name string
+		run  Run
+		want []string
+	}{
+		{"3x the median", run(ptr(3), history), []string{"run_cost eval value=3 baseline=1 of 5 runs"}},
+		{"under 3x is not", run(ptr(2.99), history), nil},
+		{"far under the median is not", run(ptr(0.01), history), nil},
+		{"no cost", run(nil, history), nil},
+		{"needs 5 earlier runs with a cost", run(ptr(100), costs(ptr(1), ptr(1), ptr(1), ptr(1), nil, nil)), nil},
+		{"runs with a cost count", run(ptr(3), costs(nil, ptr(1), ptr(1), ptr(1), ptr(1), ptr(1))),
+			[]string{"run_cost eval value=3 baseline=1 of 5 runs"}},
+		{"a median of 0 is no baseline", run(ptr(1), costs(ptr(0), ptr(0), ptr(0), ptr(0), ptr(0))), nil},
+		{"NaN is not", run(ptr(math.NaN()), history), nil},
 	}
 	for _, tt := range tests {
 		if diff := cmp.Diff(tt.want, briefs(ForRun(&tt.run))); diff != "" {

@@ -98,10 +98,20 @@ func priceTable(cmd *cobra.Command, environ []string) (*pricing.Table, error) {
 	return pricing.Builtin().With(cfg.Prices)
 }
 
-// writeCosts totals the token usage of scope by by, prices it and writes
-// the report.
+// writeCosts totals the token usage of scope by c.By, prices it and
+// writes the report.
 func writeCosts(ctx context.Context, cmd *cobra.Command, environ []string, st *store.Store, scope store.UsageScope,
 	c *report.Costs, w io.Writer, opts report.Options) error {
+	if err := priceCosts(ctx, cmd, environ, st, scope, c); err != nil {
+		return err
+	}
+	return report.CostsReport(w, c, opts)
+}
+
+// priceCosts totals the token usage of scope by c.By and prices it into
+// c.Summary and c.Truncated.
+func priceCosts(ctx context.Context, cmd *cobra.Command, environ []string, st *store.Store, scope store.UsageScope,
+	c *report.Costs) error {
 	table, err := priceTable(cmd, environ)
 	if err != nil {
 		return err
@@ -124,7 +134,16 @@ func writeCosts(ctx context.Context, cmd *cobra.Command, environ []string, st *s
 	}
 	c.Summary = table.Summarize(lines, c.By == byModel)
 	c.Truncated = totals.Truncated
-	return report.CostsReport(w, c, opts)
+	return nil
+}
+
+// sessionCosts are the costs of session id by model, for its HTML page.
+func sessionCosts(ctx context.Context, cmd *cobra.Command, environ []string, st *store.Store, id string) (*report.Costs, error) {
+	costs := &report.Costs{Session: id, Sessions: 1, By: byModel}
+	if err := priceCosts(ctx, cmd, environ, st, store.UsageScope{Sessions: []string{id}}, costs); err != nil {
+		return nil, err
+	}
+	return costs, nil
 }
 
 // showCosts writes `show SESSION --by BY`: the session's costs.

@@ -256,7 +256,12 @@ session's longest trace, "failed" its latest trace with an error span.`,
 			if full, _ := cmd.Flags().GetBool("full"); full {
 				return usageErrorf("--full needs --trace")
 			}
-			detail, err := st.Session(cmd.Context(), id)
+			path, _ := cmd.Flags().GetString("html")
+			var reads []store.SessionOption
+			if path != "" {
+				reads = append(reads, store.ChartPoints(report.HTMLChartPoints))
+			}
+			detail, err := st.Session(cmd.Context(), id, reads...)
 			if errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("session %q not found (list them with \"graphsignal sessions\")", id)
 			}
@@ -265,7 +270,10 @@ session's longest trace, "failed" its latest trace with an error span.`,
 			}
 			opts := reportOptions(cmd, streams)
 			opts.Deliveries = runDeliveries(dataDir, detail, streams.ErrOut)
-			if path, _ := cmd.Flags().GetString("html"); path != "" {
+			if path != "" {
+				if opts.Costs, err = sessionCosts(cmd.Context(), cmd, environ, st, id); err != nil {
+					return err
+				}
 				return writeHTMLReport(path, detail, opts, streams.Out)
 			}
 			return report.Show(streams.Out, detail, opts)
@@ -279,9 +287,9 @@ session's longest trace, "failed" its latest trace with an error span.`,
 	return cmd
 }
 
-// writeHTMLReport writes d as an HTML page (report.ShowHTML) to path, or
-// to out when path is "-". The file appears whole or not at all: the page
-// is written to a temporary file beside it, then renamed.
+// writeHTMLReport writes d as an HTML page (report.ShowHTML)
+// to path, or to out when path is "-". The file appears whole or not at
+// all: the page is written to a temporary file beside it, then renamed.
 func writeHTMLReport(path string, d *store.SessionDetail, opts report.Options, out io.Writer) error {
 	if path == "-" {
 		return report.ShowHTML(out, d, opts)

@@ -161,11 +161,14 @@ func shieldFromOOM() {
 }
 
 // oomWatch reads the cgroup's OOM-kill counter before the child starts, to
-// tell an OOM kill from a plain SIGKILL afterwards.
+// tell an OOM kill from a plain SIGKILL afterwards, and the cgroup's memory
+// limit, which the final run span records (telemetry.AttrMemoryLimit).
 type oomWatch struct {
 	counter procmon.OOMCounter
 	before  uint64
 	ok      bool
+	// memoryLimit is 0 for none, or when it cannot be read.
+	memoryLimit uint64
 }
 
 func watchOOM() oomWatch {
@@ -174,7 +177,8 @@ func watchOOM() oomWatch {
 		return oomWatch{}
 	}
 	n, err := c.Read()
-	return oomWatch{counter: c, before: n, ok: err == nil}
+	limit, _ := c.MemoryLimit() // unreadable: recorded as none
+	return oomWatch{counter: c, before: n, ok: err == nil, memoryLimit: limit}
 }
 
 // rose reports whether the OOM killer acted in the cgroup since watchOOM.

@@ -78,6 +78,9 @@ type runOptions struct {
 	// findings are the run's costs and anomalies, set when the final run
 	// span is recorded (annotateRun).
 	findings runFindings
+	// memoryLimit is the run's cgroup memory limit (0 for none), set once
+	// the child has exited, before the final run span is recorded.
+	memoryLimit uint64
 }
 
 // NewCmdRun builds `graphsignal run`. signals, when not nil, are the
@@ -286,6 +289,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	exitCtx, cancelExit := context.WithTimeout(ctx, cfg.FlushTimeout)
 	defer cancelExit()
 	oomRead.Wait()
+	opts.memoryLimit = oom.memoryLimit
 	err = afterExit(exitCtx, opts, child, exit, err, rec, pipe, warn, in, oom)
 	// The indexer stops only once the final records are in the journal.
 	if ix != nil {

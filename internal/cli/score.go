@@ -92,6 +92,11 @@ func sendScore(ctx context.Context, cfg *Config, environ []string, sc telemetry.
 	if sc.Tags[telemetry.TagSessionID] == "" && sc.Tags[telemetry.TagRunID] == "" && sc.Tags[telemetry.TagUserID] == "" && sc.TraceID.IsZero() {
 		return usageErrorf("score: outside a run, say what is scored with --tag session_id=..., run_id=... or user_id=..., or --trace-id")
 	}
+	if !sc.SpanID.IsZero() && sc.TraceID.IsZero() {
+		// A span id is unique only within its trace: alone, the store
+		// could not tell which span it names.
+		return usageErrorf("score: outside a run, --span-id needs --trace-id (a span id is unique only within its trace)")
+	}
 	st, err := store.Open(ctx, cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("record score: %w", err)

@@ -345,21 +345,29 @@ type runFindings struct {
 	// cost totals the run's tokens and their price.
 	cost      pricing.Row
 	anomalies []anomaly.Anomaly
+	// spans counts the program's spans the digest saw, errorSpans those
+	// that ended in error; memoryLimit is the run's cgroup memory limit (0
+	// for none): facts the final run span records for later runs and
+	// `graphsignal show` to judge with.
+	spans, errorSpans int
+	memoryLimit       uint64
 }
 
 // findRun derives the findings of the run that ended with o from what the
-// digest saw. The run's duration is not judged: the history of its
-// deployment is in the store, which the run does not read.
-func findRun(o *recorder.Outcome, d *rundigest.Summary, prices *pricing.Table) runFindings {
+// digest saw and the run's cgroup memory limit (0 for none). The run is
+// not judged against its deployment's earlier runs (duration, error rate,
+// cost): they are in the store, which the run does not read.
+func findRun(o *recorder.Outcome, d *rundigest.Summary, prices *pricing.Table, memoryLimit uint64) runFindings {
 	lines := make([]pricing.Line, 0, len(d.Models))
 	for _, m := range d.Models {
 		lines = append(lines, pricing.Line{Group: m.Model, Model: m.Model, Spans: m.Spans,
 			Tokens: pricing.Tokens{Input: m.Input, Output: m.Output, CacheRead: m.CacheRead, CacheCreation: m.CacheCreation}})
 	}
-	f := runFindings{cost: prices.Summarize(lines, true).Total}
+	f := runFindings{cost: prices.Summarize(lines, true).Total, spans: d.Spans, errorSpans: d.ErrorSpans, memoryLimit: memoryLimit}
 	span := &o.Span
 	run := anomaly.Run{Name: span.Name, RunID: span.Tags[telemetry.TagRunID], TraceID: span.TraceID, SpanID: span.SpanID,
-		GPULost: o.Kind == telemetry.ErrorKindGPU, ErrorMessage: span.StatusMessage, XIDs: int64(len(o.GPU.XIDs))}
+		GPULost: o.Kind == telemetry.ErrorKindGPU, ErrorMessage: span.StatusMessage, XIDs: int64(len(o.GPU.XIDs)),
+		PeakRSS: o.Resources.PeakRSS, MemoryLimit: memoryLimit}
 	for _, g := range o.GPU.Devices {
 		run.GPUs = append(run.GPUs, anomaly.GPU{Name: g.Short(), MemoryPeak: g.MemoryPeak, MemoryTotal: g.MemoryTotal})
 	}
@@ -377,6 +385,11 @@ func findRun(o *recorder.Outcome, d *rundigest.Summary, prices *pricing.Table) r
 func (f *runFindings) annotate(span *telemetry.Span, redact func(string) string) {
 	if f.cost.Priced() {
 		span.Attributes[telemetry.AttrCostUSD] = f.cost.Cost
+	}
+	span.Attributes[telemetry.AttrSpanCount] = int64(f.spans)
+	span.Attributes[telemetry.AttrErrorSpanCount] = int64(f.errorSpans)
+	if f.memoryLimit > 0 {
+		span.Attributes[telemetry.AttrMemoryLimit] = int64(f.memoryLimit) // under 2^62 (procmon)
 	}
 	span.Attributes[telemetry.AttrAnomalyCount] = int64(len(f.anomalies))
 	for i := range f.anomalies {
@@ -399,9 +412,10 @@ func (f *runFindings) annotate(span *telemetry.Span, redact func(string) string)
 }
 
 // annotateRun is the recorder's Config.Annotate for the run of opts: it
-// derives the run's findings from the digest, keeps them for the summary
-// and the notification, and adds them to the final run span. The prices
-// are the configured ones (validated with the configuration).
+// derives the run's findings from the digest and opts.memoryLimit, keeps
+// them for the summary and the notification, and adds them to the final
+// run span. The prices are the configured ones (validated with the
+// configuration).
 func (opts *runOptions) annotateRun(redact func(string) string) func(*recorder.Outcome) {
 	return func(o *recorder.Outcome) {
 		prices, err := pricing.Builtin().With(opts.config.Prices)
@@ -409,7 +423,7 @@ func (opts *runOptions) annotateRun(redact func(string) string) func(*recorder.O
 			prices = pricing.Builtin()
 		}
 		d := opts.digest.Summary()
-		opts.findings = findRun(o, &d, prices)
+		opts.findings = findRun(o, &d, prices, opts.memoryLimit)
 		opts.findings.annotate(&o.Span, redact)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
@@ -220,12 +221,12 @@ func TestSummaryAnomalyLines(t *testing.T) {
 	}
 }
 
-// TestFindRun: the run's own anomalies (a lost GPU, XIDs, memory near its
-// limit) come first, then the digest's, all with the run's id; the tokens
-// are priced per model.
+// TestFindRun: the run's own anomalies (a lost GPU, XIDs, GPU memory and
+// memory near their limits) come first, then the digest's, all with the
+// run's id; the tokens are priced per model.
 func TestFindRun(t *testing.T) {
 	const gib = 1 << 30
-	o := recorder.Outcome{Kind: telemetry.ErrorKindGPU,
+	o := recorder.Outcome{Kind: telemetry.ErrorKindGPU, Resources: recorder.Resources{Sampled: true, PeakRSS: 15 * gib},
 		Span: telemetry.Span{Name: "train", StatusMessage: "GPU 0 fell off the bus", Tags: telemetry.Tags{telemetry.TagRunID: "r-9"}},
 		GPU: gpu.Result{XIDs: []gpu.XID{{}, {}}, Devices: []gpu.DeviceResult{
 			{Device: gpu.Device{Index: 0, MemoryTotal: 80 * gib}, MemoryPeak: 79 * gib},
@@ -238,17 +239,51 @@ func TestFindRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := findRun(&o, &d, table)
+	f := findRun(&o, &d, table, 16*gib)
 	var got []string
 	for _, a := range f.anomalies {
 		got = append(got, a.Kind+"@"+a.RunID)
 	}
-	want := "gpu_lost@r-9 gpu_xid@r-9 gpu_memory@r-9 slow_span@r-9"
+	want := "gpu_lost@r-9 gpu_xid@r-9 gpu_memory@r-9 memory@r-9 slow_span@r-9"
 	if strings.Join(got, " ") != want {
 		t.Errorf("anomalies = %v, want %s", got, want)
 	}
 	if f.cost.Cost != 12.5 || f.cost.UnpricedTokens != 100 {
 		t.Errorf("cost = %+v, want $12.50 and 100 unpriced tokens", f.cost)
+	}
+	if f := findRun(&o, &d, table, 17*gib); len(f.anomalies) != 4 {
+		t.Errorf("anomalies with a limit of 17 GiB for a peak of 15 GiB = %v, want no memory anomaly", f.anomalies)
+	}
+}
+
+// TestAnnotate: the final run span carries the run's cost where priced,
+// its span counts as the digest saw them, its memory limit where there is
+// one, and its anomalies.
+func TestAnnotate(t *testing.T) {
+	tokens := pricing.Tokens{Input: 100}
+	tests := []struct {
+		name string
+		f    runFindings
+		want map[string]any
+	}{
+		{"a priced run with errors and a limit",
+			runFindings{cost: pricing.Row{Tokens: tokens, Cost: 0.5}, spans: 40, errorSpans: 12, memoryLimit: 8 << 30,
+				anomalies: []anomaly.Anomaly{{Kind: anomaly.GPUXID, Subject: "app", Value: ptr(1.0)}}},
+			map[string]any{telemetry.AttrCostUSD: 0.5, telemetry.AttrSpanCount: int64(40), telemetry.AttrErrorSpanCount: int64(12),
+				telemetry.AttrMemoryLimit: int64(8 << 30), telemetry.AttrAnomalyCount: int64(1)}},
+		{"no spans, no price, no limit",
+			runFindings{cost: pricing.Row{Tokens: tokens, UnpricedTokens: 100}},
+			map[string]any{telemetry.AttrSpanCount: int64(0), telemetry.AttrErrorSpanCount: int64(0), telemetry.AttrAnomalyCount: int64(0)}},
+	}
+	for _, tt := range tests {
+		span := telemetry.Span{Attributes: map[string]any{}}
+		tt.f.annotate(&span, func(s string) string { return s })
+		if diff := cmp.Diff(tt.want, span.Attributes); diff != "" {
+			t.Errorf("%s: annotated attributes (-want +got):\n%s", tt.name, diff)
+		}
+		if len(span.Events) != len(tt.f.anomalies) {
+			t.Errorf("%s: %d events, want one per anomaly (%d)", tt.name, len(span.Events), len(tt.f.anomalies))
+		}
 	}
 }
 
@@ -360,6 +395,9 @@ func TestRunSpanUploadCarriesFindings(t *testing.T) {
 	attrs := final.Attributes().AsRaw()
 	if attrs[telemetry.AttrCostUSD] != wantCost || attrs[telemetry.AttrAnomalyCount] != int64(1) {
 		t.Errorf("uploaded run span attributes: cost %v, anomalies %v; want %v and 1", attrs[telemetry.AttrCostUSD], attrs[telemetry.AttrAnomalyCount], wantCost)
+	}
+	if attrs[telemetry.AttrSpanCount] != int64(6) || attrs[telemetry.AttrErrorSpanCount] != int64(0) {
+		t.Errorf("uploaded run span attributes: spans %v, error spans %v; want 6 and 0", attrs[telemetry.AttrSpanCount], attrs[telemetry.AttrErrorSpanCount])
 	}
 	if final.Events().Len() != 1 {
 		t.Fatalf("uploaded run span has %d events, want 1 anomaly", final.Events().Len())

@@ -114,6 +114,53 @@ func (o OOMCounter) Read() (uint64, error) {
 	}
 }
 
+// v1NoLimit: cgroup v1 says "no limit" with the largest page counter in
+// bytes (9223372036854771712 with 4 KiB pages); a limit from here up is
+// none.
+const v1NoLimit = 1 << 62
+
+// MemoryLimit returns the memory limit in bytes that applies to the
+// counter's cgroup: the smallest of its own and its ancestors' (a limit on
+// a parent bounds its children), from memory.max (cgroup v2) or
+// memory.limit_in_bytes (v1). It returns 0 when none is set ("max", v1's
+// no-limit value, 0, or no file) and for the zero OOMCounter. The walk up
+// stops at the first directory without the file: the root cgroup of v2
+// has none, and neither has the directory above a mounted hierarchy. A
+// file that cannot be read or parsed is an error.
+func (o OOMCounter) MemoryLimit() (uint64, error) {
+	if o.dir == "" {
+		return 0, nil
+	}
+	name := "memory.limit_in_bytes"
+	if o.v2 {
+		name = "memory.max"
+	}
+	var limit uint64
+	for dir := o.dir; ; {
+		path := filepath.Join(dir, name)
+		b, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return limit, nil
+		}
+		if err != nil {
+			return 0, err // the *PathError names the file
+		}
+		v := bytes.TrimSpace(b)
+		n, ok := parseUint(v)
+		switch {
+		case !ok && string(v) != "max":
+			return 0, fmt.Errorf("%s %q: %w", path, v, errMalformed)
+		case ok && n > 0 && n < v1NoLimit && (limit == 0 || n < limit):
+			limit = n
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return limit, nil
+		}
+		dir = parent
+	}
+}
+
 // cgroupPaths returns pid's cgroup path in the v2 hierarchy and in the v1
 // memory hierarchy ("" for either that does not exist).
 func (c Cgroups) cgroupPaths(pid int) (v2Path, v1Path string, err error) {

@@ -148,6 +148,71 @@ func TestOOMKills(t *testing.T) {
 	}
 }
 
+func TestMemoryLimit(t *testing.T) {
+	const gib = 1 << 30
+	tests := []struct {
+		name    string
+		cgroup  string            // /proc/<pid>/cgroup
+		mounts  string            // /proc/self/mountinfo
+		files   map[string]string // under the fake root, besides the OOM counter
+		want    uint64
+		wantErr bool
+	}{
+		{name: "v2 memory.max", cgroup: "0::/a/b\n", mounts: mountsV2,
+			files: map[string]string{"sys/fs/cgroup/a/b/memory.max": "8589934592\n"}, want: 8 * gib},
+		{name: "v2 max is no limit", cgroup: "0::/a/b\n", mounts: mountsV2,
+			files: map[string]string{"sys/fs/cgroup/a/b/memory.max": "max\n", "sys/fs/cgroup/a/memory.max": "max\n"}},
+		{name: "v2 a parent's smaller limit applies", cgroup: "0::/a/b\n", mounts: mountsV2,
+			files: map[string]string{"sys/fs/cgroup/a/b/memory.max": "8589934592\n", "sys/fs/cgroup/a/memory.max": "4294967296\n"},
+			want:  4 * gib},
+		{name: "v2 the smallest along the way", cgroup: "0::/a/b\n", mounts: mountsV2,
+			files: map[string]string{"sys/fs/cgroup/a/b/memory.max": "2147483648\n", "sys/fs/cgroup/a/memory.max": "4294967296\n"},
+			want:  2 * gib},
+		{name: "v2 a parent's limit under max", cgroup: "0::/a/b\n", mounts: mountsV2,
+			files: map[string]string{"sys/fs/cgroup/a/b/memory.max": "max\n", "sys/fs/cgroup/a/memory.max": "4294967296\n"},
+			want:  4 * gib},
+		{name: "v2 the walk stops at a cgroup without memory.max", cgroup: "0::/a/b\n", mounts: mountsV2,
+			files: map[string]string{"sys/fs/cgroup/a/b/memory.max": "max\n", "sys/fs/memory.max": "1024\n"}},
+		{name: "v2 no memory.max", cgroup: "0::/a\n", mounts: mountsV2,
+			files: map[string]string{"sys/fs/cgroup/a/memory.events": events}},
+		{name: "v2 zero is no limit", cgroup: "0::/a\n", mounts: mountsV2,
+			files: map[string]string{"sys/fs/cgroup/a/memory.max": "0\n"}},
+		{name: "v1 memory.limit_in_bytes", cgroup: "4:memory:/docker/abc\n", mounts: mountsV1Docker,
+			files: map[string]string{"sys/fs/cgroup/memory/memory.limit_in_bytes": "536870912\n"}, want: gib / 2},
+		{name: "v1 unlimited", cgroup: "4:memory:/x\n", mounts: mountsHybrid,
+			files: map[string]string{"sys/fs/cgroup/memory/x/memory.limit_in_bytes": "9223372036854771712\n",
+				"sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n"}},
+		{name: "malformed", cgroup: "0::/a\n", mounts: mountsV2,
+			files: map[string]string{"sys/fs/cgroup/a/memory.max": "lots\n"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			proc, root := t.TempDir(), t.TempDir()
+			writeFiles(t, proc, map[string]string{"42/cgroup": tt.cgroup, "self/mountinfo": tt.mounts})
+			// Each directory given a file gets an OOM counter too, so that
+			// OOMCounter locates the cgroup.
+			counter := map[string]string{}
+			for name := range tt.files {
+				counter[filepath.Join(filepath.Dir(name), "memory.events")] = events
+				counter[filepath.Join(filepath.Dir(name), "memory.oom_control")] = "oom_kill 0\n"
+			}
+			writeFiles(t, root, counter)
+			writeFiles(t, root, tt.files)
+			ctr, err := Cgroups{ProcDir: proc, Root: root}.OOMCounter(42)
+			if err != nil {
+				t.Fatalf("OOMCounter(42) = %v", err)
+			}
+			got, err := ctr.MemoryLimit()
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("MemoryLimit() = %d, %v; want %d (error: %v)", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+	if got, err := (OOMCounter{}).MemoryLimit(); got != 0 || err != nil {
+		t.Errorf("OOMCounter{}.MemoryLimit() = %d, %v; want 0, nil", got, err)
+	}
+}
+
 func TestOOMKillsNoProcess(t *testing.T) {
 	_, err := Cgroups{ProcDir: t.TempDir()}.OOMKills(42)
 	if !errors.Is(err, ErrNoOOMCounter) {

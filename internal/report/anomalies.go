@@ -14,13 +14,14 @@ import (
 // during the run (docs/gpu.md).
 const attrGPUXIDCount = "gpu.xid.count"
 
-// runHistory holds, per run span id, the durations of the same
-// deployment's earlier finished runs (store.Store.DeploymentDurations).
-type runHistory map[telemetry.SpanID][]time.Duration
+// runHistory holds, per run span id, the same deployment's earlier
+// finished runs (store.Store.DeploymentHistory).
+type runHistory map[telemetry.SpanID][]store.PastRun
 
 // detectAnomalies returns what the rules of package anomaly find in d: per
-// run (in d's order) a duration outlier against history, a lost GPU, XID
-// events and GPU memory near its limit; then the slowest of the listed
+// run (in d's order) a duration, error rate or cost outlier against
+// history, a lost GPU, XID events, GPU memory near its limit and memory
+// near the run's limit; then the slowest of the listed
 // spans (Run.Traces) against their name's latency in their run; then
 // bursts of the listed errors (at most store.MaxErrors). It reads d only.
 func detectAnomalies(d *store.SessionDetail, history runHistory) []anomaly.Anomaly {
@@ -40,12 +41,23 @@ func detectAnomalies(d *store.SessionDetail, history runHistory) []anomaly.Anoma
 }
 
 // runFacts is what the run rules read of r.
-func runFacts(r *store.Run, earlier []time.Duration) *anomaly.Run {
+func runFacts(r *store.Run, earlier []store.PastRun) *anomaly.Run {
 	f := &anomaly.Run{Name: r.Name, RunID: r.RunID, TraceID: r.TraceID, SpanID: r.SpanID,
-		Earlier: earlier, GPULost: r.ErrorKind == telemetry.ErrorKindGPU, ErrorMessage: r.ErrorMessage,
-		XIDs: xidCount(r.Attributes)}
+		GPULost: r.ErrorKind == telemetry.ErrorKindGPU, ErrorMessage: r.ErrorMessage,
+		XIDs: intAttr(r.Attributes, attrGPUXIDCount), MemoryLimit: uint64(max(intAttr(r.Attributes, telemetry.AttrMemoryLimit), 0)),
+		PeakRSS: uint64(max(r.Resources.PeakRSS, 0))}
+	for _, p := range earlier {
+		f.Earlier = append(f.Earlier, anomaly.Past{Duration: p.Duration, Cost: p.CostUSD, Spans: p.Spans, ErrorSpans: p.ErrorSpans})
+	}
 	if !r.InProgress() {
 		f.Duration = r.Duration
+		if c, ok := r.Attributes[telemetry.AttrCostUSD].(float64); ok && c >= 0 {
+			f.Cost = &c
+		}
+		spans, errs := intAttr(r.Attributes, telemetry.AttrSpanCount), intAttr(r.Attributes, telemetry.AttrErrorSpanCount)
+		if errs >= 0 && errs <= spans {
+			f.Spans, f.ErrorSpans = spans, errs
+		}
 	}
 	for _, g := range r.GPUs {
 		f.GPUs = append(f.GPUs, anomaly.GPU{Name: g.Short(), MemoryPeak: g.MemoryPeak, MemoryTotal: g.MemoryTotal})
@@ -74,9 +86,9 @@ func listedSpans(r *store.Run) []anomaly.Span {
 	return out
 }
 
-// xidCount reads the run attribute counting XID events; 0 when absent.
-func xidCount(a map[string]any) int64 {
-	switch v := a[attrGPUXIDCount].(type) {
+// intAttr reads an integer attribute of a run; 0 when absent.
+func intAttr(a map[string]any, key string) int64 {
+	switch v := a[key].(type) {
 	case int64:
 		return v
 	case float64:
@@ -91,12 +103,7 @@ func xidCount(a map[string]any) int64 {
 // run` (its summary, notification and run span) say anomalies in these
 // words.
 func AnomalyReason(a *anomaly.Anomaly) string {
-	value := func() int64 {
-		if a.Value == nil {
-			return 0
-		}
-		return int64(*a.Value)
-	}
+	value := func() int64 { return int64(orZero(a.Value)) }
 	switch a.Kind {
 	case anomaly.SlowSpan:
 		reason := fmt.Sprintf("%s %s (%.1f× its median %s", clean(a.Subject), Duration(a.Took), a.Ratio(), Duration(a.Typical))
@@ -116,10 +123,7 @@ func AnomalyReason(a *anomaly.Anomaly) string {
 	case anomaly.GPUXID:
 		return fmt.Sprintf("run %s saw %d GPU XID event(s)", clean(a.Subject), value())
 	case anomaly.GPUMemory:
-		peak, total := value(), int64(0)
-		if a.Baseline != nil {
-			total = int64(*a.Baseline)
-		}
+		peak, total := value(), int64(orZero(a.Baseline))
 		return fmt.Sprintf("%s memory peaked at %s of %s (%.1f%%) in run %s",
 			clean(a.Device), Bytes(peak), Bytes(total), 100*float64(peak)/float64(total), clean(a.Subject))
 	case anomaly.RunDuration:
@@ -128,8 +132,32 @@ func AnomalyReason(a *anomaly.Anomaly) string {
 			how = fmt.Sprintf("1/%.1f of the median %s", 1/r, Duration(a.Typical))
 		}
 		return fmt.Sprintf("run %s took %s (%s of the deployment's last %d runs)", clean(a.Subject), Duration(a.Took), how, a.Runs)
+	case anomaly.RunErrorRate:
+		rate, median := orZero(a.Value), orZero(a.Baseline)
+		how := "the median 0%"
+		if median > 0 {
+			how = fmt.Sprintf("%.1f× the median %.1f%%", rate/median, 100*median)
+		}
+		return fmt.Sprintf("run %s: %d of %d spans failed, %.1f%% (%s of the deployment's last %d runs)",
+			clean(a.Subject), a.ErrorSpans, a.Spans, 100*rate, how, a.Runs)
+	case anomaly.RunCost:
+		cost, median := orZero(a.Value), orZero(a.Baseline)
+		return fmt.Sprintf("run %s cost %s (%.1f× the median %s of the deployment's last %d runs)",
+			clean(a.Subject), USD(cost), cost/median, USD(median), a.Runs)
+	case anomaly.Memory:
+		peak, limit := orZero(a.Value), orZero(a.Baseline)
+		return fmt.Sprintf("memory peaked at %s of the %s limit (%.1f%%) in run %s",
+			Bytes(int64(peak)), Bytes(int64(limit)), 100*peak/limit, clean(a.Subject))
 	}
 	return strings.ReplaceAll(a.Kind, "_", " ")
+}
+
+// orZero is *f, or 0 for nil.
+func orZero(f *float64) float64 {
+	if f == nil {
+		return 0
+	}
+	return *f
 }
 
 // AnomalyKind is a's kind in words: "slow span".
@@ -183,4 +211,3 @@ func anomaliesDoc(as []anomaly.Anomaly) []anomalyJSON {
 	}
 	return out
 }
-

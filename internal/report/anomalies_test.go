@@ -74,10 +74,28 @@ func durationRun(d time.Duration) store.Run {
 		End: t0.Add(d), Duration: d}
 }
 
-func seconds(ss ...int) []time.Duration {
-	out := make([]time.Duration, len(ss))
+// seconds are past runs lasting ss seconds.
+func seconds(ss ...int) []store.PastRun {
+	out := make([]store.PastRun, len(ss))
 	for i, s := range ss {
-		out[i] = time.Duration(s) * time.Second
+		out[i] = store.PastRun{Duration: time.Duration(s) * time.Second}
+	}
+	return out
+}
+
+// attrRun is a finished run of a minute whose run span carries attrs.
+func attrRun(attrs map[string]any) store.Run {
+	r := durationRun(time.Minute)
+	r.Attributes = attrs
+	return r
+}
+
+// pastRuns are five past runs of a minute with 100 spans, errs of them
+// failed, costing cost each.
+func pastRuns(errs int64, cost float64) []store.PastRun {
+	out := make([]store.PastRun, 5)
+	for i := range out {
+		out[i] = store.PastRun{Duration: time.Minute, CostUSD: &cost, Spans: 100, ErrorSpans: errs}
 	}
 	return out
 }
@@ -138,6 +156,44 @@ func TestDetectAnomalies(t *testing.T) {
 		{name: "a run in progress is not judged by its duration",
 			d:       store.SessionDetail{Runs: []store.Run{inProgress}},
 			history: runHistory{anomalyRun: seconds(9, 10, 11, 10, 12)}},
+		{name: "error rate over 3x the median",
+			d: store.SessionDetail{Runs: []store.Run{attrRun(map[string]any{
+				telemetry.AttrSpanCount: int64(40), telemetry.AttrErrorSpanCount: int64(12)})}},
+			history: runHistory{anomalyRun: pastRuns(2, 1)},
+			want:    []string{"run_error_rate: run train: 12 of 40 spans failed, 30.0% (15.0× the median 2.0% of the deployment's last 5 runs)"}},
+		{name: "error rate against a median of 0",
+			d: store.SessionDetail{Runs: []store.Run{attrRun(map[string]any{
+				telemetry.AttrSpanCount: int64(20), telemetry.AttrErrorSpanCount: int64(5)})}},
+			history: runHistory{anomalyRun: pastRuns(0, 1)},
+			want:    []string{"run_error_rate: run train: 5 of 20 spans failed, 25.0% (the median 0% of the deployment's last 5 runs)"}},
+		{name: "more error spans than spans is no rate",
+			d: store.SessionDetail{Runs: []store.Run{attrRun(map[string]any{
+				telemetry.AttrSpanCount: int64(5), telemetry.AttrErrorSpanCount: int64(50)})}},
+			history: runHistory{anomalyRun: pastRuns(0, 1)}},
+		{name: "cost over 3x the median",
+			d:       store.SessionDetail{Runs: []store.Run{attrRun(map[string]any{telemetry.AttrCostUSD: 1.5})}},
+			history: runHistory{anomalyRun: pastRuns(0, 0.25)},
+			want:    []string{"run_cost: run train cost $1.50 (6.0× the median $0.25 of the deployment's last 5 runs)"}},
+		{name: "the cost of a run in progress is not judged",
+			d: store.SessionDetail{Runs: []store.Run{func() store.Run {
+				r := inProgress
+				r.Attributes = map[string]any{telemetry.AttrCostUSD: 1.5}
+				return r
+			}()}},
+			history: runHistory{anomalyRun: pastRuns(0, 0.25)}},
+		{name: "memory near the limit",
+			d: store.SessionDetail{Runs: []store.Run{func() store.Run {
+				r := attrRun(map[string]any{telemetry.AttrMemoryLimit: int64(8 * gib)})
+				r.Resources.PeakRSS = 7.5 * gib
+				return r
+			}()}},
+			want: []string{"memory: memory peaked at 7.5 GiB of the 8 GiB limit (93.8%) in run train"}},
+		{name: "memory without a limit",
+			d: store.SessionDetail{Runs: []store.Run{func() store.Run {
+				r := attrRun(map[string]any{})
+				r.Resources.PeakRSS = 7.5 * gib
+				return r
+			}()}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,6 +205,33 @@ func TestDetectAnomalies(t *testing.T) {
 				t.Errorf("detectAnomalies() (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestAnomaliesDocNumbers: the JSON value and baseline of the run kinds
+// against history and of memory near the limit are the numbers compared.
+func TestAnomaliesDocNumbers(t *testing.T) {
+	const gib = 1 << 30
+	tests := []struct {
+		kind            string
+		attrs           map[string]any
+		peakRSS         int64
+		value, baseline float64
+	}{
+		{"run_error_rate", map[string]any{telemetry.AttrSpanCount: int64(40), telemetry.AttrErrorSpanCount: int64(12)}, 0, 0.3, 0.02},
+		{"run_cost", map[string]any{telemetry.AttrCostUSD: 1.5}, 0, 1.5, 0.25},
+		{"memory", map[string]any{telemetry.AttrMemoryLimit: int64(8 * gib)}, 8 * gib, 8 * gib, 8 * gib},
+	}
+	for _, tt := range tests {
+		r := attrRun(tt.attrs)
+		r.Resources.PeakRSS = tt.peakRSS
+		d := store.SessionDetail{Runs: []store.Run{r}}
+		doc := anomaliesDoc(detectAnomalies(&d, runHistory{anomalyRun: pastRuns(2, 0.25)}))
+		if len(doc) != 1 || doc[0].Kind != tt.kind || doc[0].Value == nil || doc[0].Baseline == nil ||
+			float64(*doc[0].Value) != tt.value || float64(*doc[0].Baseline) != tt.baseline ||
+			doc[0].RunID == nil || *doc[0].RunID != "r1" || doc[0].SpanID == nil || *doc[0].SpanID != anomalyRun.String() {
+			t.Errorf("anomaliesDoc of %v = %+v, want one %s with value %g and baseline %g on run r1", tt.attrs, doc, tt.kind, tt.value, tt.baseline)
+		}
 	}
 }
 

@@ -114,18 +114,24 @@ func CostText(r *pricing.Row) string {
 	if !r.Priced() {
 		return "price unknown"
 	}
-	s := strconv.FormatFloat(r.Cost, 'f', 2, 64)
-	if r.Cost < 1 {
-		s = strings.TrimRight(strconv.FormatFloat(r.Cost, 'f', 4, 64), "0")
-		if i := strings.IndexByte(s, '.'); len(s)-i < 3 {
-			s += strings.Repeat("0", 3-(len(s)-i))
-		}
-	}
-	s = "$" + s
+	s := USD(r.Cost)
 	if r.UnpricedTokens > 0 {
 		s += "+"
 	}
 	return s
+}
+
+// USD writes an amount of US dollars: cents for a dollar or more, else up
+// to four decimals ($12.30, $0.90, $0.0512).
+func USD(v float64) string {
+	s := strconv.FormatFloat(v, 'f', 2, 64)
+	if v < 1 {
+		s = strings.TrimRight(strconv.FormatFloat(v, 'f', 4, 64), "0")
+		if i := strings.IndexByte(s, '.'); len(s)-i < 3 {
+			s += strings.Repeat("0", 3-(len(s)-i))
+		}
+	}
+	return "$" + s
 }
 
 func share(r *pricing.Row) string {

@@ -23,21 +23,27 @@ const (
 	maxHTMLRuns = 100
 	// maxHTMLSpanRows caps the waterfall rows of the page.
 	maxHTMLSpanRows = 2000
-	// maxHTMLSpanNames caps the span statistics rows of the page.
-	maxHTMLSpanNames = 2000
+	// maxHTMLSpanNames caps the span statistics rows of the page (each
+	// with its histogram) and so its time by span rows.
+	maxHTMLSpanNames = 1000
 	// maxHTMLMetrics caps the metric table rows of the page.
 	maxHTMLMetrics = 2000
 	// maxHTMLPoints caps the points of one chart, maxHTMLPagePoints those
 	// of the page.
 	maxHTMLPoints     = 500
 	maxHTMLPagePoints = 50000
-	// maxHTMLScores caps the session's scores listed.
-	maxHTMLScores = 200
-	// maxHTMLStderr caps a run's stderr tail (its end is kept) and
-	// maxHTMLMessage an error message (its start is kept), in bytes.
-	maxHTMLStderr  = 8 << 10
-	maxHTMLMessage = 4 << 10
+	// maxHTMLStderr caps a run's stderr tail (its end is kept),
+	// maxHTMLMessage an error message and maxHTMLLogMessage the message
+	// of a log line or an error type (their start is kept), in bytes.
+	maxHTMLStderr     = 8 << 10
+	maxHTMLMessage    = 4 << 10
+	maxHTMLLogMessage = 512
 )
+
+// HTMLChartPoints is how many points of each metric series the page's
+// charts are drawn from: a caller asks the store for them
+// (store.ChartPoints) rather than for a sparkline's store.DefaultSparkPoints.
+const HTMLChartPoints = 240
 
 // htmlBudget is what is left of the page's bounds as its runs are laid out.
 type htmlBudget struct{ spanRows, spanNames, metrics, points int }
@@ -72,15 +78,22 @@ func ShowHTML(w io.Writer, d *store.SessionDetail, opts Options) error {
 // htmlPage is what the template draws: every value already formatted, every
 // list already bounded.
 type htmlPage struct {
-	SessionID  string
-	Facts      []htmlFact
-	Runs       []htmlRun
-	MoreRuns   int
-	Errors     []htmlError
-	MoreErrors int
-	Scores     []htmlScore
-	MoreScores int
-	Tail       []htmlFact
+	SessionID       string
+	Facts           []htmlFact
+	Runs            []htmlRun
+	MoreRuns        int
+	Anomalies       []htmlAnomaly
+	Costs           *htmlCosts
+	Errors          []htmlError
+	MoreErrors      int
+	ErrorGroups     []htmlErrorGroup
+	MoreErrorGroups int
+	Logs            []htmlLogLine
+	MoreLogs        int
+	Scores          []htmlScoreSummary
+	MoreScores      int
+	Worst           []htmlWorstScore
+	Tail            []htmlFact
 }
 
 type htmlFact struct{ Key, Value string }
@@ -90,6 +103,7 @@ type htmlRun struct {
 	Status string
 	Failed bool
 	Facts  []htmlFact
+	GPUs   []htmlGPU
 	// Stderr is the stored stderr tail without terminal escapes;
 	// StderrCut counts the bytes left out before it.
 	Stderr    string
@@ -101,7 +115,12 @@ type htmlRun struct {
 	MoreMetrics int
 	Spans       []htmlSpanStat
 	MoreNames   int
-	Traces      []htmlTrace
+	// TTFT says a name of Spans has a time to first token.
+	TTFT bool
+	// SelfTime is the run's time by span, of SelfOf (the run's duration).
+	SelfTime []htmlSelfTime
+	SelfOf   string
+	Traces   []htmlTrace
 	// MoreSpans counts the spans of the run the waterfall leaves out: the
 	// store's (Run.SpansOmitted) and the page's bound.
 	MoreSpans int
@@ -109,14 +128,10 @@ type htmlRun struct {
 
 type htmlMetric struct{ Name, Unit, Min, Avg, Max, Last string }
 
-type htmlSpanStat struct {
-	Name, Count, Errors, P50, P95, P99, Max string
-	// Bar* are the latencies in percent of the run's largest Max.
-	BarP50, BarP95, BarMax float64
-}
-
 type htmlTrace struct {
-	Title    string
+	Title string
+	// URL is the trace's own page (Options.TraceURL), empty in a file.
+	URL      string
 	Duration string
 	// Spans and Errors count the trace's spans and error spans ("3 spans",
 	// "1 error"); Errors is empty for none.
@@ -142,46 +157,33 @@ type htmlError struct {
 	Time, Kind, Name, Summary, Message string
 }
 
-type htmlScore struct {
-	Time, Name, Value, Severity, Span, Comment string
-}
-
 func htmlDoc(d *store.SessionDetail, opts Options) htmlPage {
 	s := d.Summary
-	p := htmlPage{SessionID: s.ID, MoreErrors: d.MoreErrors}
+	p := htmlPage{SessionID: s.ID, MoreErrors: d.MoreErrors, MoreErrorGroups: d.MoreErrorGroups,
+		MoreLogs: d.MoreLogLines}
 	p.Facts = []htmlFact{{"Started", when(s.FirstStart, opts)}, {"Duration", sessionDuration(s)}, {"Runs", sessionRuns(s)},
 		{"Errors", strconv.Itoa(s.Errors)}, {"Deployment", list(s.Deployments)}, {"User", list(s.Users)}}
 	if j := jobSummary(s.Nodes, s.Ranks); j != "" {
 		p.Facts = append(p.Facts, htmlFact{"Job", j})
 	}
-	ordered := byRank(d.Runs)
-	if len(ordered) > maxHTMLRuns {
-		p.MoreRuns = len(ordered) - maxHTMLRuns
-		ordered = ordered[:maxHTMLRuns]
-	}
+	all := byRank(d.Runs)
+	ordered := all[:min(len(all), maxHTMLRuns)]
+	p.MoreRuns = len(all) - len(ordered)
 	budget := htmlBudget{spanRows: maxHTMLSpanRows, spanNames: maxHTMLSpanNames, metrics: maxHTMLMetrics,
 		points: maxHTMLPagePoints}
 	for i, r := range ordered {
 		p.Runs = append(p.Runs, htmlRunDoc(r, i+1, len(d.Runs), s.ID, opts, &budget))
 	}
+	p.Anomalies = anomaliesHTML(d, all, opts.TraceURL)
+	p.Costs = costsHTML(opts.Costs)
 	for _, e := range d.Errors {
 		msg := cutHead(e.Message)
 		p.Errors = append(p.Errors, htmlError{Time: when(e.Time, opts), Kind: e.Kind, Name: e.Name,
 			Summary: firstLine(msg), Message: msg})
 	}
-	scores := d.Scores
-	if len(scores) > maxHTMLScores {
-		p.MoreScores = len(scores) - maxHTMLScores
-		scores = scores[:maxHTMLScores]
-	}
-	for _, sc := range scores {
-		value := Number(sc.Value)
-		if sc.Unit != "" {
-			value += " " + sc.Unit
-		}
-		p.Scores = append(p.Scores, htmlScore{Time: when(sc.Time, opts), Name: sc.Name, Value: value,
-			Severity: strconv.Itoa(sc.Severity), Span: orDash(sc.SpanID.String()), Comment: sc.Comment})
-	}
+	p.ErrorGroups = errorGroupsHTML(d.ErrorGroups)
+	p.Logs = logLinesHTML(d.LogLines, opts)
+	p.Scores, p.MoreScores, p.Worst = scoreSummariesHTML(d.ScoreSummaries, opts)
 	if len(d.Logs) > 0 {
 		p.Tail = append(p.Tail, htmlFact{"Logs", counts(d.Logs, " ")})
 	}
@@ -220,9 +222,7 @@ func htmlRunDoc(r *store.Run, n, of int, session string, opts Options, budget *h
 		add("I/O", fmt.Sprintf("read %s, write %s", Bytes(res.ReadBytes), Bytes(res.WriteBytes)))
 		add("Processes", fmt.Sprintf("peak %d, threads %d", res.PeakProcs, res.PeakThreads))
 	}
-	for _, g := range r.GPUs {
-		add(g.Short(), GPULine(g))
-	}
+	h.GPUs = gpusHTML(r.GPUs)
 	if host, ok := r.Attributes[telemetry.AttrHostName].(string); ok && host != "" {
 		add("Host", host)
 	}
@@ -254,9 +254,11 @@ func htmlRunDoc(r *store.Run, n, of int, session string, opts Options, budget *h
 		h.Metrics = append(h.Metrics, htmlMetric{Name: name, Unit: m.Unit, Min: Value(m.Min, m.Unit),
 			Avg: Value(m.Avg, m.Unit), Max: Value(m.Max, m.Unit), Last: Value(m.Last, m.Unit)})
 	}
-	h.Spans = spanStatsHTML(r.Spans[:take(&budget.spanNames, len(r.Spans))])
+	names := r.Spans[:take(&budget.spanNames, len(r.Spans))]
+	h.Spans, h.TTFT = spanStatsHTML(names)
 	h.MoreNames = len(r.Spans) - len(h.Spans)
-	h.Traces, h.MoreSpans = waterfall(r, &budget.spanRows)
+	h.SelfTime, h.SelfOf = selfTimeHTML(r, names, session)
+	h.Traces, h.MoreSpans = waterfall(r, &budget.spanRows, opts.TraceURL)
 	h.MoreSpans += r.SpansOmitted
 	return h
 }
@@ -277,47 +279,25 @@ func stderrHTML(tail string) (string, int) {
 
 // cutHead is s cut to its first maxHTMLMessage bytes (at a rune start),
 // with an ellipsis when cut.
-func cutHead(s string) string {
-	if len(s) <= maxHTMLMessage {
+func cutHead(s string) string { return cutHeadTo(s, maxHTMLMessage) }
+
+// cutHeadTo is s cut to its first n bytes (at a rune start), with an ellipsis
+// when cut.
+func cutHeadTo(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	i := maxHTMLMessage
+	i := n
 	for i > 0 && s[i]&0xC0 == 0x80 {
 		i--
 	}
 	return s[:i] + "…"
 }
 
-func spanStatsHTML(ss []store.SpanStats) []htmlSpanStat {
-	var longest time.Duration
-	for _, s := range ss {
-		longest = max(longest, s.Max)
-	}
-	pct := func(d time.Duration) float64 {
-		if longest <= 0 {
-			return 0
-		}
-		return percent(float64(d) / float64(longest))
-	}
-	out := make([]htmlSpanStat, 0, len(ss))
-	for _, s := range ss {
-		h := htmlSpanStat{Name: s.Name, Count: strconv.Itoa(s.Count), Errors: strconv.Itoa(s.Errors),
-			P50: "-", P95: "-", P99: "-", Max: "-"}
-		if s.InProgress > 0 {
-			h.Count = fmt.Sprintf("%d (%d open)", s.Count, s.InProgress)
-		}
-		if s.Count > s.InProgress {
-			h.P50, h.P95, h.P99, h.Max = Duration(s.P50), Duration(s.P95), Duration(s.P99), Duration(s.Max)
-			h.BarP50, h.BarP95, h.BarMax = pct(s.P50), pct(s.P95), pct(s.Max)
-		}
-		out = append(out, h)
-	}
-	return out
-}
-
-// waterfall lays out the run's traces, at most *budget rows in all, and
-// returns how many spans it left out.
-func waterfall(r *store.Run, budget *int) ([]htmlTrace, int) {
+// waterfall lays out the run's traces, at most *budget rows in all, each
+// linked to link's address when link is not nil, and returns how many spans
+// it left out.
+func waterfall(r *store.Run, budget *int, link func(telemetry.TraceID) string) ([]htmlTrace, int) {
 	var out []htmlTrace
 	cut := 0
 	for i, tr := range r.Traces {
@@ -327,7 +307,11 @@ func waterfall(r *store.Run, budget *int) ([]htmlTrace, int) {
 		}
 		spans := tr.Spans[:take(budget, len(tr.Spans))]
 		cut += len(tr.Spans) - len(spans)
-		out = append(out, traceHTML(r, tr.TraceID, tr.Spans, spans, i < 3))
+		t := traceHTML(r, tr.TraceID, tr.Spans, spans, i < 3)
+		if link != nil {
+			t.URL = link(tr.TraceID)
+		}
+		out = append(out, t)
 	}
 	return out, cut
 }

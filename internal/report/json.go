@@ -32,6 +32,7 @@ type (
 		Errors          int       `json:"errors"`
 		Deployments     []string  `json:"deployments"`
 		Users           []string  `json:"users"`
+		Programs        []string  `json:"programs"`
 		Nodes           int       `json:"nodes"`
 		Ranks           int       `json:"ranks"`
 	}
@@ -51,6 +52,8 @@ type (
 		LogLines        []logLineJSON    `json:"log_lines"`
 		MoreLogLines    int              `json:"more_log_lines"`
 		Anomalies       []anomalyJSON    `json:"anomalies"`
+
+		ScoreSummaries map[string]scoreSummaryJSON `json:"score_summaries"`
 	}
 
 	errorJSON struct {
@@ -258,6 +261,7 @@ func sessionDoc(s store.SessionSummary) sessionJSON {
 		Errors:          s.Errors,
 		Deployments:     orEmpty(s.Deployments),
 		Users:           orEmpty(s.Users),
+		Programs:        orEmpty(s.Programs),
 		Nodes:           s.Nodes,
 		Ranks:           s.Ranks,
 	}
@@ -268,7 +272,7 @@ func showDoc(d *store.SessionDetail, deliveries Deliveries) showJSON {
 		SchemaVersion:   SchemaVersion,
 		Session:         sessionDoc(d.Summary),
 		Runs:            make([]runJSON, 0, len(d.Runs)),
-		Scores:          make([]scoreJSON, 0, len(d.Scores)),
+		Scores:          scoresDoc(d.Scores),
 		Errors:          make([]errorJSON, 0, len(d.Errors)),
 		MoreErrors:      d.MoreErrors,
 		Intake:          countsDoc(d.Intake),
@@ -278,6 +282,7 @@ func showDoc(d *store.SessionDetail, deliveries Deliveries) showJSON {
 		LogLines:        logLinesDoc(d.LogLines),
 		MoreLogLines:    d.MoreLogLines,
 		Anomalies:       anomaliesDoc(detectAnomalies(d, d.History)),
+		ScoreSummaries:  scoreSummariesDoc(d.ScoreSummaries),
 	}
 	for i := range d.Runs {
 		run := runDoc(&d.Runs[i])
@@ -288,12 +293,6 @@ func showDoc(d *store.SessionDetail, deliveries Deliveries) showJSON {
 	for _, e := range d.Errors {
 		doc.Errors = append(doc.Errors, errorJSON{Time: tp(e.Time), Kind: e.Kind, Name: e.Name, Message: e.Message,
 			TraceID: sp(e.TraceID.String()), SpanID: sp(e.SpanID.String())})
-	}
-	for _, s := range d.Scores {
-		doc.Scores = append(doc.Scores, scoreJSON{
-			Name: s.Name, Value: jsonNum(s.Value), Unit: s.Unit, Comment: s.Comment, Severity: s.Severity,
-			TraceID: sp(s.TraceID.String()), SpanID: sp(s.SpanID.String()), Tags: tagsDoc(s.Tags), Time: tp(s.Time),
-		})
 	}
 	return doc
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/graphsignal/graphsignal/internal/store"
+	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
 // SchemaVersion is the value of "schema_version" in the JSON output. It
@@ -43,11 +44,19 @@ type Options struct {
 	// Deliveries says, for Show, where each run's records went among the
 	// remote destinations; runs absent from it had none.
 	Deliveries Deliveries
+	// Costs are, for ShowHTML, the session's costs (by model, as
+	// CostsReport writes them); nil or without usage, the page has no
+	// Costs section.
+	Costs *Costs
 	// Selection describes, for Sessions, what was asked for when it is not
 	// every session ("active within 1s", "of user alice"): an empty list
 	// then says "No sessions " + Selection rather than that none were
 	// recorded.
 	Selection string
+	// TraceURL, when not nil, gives the address of a trace's own page
+	// (graphsignal ui, docs/ui.md): ShowHTML then links each waterfall's
+	// trace id to it. A file report leaves it nil and links nothing.
+	TraceURL func(telemetry.TraceID) string
 }
 
 func (o Options) loc() *time.Location {

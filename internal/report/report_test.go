@@ -45,7 +45,7 @@ func fixtureSessions() []store.SessionSummary {
 	return []store.SessionSummary{
 		{ID: "s-43", FirstStart: t0.Add(time.Hour), Runs: 1, InProgress: 1, Deployments: []string{"serve"}},
 		{ID: "s-42", FirstStart: t0, LastEnd: t0.Add(80 * time.Second), Duration: 80 * time.Second, Runs: 12,
-			Failures: 3, Deployments: []string{"eval", "train"}, Users: []string{"bob"}},
+			Failures: 3, Deployments: []string{"eval", "train"}, Users: []string{"bob"}, Programs: []string{"python3", "train"}},
 	}
 }
 
@@ -63,7 +63,7 @@ func fixtureDetail() *store.SessionDetail {
 	return &store.SessionDetail{
 		Summary: store.SessionSummary{ID: "s-42", FirstStart: t0, LastEnd: t0.Add(80 * time.Second),
 			Duration: 80 * time.Second, Runs: 5, Failures: 4, InProgress: 1, Deployments: []string{"train"},
-			Users: []string{"bob"}},
+			Users: []string{"bob"}, Programs: []string{"python3", "train"}},
 		Runs: []store.Run{
 			{
 				Name: "python", TraceID: trace, SpanID: mustSpan("b7ad6b7169203331"),
@@ -123,6 +123,15 @@ func fixtureDetail() *store.SessionDetail {
 			{Name: "prompt_injection", Value: 0.7, Unit: "p", Severity: 2, TraceID: trace,
 				SpanID: mustSpan("a7ad6b7169203331"), Time: t0.Add(6 * time.Second)},
 			{Name: "broken", Value: math.NaN(), Time: t0.Add(7 * time.Second)},
+		},
+		ScoreSummaries: []store.ScoreSummary{
+			{Name: "broken", Count: 1},
+			{Name: "prompt_injection", Unit: "p", Count: 1, Valued: 1, Mean: 0.7, Min: 0.7, P50: 0.7, Max: 0.7,
+				Distribution: []store.ScoreBucket{{Low: 0.7, High: 0.7, Count: 1}}},
+			{Name: "user_feedback", Count: 3, Valued: 3, Mean: 1.0 / 3, Min: 0, P50: 0, Max: 1,
+				Distribution: []store.ScoreBucket{{Low: 0, High: 0, Count: 2}, {Low: 1, High: 1, Count: 1}},
+				Worst: []store.WorstScore{{Score: store.Score{Name: "user_feedback", Value: 0, Comment: "thumbs down",
+					TraceID: trace, SpanID: mustSpan("a7ad6b7169203331"), Time: t0.Add(8 * time.Second)}, SpanName: "generate"}}},
 		},
 		Intake: []store.Count{{Name: "graphsignal.intake.bad_lines", Value: 4}},
 		Logs:   []store.Count{{Name: "error", Value: 2}, {Name: "info", Value: 5}},

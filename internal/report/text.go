@@ -18,9 +18,6 @@ import (
 
 const textTime = "2006-01-02 15:04:05 MST"
 
-// maxTextScores caps the scores listed in text; JSON lists all.
-const maxTextScores = 20
-
 // maxTextSpans caps the spans of a run listed in text trees, and
 // maxTextErrors the session's errors; JSON lists more (docs/json.md).
 const (
@@ -91,7 +88,7 @@ func showText(w io.Writer, d *store.SessionDetail, opts Options) error {
 	errorsText(ew, d.Errors, d.MoreErrors, opts)
 	errorGroupsText(ew, d.ErrorGroups, d.MoreErrorGroups)
 	logLinesText(ew, d.LogLines, d.MoreLogLines, opts)
-	scoresText(ew, d.Scores, opts)
+	scoresText(ew, d.ScoreSummaries)
 	if len(d.Logs) > 0 || len(d.Intake) > 0 {
 		ew.printf("\n")
 		tail := table{}
@@ -308,27 +305,6 @@ func errorsText(ew *errWriter, errs []store.ErrorRecord, more int, opts Options)
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
-}
-
-func scoresText(ew *errWriter, scores []store.Score, opts Options) {
-	if len(scores) == 0 {
-		return
-	}
-	ew.printf("\nScores\n")
-	t := table{indent: "  ", right: map[int]bool{2: true, 3: true}}
-	t.add("TIME", "NAME", "VALUE", "SEVERITY", "SPAN", "COMMENT")
-	for _, s := range scores[:min(len(scores), maxTextScores)] {
-		value := Number(s.Value)
-		if s.Unit != "" {
-			value += " " + s.Unit
-		}
-		t.add(when(s.Time, opts), clean(s.Name), clean(value), strconv.Itoa(s.Severity), orDash(s.SpanID.String()),
-			clean(s.Comment))
-	}
-	ew.table(&t)
-	if len(scores) > maxTextScores {
-		ew.printf("  ... %d more (see --json)\n", len(scores)-maxTextScores)
-	}
 }
 
 func when(t time.Time, opts Options) string {

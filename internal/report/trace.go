@@ -63,20 +63,7 @@ func traceText(w io.Writer, d *store.TraceDetail, opts TraceOptions) error {
 	kv.add("Session", clean(d.SessionID))
 	kv.add("Started", when(d.Start, opts.Options))
 	kv.add("Duration", Duration(d.Duration))
-	errs := 0
-	for i := range d.Spans {
-		if d.Spans[i].Status == telemetry.StatusError {
-			errs++
-		}
-	}
-	spans := strconv.Itoa(len(d.Spans) + d.SpansOmitted)
-	if errs > 0 {
-		spans += " (" + Plural(errs, "error") + ")"
-	}
-	if d.SpansOmitted > 0 {
-		spans += ", the first " + strconv.Itoa(len(d.Spans)) + " by start listed"
-	}
-	kv.add("Spans", spans)
+	kv.add("Spans", traceSpansText(d))
 	ew.table(&kv)
 
 	ew.printf("\n")
@@ -115,6 +102,25 @@ func traceText(w io.Writer, d *store.TraceDetail, opts TraceOptions) error {
 		ew.printf("\n%s not detailed: --json details every span\n", Plural(more, "more span"))
 	}
 	return ew.err
+}
+
+// traceSpansText says how many spans d has, how many failed, and how many
+// are listed: "10005 (2 errors), the first 10000 by start listed".
+func traceSpansText(d *store.TraceDetail) string {
+	errs := 0
+	for i := range d.Spans {
+		if d.Spans[i].Status == telemetry.StatusError {
+			errs++
+		}
+	}
+	spans := strconv.Itoa(len(d.Spans) + d.SpansOmitted)
+	if errs > 0 {
+		spans += " (" + Plural(errs, "error") + ")"
+	}
+	if d.SpansOmitted > 0 {
+		spans += ", the first " + strconv.Itoa(len(d.Spans)) + " by start listed"
+	}
+	return spans
 }
 
 func spanDuration(sp *store.SpanNode) string {

@@ -69,6 +69,18 @@ func (d *columnDecoder) array(col []byte) ([]*fastjson.Value, bool) {
 	return a, true
 }
 
+// strings decodes a JSON array of strings; other elements are left out.
+func (d *columnDecoder) strings(col []byte) []string {
+	a, _ := d.array(col)
+	var out []string
+	for _, e := range a {
+		if e.Type() == fastjson.TypeString {
+			out = append(out, d.intern(e.GetStringBytes()))
+		}
+	}
+	return out
+}
+
 // tags decodes a tags column: an object of strings (null as "").
 func (d *columnDecoder) tags(col []byte) telemetry.Tags {
 	v := d.parse(col, fastjson.TypeObject)

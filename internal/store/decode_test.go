@@ -92,6 +92,7 @@ func FuzzColumnDecoder(f *testing.F) {
 		_ = d.exceptions(col)
 		_ = d.payloads(col)
 		_ = d.usage(col)
+		_ = d.strings(col)
 		if tags != nil && tagsText(tags) == nil {
 			t.Errorf("tags %v do not re-encode", tags)
 		}

@@ -22,6 +22,7 @@ func TestSessions(t *testing.T) {
 	a2.Status = telemetry.StatusError
 	a2.Tags[telemetry.TagUserID] = "bob"
 	a2.Tags[telemetry.TagDeployment] = "eval"
+	a2.Name = "eval.py"
 	b1 := runSpan("b", time.Hour, 0) // in progress
 	c1 := runSpan("c", 2*time.Hour, time.Second)
 	noSession := runSpan("", 3*time.Hour, time.Second)
@@ -35,24 +36,31 @@ func TestSessions(t *testing.T) {
 	}{
 		{since: time.Time{}, want: []SessionSummary{
 			{ID: noSession.TraceID.String(), FirstStart: noSession.Start, LastEnd: noSession.End, Duration: time.Second,
-				Runs: 1, Deployments: []string{"train"}},
-			{ID: "c", FirstStart: c1.Start, LastEnd: c1.End, Duration: time.Second, Runs: 1, Deployments: []string{"train"}},
-			{ID: "b", FirstStart: b1.Start, Runs: 1, InProgress: 1, Deployments: []string{"train"}},
+				Runs: 1, Deployments: []string{"train"}, Programs: []string{"python"}},
+			{ID: "c", FirstStart: c1.Start, LastEnd: c1.End, Duration: time.Second, Runs: 1,
+				Deployments: []string{"train"}, Programs: []string{"python"}},
+			{ID: "b", FirstStart: b1.Start, Runs: 1, InProgress: 1, Deployments: []string{"train"},
+				Programs: []string{"python"}},
 			{ID: "a", FirstStart: a1.Start, LastEnd: a2.End, Duration: 80 * time.Second, Runs: 2, Failures: 1,
-				Deployments: []string{"eval", "train"}, Users: []string{"bob"}},
+				Deployments: []string{"eval", "train"}, Users: []string{"bob"},
+				Programs: []string{"eval.py", "python"}},
 		}},
 		{since: t0.Add(90 * time.Minute), want: []SessionSummary{
 			{ID: noSession.TraceID.String(), FirstStart: noSession.Start, LastEnd: noSession.End, Duration: time.Second,
-				Runs: 1, Deployments: []string{"train"}},
-			{ID: "c", FirstStart: c1.Start, LastEnd: c1.End, Duration: time.Second, Runs: 1, Deployments: []string{"train"}},
+				Runs: 1, Deployments: []string{"train"}, Programs: []string{"python"}},
+			{ID: "c", FirstStart: c1.Start, LastEnd: c1.End, Duration: time.Second, Runs: 1,
+				Deployments: []string{"train"}, Programs: []string{"python"}},
 		}},
 		{since: t0.Add(80 * time.Second), want: []SessionSummary{
 			{ID: noSession.TraceID.String(), FirstStart: noSession.Start, LastEnd: noSession.End, Duration: time.Second,
-				Runs: 1, Deployments: []string{"train"}},
-			{ID: "c", FirstStart: c1.Start, LastEnd: c1.End, Duration: time.Second, Runs: 1, Deployments: []string{"train"}},
-			{ID: "b", FirstStart: b1.Start, Runs: 1, InProgress: 1, Deployments: []string{"train"}},
+				Runs: 1, Deployments: []string{"train"}, Programs: []string{"python"}},
+			{ID: "c", FirstStart: c1.Start, LastEnd: c1.End, Duration: time.Second, Runs: 1,
+				Deployments: []string{"train"}, Programs: []string{"python"}},
+			{ID: "b", FirstStart: b1.Start, Runs: 1, InProgress: 1, Deployments: []string{"train"},
+				Programs: []string{"python"}},
 			{ID: "a", FirstStart: a1.Start, LastEnd: a2.End, Duration: 80 * time.Second, Runs: 2, Failures: 1,
-				Deployments: []string{"eval", "train"}, Users: []string{"bob"}},
+				Deployments: []string{"eval", "train"}, Users: []string{"bob"},
+				Programs: []string{"eval.py", "python"}},
 		}},
 		{since: t0.Add(4 * time.Hour), want: nil},
 	}

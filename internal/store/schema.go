@@ -120,6 +120,11 @@ var migrations = []migration{
 	}},
 	{version: 4, steps: sessionIndexSteps},
 	{version: 5, steps: downsampleSteps},
+	{version: 6, steps: []string{
+		// A run's history: its deployment's earlier runs, newest first
+		// (DeploymentHistory), found without reading every run span.
+		`CREATE INDEX spans_run_history ON spans (deployment, start_ns) WHERE is_run = 1`,
+	}},
 }
 
 // SchemaVersion is the schema version this build writes.

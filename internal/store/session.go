@@ -19,8 +19,11 @@ type SessionDetail struct {
 	// Runs are the runs the session's records came from, in start order.
 	Runs []Run
 	// Scores of the session and, for the runs whose own session it is,
-	// of those runs and their spans, in time order.
+	// of those runs and their spans, and the scores recorded later that
+	// name a span of the session, in time order (sessionScoresSQL).
 	Scores []Score
+	// ScoreSummaries sum up Scores per name, by name.
+	ScoreSummaries []ScoreSummary
 	// Errors are the session's error records in time order: spans with
 	// error status (from the spans listed in Runs' traces) and logs at
 	// level error or above, at most MaxErrors.
@@ -41,11 +44,11 @@ type SessionDetail struct {
 	// first, at most MaxErrorGroups; MoreErrorGroups counts the others.
 	ErrorGroups     []ErrorGroup
 	MoreErrorGroups int
-	// History holds, per finished run (by its span id), the durations of
-	// the last finished runs of its deployment that started before it,
-	// newest first (DeploymentDurations): what its own duration is
+	// History holds, per finished run (by its span id), the last finished
+	// runs of its deployment that started before it, newest first
+	// (DeploymentHistory): what its own duration, error rate and cost are
 	// compared with.
-	History map[telemetry.SpanID][]time.Duration
+	History map[telemetry.SpanID][]PastRun
 }
 
 // ErrorRecord is a span that ended in error, or a log at level error or
@@ -191,8 +194,23 @@ type Score struct {
 	Time     time.Time
 }
 
-// DefaultSparkPoints is how many points MetricSummary.Points holds at most.
+// DefaultSparkPoints is how many points MetricSummary.Points holds at most
+// unless Session is given ChartPoints.
 const DefaultSparkPoints = 40
+
+// SessionOption changes what Session reads.
+type SessionOption func(*sessionQuery)
+
+// sessionQuery is what Session reads: points is the bound of each metric
+// series' MetricSummary.Points.
+type sessionQuery struct{ points int }
+
+// ChartPoints makes Session downsample each metric series to at most n
+// points (MetricSummary.Points) instead of DefaultSparkPoints, for charts
+// wider than a sparkline; n < 1 means 1.
+func ChartPoints(n int) SessionOption {
+	return func(q *sessionQuery) { q.points = max(n, 1) }
+}
 
 // intakePrefix names the metrics graphsignal records about its own intake
 // (bad lines, dropped messages); they are totalled, not charted.
@@ -206,7 +224,11 @@ const pipelinePrefix = "graphsignal.pipeline."
 // Session returns the detail of session id, or an error wrapping ErrNotFound.
 // The queries run in one read transaction, so the result is a consistent
 // snapshot even while runs are being written.
-func (s *Store) Session(ctx context.Context, id string) (*SessionDetail, error) {
+func (s *Store) Session(ctx context.Context, id string, opts ...SessionOption) (*SessionDetail, error) {
+	q := sessionQuery{points: DefaultSparkPoints}
+	for _, o := range opts {
+		o(&q)
+	}
 	var d *SessionDetail
 	err := s.use(func() error {
 		// A read-only transaction is a deferred BEGIN: a WAL snapshot
@@ -216,7 +238,7 @@ func (s *Store) Session(ctx context.Context, id string) (*SessionDetail, error) 
 			return err
 		}
 		defer func() { _ = tx.Rollback() }()
-		d, err = s.session(ctx, tx, id)
+		d, err = s.session(ctx, tx, id, q)
 		return err
 	})
 	if err != nil {
@@ -225,7 +247,7 @@ func (s *Store) Session(ctx context.Context, id string) (*SessionDetail, error) 
 	return d, nil
 }
 
-func (s *Store) session(ctx context.Context, tx *sql.Tx, id string) (*SessionDetail, error) {
+func (s *Store) session(ctx context.Context, tx *sql.Tx, id string, q sessionQuery) (*SessionDetail, error) {
 	sum, err := s.summary(ctx, tx, id)
 	if err != nil {
 		return nil, err
@@ -247,7 +269,7 @@ func (s *Store) session(ctx context.Context, tx *sql.Tx, id string) (*SessionDet
 			own.add(r, ownsTrace, ownsRunID)
 		}
 		if ownsTrace {
-			if err := queryMetrics(ctx, tx, r, DefaultSparkPoints); err != nil {
+			if err := queryMetrics(ctx, tx, r, q.points); err != nil {
 				return nil, err
 			}
 			for _, c := range r.Intake {
@@ -264,19 +286,19 @@ func (s *Store) session(ctx context.Context, tx *sql.Tx, id string) (*SessionDet
 			return nil, err
 		}
 		if !r.InProgress() {
-			past, err := queryDeploymentDurations(ctx, tx, r.Tags[telemetry.TagDeployment], r.Start)
+			past, err := queryDeploymentHistory(ctx, tx, r.Tags[telemetry.TagDeployment], r.Start)
 			if err != nil {
 				return nil, err
 			}
 			if d.History == nil {
-				d.History = map[telemetry.SpanID][]time.Duration{}
+				d.History = map[telemetry.SpanID][]PastRun{}
 			}
 			d.History[r.SpanID] = past
 		}
 	}
 	d.Errors = found.errs
 	d.Intake = sortedCounts(intake)
-	if d.Scores, err = queryScores(ctx, tx, id, own); err != nil {
+	if d.Scores, d.ScoreSummaries, err = sessionScores(ctx, tx, id, own); err != nil {
 		return nil, err
 	}
 	if d.Logs, err = queryLogCounts(ctx, tx, id, own); err != nil {
@@ -463,38 +485,6 @@ func floatAttr(a map[string]any, key string) (float64, bool) {
 // sessionTraces selects the trace ids of the runs whose own session is
 // the session ?1 (Prune).
 const sessionTraces = `SELECT trace_id FROM spans WHERE is_run = 1 AND session_id = ?1`
-
-func queryScores(ctx context.Context, q querier, session string, own scope) ([]Score, error) {
-	runIDs, traces := own.args()
-	rows, err := q.QueryContext(ctx, `SELECT trace_id, span_id, name, value, unit, comment, severity, tags, ts_ns
-	FROM scores WHERE session_id = ?1 OR `+scopeSQL("scores")+`
-		OR (run_id != '' AND trace_id IN (SELECT value FROM json_each(?3)))
-	ORDER BY ts_ns, rowid`, session, runIDs, traces)
-	if err != nil {
-		return nil, fmt.Errorf("query scores: %w", err)
-	}
-	defer rows.Close()
-	var out []Score
-	for rows.Next() {
-		var (
-			sc          Score
-			trace, span string
-			value       sql.NullFloat64
-			tags        *string
-			ts          int64
-		)
-		if err := rows.Scan(&trace, &span, &sc.Name, &value, &sc.Unit, &sc.Comment, &sc.Severity, &tags, &ts); err != nil {
-			return nil, fmt.Errorf("scan score: %w", err)
-		}
-		sc.TraceID, _ = telemetry.ParseTraceID(trace)
-		sc.SpanID, _ = telemetry.ParseSpanID(span)
-		sc.Value = value.Float64
-		sc.Tags = parseTags(tags)
-		sc.Time = telemetry.FromUnixNano(ts)
-		out = append(out, sc)
-	}
-	return out, rows.Err()
-}
 
 func queryLogCounts(ctx context.Context, q querier, session string, own scope) ([]Count, error) {
 	runIDs, traces := own.args()

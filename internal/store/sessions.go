@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -41,12 +40,19 @@ type SessionSummary struct {
 	// user_id tags of the session's runs and records, sorted.
 	Deployments []string
 	Users       []string
+	// Programs are the distinct non-empty names of the session's runs
+	// (the program's base name, `python3`), sorted: the first
+	// MaxSessionPrograms of them.
+	Programs []string
 	// Nodes and Ranks count the nodes (distinct job_node_rank tags, or
 	// job_node names where ranks carry no node rank) and the distinct
 	// job_rank tags of the session's runs and records: a distributed
 	// job's (docs/distributed.md); 0 outside one.
 	Nodes, Ranks int
 }
+
+// MaxSessionPrograms bounds SessionSummary.Programs.
+const MaxSessionPrograms = 5
 
 // SessionFilter selects the sessions Sessions lists. The zero value lists
 // them all; set fields must all match.
@@ -80,15 +86,15 @@ sel AS (
 		max(end_ns) AS end_ns, sum(errors) AS errors
 	FROM session_links AS l WHERE 1 %[1]s GROUP BY session_id),
 runs AS (
-	SELECT l.session_id, r.rowid AS rid, r.start_ns, r.end_ns, r.status, 1 AS own
+	SELECT l.session_id, r.rowid AS rid, r.start_ns, r.end_ns, r.status, r.name, 1 AS own
 	FROM session_links AS l CROSS JOIN spans AS r ON r.span_id = l.span_id AND r.is_run = 1
 	WHERE l.span_id != '' %[1]s
 	UNION
-	SELECT l.session_id, r.rowid, r.start_ns, r.end_ns, r.status, 0
+	SELECT l.session_id, r.rowid, r.start_ns, r.end_ns, r.status, r.name, 0
 	FROM session_links AS l JOIN spans AS r ON r.run_id = l.run_id AND r.is_run = 1
 	WHERE l.run_id != '' %[1]s
 	UNION
-	SELECT l.session_id, r.rowid, r.start_ns, r.end_ns, r.status, 0
+	SELECT l.session_id, r.rowid, r.start_ns, r.end_ns, r.status, r.name, 0
 	FROM session_links AS l JOIN spans AS r ON r.rowid = (SELECT rowid FROM spans
 		WHERE trace_id = l.trace_id AND is_run = 1 ORDER BY start_ns, rowid LIMIT 1)
 	WHERE l.trace_id != '' %[1]s),
@@ -96,7 +102,8 @@ rs AS (
 	SELECT session_id, count(DISTINCT rid) AS n, count(DISTINCT rid) FILTER (WHERE status = 2) AS failures,
 		count(DISTINCT rid) FILTER (WHERE end_ns = 0) AS open,
 		min(start_ns) FILTER (WHERE own AND start_ns > 0) AS first_start,
-		max(end_ns) FILTER (WHERE own) AS last_end
+		max(end_ns) FILTER (WHERE own) AS last_end,
+		json_group_array(DISTINCT name) AS programs
 	FROM runs GROUP BY session_id),
 tg AS (
 	SELECT session_id,
@@ -112,7 +119,8 @@ SELECT sel.session_id,
 	max(sel.end_ns, coalesce(rs.last_end, 0)) AS last_end,
 	max(sel.last_ns, coalesce(rs.last_end, 0)) AS activity,
 	coalesce(rs.n, 0), coalesce(rs.failures, 0), coalesce(rs.open, 0), coalesce(sel.errors, 0),
-	coalesce(tg.deployments, '[]'), coalesce(tg.users, '[]'), coalesce(tg.nodes, 0), coalesce(tg.ranks, 0)
+	coalesce(tg.deployments, '[]'), coalesce(tg.users, '[]'), coalesce(rs.programs, '[]'),
+	coalesce(tg.nodes, 0), coalesce(tg.ranks, 0)
 FROM sel LEFT JOIN rs ON rs.session_id = sel.session_id LEFT JOIN tg ON tg.session_id = sel.session_id`
 
 // Sessions lists the sessions f selects, newest first start first.
@@ -126,8 +134,9 @@ func (s *Store) Sessions(ctx context.Context, f SessionFilter) ([]SessionSummary
 			return err
 		}
 		defer rows.Close()
+		dec := newColumnDecoder()
 		for rows.Next() {
-			sum, err := scanSummary(rows)
+			sum, err := scanSummary(rows, dec)
 			if err != nil {
 				return err
 			}
@@ -271,7 +280,7 @@ func (s *Store) ResolveSession(ctx context.Context, id string) (string, error) {
 // summary returns one session's summary, or ErrNotFound.
 func (s *Store) summary(ctx context.Context, conn querier, id string) (SessionSummary, error) {
 	q := fmt.Sprintf(sessionsSQL, "AND l.session_id = ?1")
-	sum, err := scanSummary(conn.QueryRowContext(ctx, q, id))
+	sum, err := scanSummary(conn.QueryRowContext(ctx, q, id), newColumnDecoder())
 	if errors.Is(err, sql.ErrNoRows) {
 		return sum, ErrNotFound
 	}
@@ -287,33 +296,34 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func scanSummary(r scanner) (SessionSummary, error) {
+// scanSummary reads one row of sessionsSQL, its JSON arrays with dec.
+func scanSummary(r scanner, dec *columnDecoder) (SessionSummary, error) {
 	var (
 		sum                   SessionSummary
 		first, last, activity int64
-		deps, users           string
+		deps, users, programs string
 	)
 	if err := r.Scan(&sum.ID, &first, &last, &activity, &sum.Runs, &sum.Failures, &sum.InProgress, &sum.Errors,
-		&deps, &users, &sum.Nodes, &sum.Ranks); err != nil {
+		&deps, &users, &programs, &sum.Nodes, &sum.Ranks); err != nil {
 		return sum, err
 	}
 	sum.FirstStart, sum.LastEnd = telemetry.FromUnixNano(first), telemetry.FromUnixNano(last)
 	if last > first && first != 0 {
 		sum.Duration = time.Duration(last - first)
 	}
-	sum.Deployments = distinct(deps)
-	sum.Users = distinct(users)
+	sum.Deployments = distinct(dec, deps)
+	sum.Users = distinct(dec, users)
+	sum.Programs = distinct(dec, programs)
+	if len(sum.Programs) > MaxSessionPrograms {
+		sum.Programs = sum.Programs[:MaxSessionPrograms]
+	}
 	return sum, nil
 }
 
-// distinct decodes a json_group_array of strings, dropping empty ones.
-func distinct(s string) []string {
-	var all []string
-	if err := json.Unmarshal([]byte(s), &all); err != nil {
-		return nil
-	}
+// distinct returns the non-empty strings of the JSON array s, sorted.
+func distinct(dec *columnDecoder, s string) []string {
 	var out []string
-	for _, v := range all {
+	for _, v := range dec.strings([]byte(s)) {
 		if v != "" {
 			out = append(out, v)
 		}

@@ -59,8 +59,10 @@ func TestSessionsFromRecords(t *testing.T) {
 	s := openStore(t, t.TempDir())
 	run, batch := chatServer(t)
 	write(t, s, batch)
-	// chat-42 goes on in a second process (another run, another job).
+	// chat-42 goes on in a second process (another run of another
+	// program, another job).
 	run2 := runSpan("job-8", time.Hour, time.Minute)
+	run2.Name = "serve.py"
 	run2.Tags[telemetry.TagRunID] = run2.SpanID.String()
 	later := childSpan(&run2, "handle", time.Second, time.Second)
 	later.Tags[telemetry.TagSessionID], later.Tags[telemetry.TagUserID] = "chat-42", "alice"
@@ -71,16 +73,19 @@ func TestSessionsFromRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Newest first start first. job-7, the run's own session, holds the
-	// run's untagged work; the requests are chat-42's and chat-43's.
+	// run's untagged work; the requests are chat-42's and chat-43's. A
+	// session's programs are its runs' names.
 	want := []SessionSummary{
 		{ID: "job-8", FirstStart: run2.Start, LastEnd: run2.End, Duration: time.Minute, Runs: 1,
-			Deployments: []string{"train"}},
+			Deployments: []string{"train"}, Programs: []string{"serve.py"}},
 		{ID: "chat-43", FirstStart: t0.Add(3 * time.Second), LastEnd: t0.Add(5 * time.Second),
-			Duration: 2 * time.Second, Runs: 1, Errors: 1, Deployments: []string{"train"}, Users: []string{"bob"}},
+			Duration: 2 * time.Second, Runs: 1, Errors: 1, Deployments: []string{"train"}, Users: []string{"bob"},
+			Programs: []string{"python"}},
 		{ID: "chat-42", FirstStart: t0.Add(time.Second), LastEnd: later.End, Duration: later.End.Sub(t0.Add(time.Second)),
-			Runs: 2, Errors: 1, Deployments: []string{"train"}, Users: []string{"alice"}},
+			Runs: 2, Errors: 1, Deployments: []string{"train"}, Users: []string{"alice"},
+			Programs: []string{"python", "serve.py"}},
 		{ID: "job-7", FirstStart: run.Start, LastEnd: run.End, Duration: time.Minute, Runs: 1,
-			Deployments: []string{"train"}},
+			Deployments: []string{"train"}, Programs: []string{"python"}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Sessions() (-want +got):\n%s", diff)

@@ -27,8 +27,8 @@ type MetricSummary struct {
 	// Last is the value of the latest point.
 	Last float64
 	// Points is the series downsampled for a sparkline: consecutive points
-	// averaged into at most DefaultSparkPoints groups, each stamped with
-	// the time of its last point.
+	// averaged into at most DefaultSparkPoints groups (or Session's
+	// ChartPoints), each stamped with the time of its last point.
 	Points []Point
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,4 +126,28 @@ func points(trace telemetry.TraceID, name string, n int) []telemetry.Metric {
 // batchOf is run with n cpu points.
 func batchOf(run telemetry.Span, n int) telemetry.Batch {
 	return telemetry.Batch{Spans: []telemetry.Span{run}, Metrics: points(run.TraceID, "cpu", n)}
+}
+
+// queryPlan returns the lines of EXPLAIN QUERY PLAN for query with args,
+// joined by newlines.
+func queryPlan(t *testing.T, s *Store, query string, args ...any) string {
+	t.Helper()
+	rows, err := s.db.Query(`EXPLAIN QUERY PLAN `+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(plan, "\n")
 }

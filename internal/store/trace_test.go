@@ -347,21 +347,7 @@ func BenchmarkTrace(b *testing.B) {
 // trace_id index rather than by scanning the table.
 func TestTraceReadsIndex(t *testing.T) {
 	s := openStore(t, t.TempDir())
-	rows, err := s.db.Query(`EXPLAIN QUERY PLAN SELECT rowid `+traceSpansSQL, "t", "[]", false, "[]", false, "s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	joined := strings.Join(plan, "\n")
+	joined := queryPlan(t, s, `SELECT rowid `+traceSpansSQL, "t", "[]", false, "[]", false, "s")
 	if !strings.Contains(joined, "USING COVERING INDEX spans_trace_name (trace_id=?)") ||
 		strings.Contains(joined, "SCAN spans") {
 		t.Errorf("trace spans query plan:\n%s\nwant a search of the trace_id index, no scan", joined)

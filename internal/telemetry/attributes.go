@@ -33,6 +33,13 @@ const (
 	// of the tree, int64 bytes; AttrPeakRSS is the sampled peak of the
 	// tree's total (docs/metrics.md).
 	AttrLargestRSS = "process.memory.largest_peak_rss"
+
+	// AttrMemoryLimit is the memory limit of the cgroup the program ran in,
+	// int64 bytes, as read at the run's start (procmon.OOMCounter's
+	// MemoryLimit); absent when none applies. OpenTelemetry has such limits
+	// only as metrics (k8s.container.memory.limit.current), hence the
+	// graphsignal. name.
+	AttrMemoryLimit = "graphsignal.memory.limit"
 )
 
 // The final run span's attributes and events that carry the run's costs
@@ -41,6 +48,12 @@ const (
 	// AttrCostUSD is the run's token cost in USD (float64), set when some
 	// of its tokens have a price.
 	AttrCostUSD = "graphsignal.cost.usd"
+	// AttrSpanCount counts the program's spans (run spans excepted) and
+	// AttrErrorSpanCount those that ended in error, as the run saw them
+	// (int64 each): with AttrCostUSD, what `graphsignal show` compares
+	// with the deployment's earlier runs (docs/json.md, "Anomaly").
+	AttrSpanCount      = "graphsignal.span.count"
+	AttrErrorSpanCount = "graphsignal.span.error_count"
 	// AttrAnomalyCount counts the run's anomalies (int64).
 	AttrAnomalyCount = "graphsignal.anomaly.count"
 	// EventAnomaly is one anomaly, at the run's end, with the attributes

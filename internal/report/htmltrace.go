@@ -194,15 +194,7 @@ func spanDetailHTML(d *store.TraceDetail, sp *store.TraceSpan, anchors map[telem
 		add("Tags", pairs(sp.Tags))
 	}
 	if len(sp.Usage) > 0 {
-		parts := make([]string, len(sp.Usage))
-		for i, u := range sp.Usage {
-			name := u.Name
-			if u.PayloadName != "" {
-				name = u.PayloadName + "." + name
-			}
-			parts[i] = name + "=" + Number(u.Value)
-		}
-		add("Usage", clean(strings.Join(parts, " ")))
+		add("Usage", usageText(sp.Usage))
 	}
 	keys := make([]string, 0, len(sp.Attributes))
 	for k := range sp.Attributes {

@@ -123,6 +123,20 @@ func traceSpansText(d *store.TraceDetail) string {
 	return spans
 }
 
+// usageText writes a span's usage counters on one line:
+// "input.token_count=120 output.token_count=30".
+func usageText(usage []telemetry.Usage) string {
+	parts := make([]string, len(usage))
+	for i, u := range usage {
+		name := u.Name
+		if u.PayloadName != "" {
+			name = u.PayloadName + "." + name
+		}
+		parts[i] = name + "=" + Number(u.Value)
+	}
+	return clean(strings.Join(parts, " "))
+}
+
 func spanDuration(sp *store.SpanNode) string {
 	if sp.End.IsZero() {
 		return "open"
@@ -178,15 +192,7 @@ func spanDetail(ew *errWriter, d *store.TraceDetail, sp *store.TraceSpan, opts T
 		kv.add("Tags", pairs(sp.Tags))
 	}
 	if len(sp.Usage) > 0 {
-		parts := make([]string, len(sp.Usage))
-		for i, u := range sp.Usage {
-			name := u.Name
-			if u.PayloadName != "" {
-				name = u.PayloadName + "." + name
-			}
-			parts[i] = name + "=" + Number(u.Value)
-		}
-		kv.add("Usage", clean(strings.Join(parts, " ")))
+		kv.add("Usage", usageText(sp.Usage))
 	}
 	ew.table(&kv)
 	if len(sp.Attributes) > 0 {

@@ -196,12 +196,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		p.Rows = append(p.Rows, h.row(&sessions[from+i], q))
 	}
 	p.Deployments, p.Users = suggestions(sessions)
-	var b bytes.Buffer
-	if err := h.tmpl.ExecuteTemplate(&b, "list.html.tmpl", p); err != nil {
-		h.fail(w, err)
-		return
-	}
-	send(w, http.StatusOK, b.Bytes())
+	h.render(w, func(b *bytes.Buffer) error { return h.tmpl.ExecuteTemplate(b, "list.html.tmpl", p) })
 }
 
 // sessions lists the sessions q selects, newest first: the store's query

@@ -101,6 +101,17 @@ func (h *handler) fail(w http.ResponseWriter, err error) {
 	h.message(w, http.StatusInternalServerError, message{Title: "The store could not be read", Text: err.Error()})
 }
 
+// render sends the page that write makes whole (200), or the failure
+// page when it fails: nothing is sent before the page is complete.
+func (h *handler) render(w http.ResponseWriter, write func(*bytes.Buffer) error) {
+	var b bytes.Buffer
+	if err := write(&b); err != nil {
+		h.fail(w, err)
+		return
+	}
+	send(w, http.StatusOK, b.Bytes())
+}
+
 func send(w http.ResponseWriter, status int, page []byte) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(page)))
@@ -178,12 +189,7 @@ func (h *handler) session(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var b bytes.Buffer
-	if err := report.ShowHTML(&b, d, opts); err != nil {
-		h.fail(w, err)
-		return
-	}
-	send(w, http.StatusOK, b.Bytes())
+	h.render(w, func(b *bytes.Buffer) error { return report.ShowHTML(b, d, opts) })
 }
 
 // trace serves report.TraceHTML's page of one trace of a session. The
@@ -234,12 +240,7 @@ func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	var b bytes.Buffer
-	if err := report.TraceHTML(&b, d, opts); err != nil {
-		h.fail(w, err)
-		return
-	}
-	send(w, http.StatusOK, b.Bytes())
+	h.render(w, func(b *bytes.Buffer) error { return report.TraceHTML(b, d, opts) })
 }
 
 // openFailed answers a session or trace page when the store could not be

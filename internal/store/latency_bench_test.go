@@ -52,20 +52,7 @@ func benchAgentSession(b *testing.B, s *Store, id string, offset time.Duration, 
 // included.
 func BenchmarkShowLargeStore(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	const sessions = 1000
-	for i := range sessions {
-		n := 990
-		if i == sessions/2 {
-			n = 10_000
-		}
-		benchAgentSession(b, s, fmt.Sprintf("sess-%d", i), time.Duration(i)*time.Minute, n)
-	}
-	id := fmt.Sprintf("sess-%d", sessions/2)
+	s, id := benchAgentStore(b, 1000)
 	b.ResetTimer()
 	for b.Loop() {
 		d, err := s.Session(ctx, id)
@@ -73,4 +60,23 @@ func BenchmarkShowLargeStore(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchAgentStore returns a store of sessions agent sessions of 990 spans
+// each (benchAgentSession), but the middle one of 10,000, and that one's id.
+func benchAgentStore(b *testing.B, sessions int) (*Store, string) {
+	b.Helper()
+	s, err := Open(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	for i := range sessions {
+		n := 990
+		if i == sessions/2 {
+			n = 10_000
+		}
+		benchAgentSession(b, s, fmt.Sprintf("sess-%d", i), time.Duration(i)*time.Minute, n)
+	}
+	return s, fmt.Sprintf("sess-%d", sessions/2)
 }

@@ -205,20 +205,7 @@ func TestSessionScoresReadIndexes(t *testing.T) {
 // name only spans (by trace and span id) across the store.
 func BenchmarkSessionScores(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	const sessions = 100
-	for i := range sessions {
-		n := 990
-		if i == sessions/2 {
-			n = 10_000
-		}
-		benchAgentSession(b, s, fmt.Sprintf("sess-%d", i), time.Duration(i)*time.Minute, n)
-	}
-	id := fmt.Sprintf("sess-%d", sessions/2)
+	s, id := benchAgentStore(b, 100)
 	rows, err := s.db.QueryContext(ctx, `SELECT trace_id, span_id, session_id FROM spans WHERE name = 'agent' ORDER BY rowid`)
 	if err != nil {
 		b.Fatal(err)

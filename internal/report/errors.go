@@ -54,6 +54,21 @@ func errorGroupsText(ew *errWriter, groups []store.ErrorGroup, more int) {
 }
 
 // logLinesText lists the session's logs and span exceptions, newest first.
+// logLineText is a log line's level and message as the reports show
+// them: an exception's level is "exception", its message "Type: message".
+func logLineText(l *store.LogLine) (level, msg string) {
+	if l.Kind != "exception" {
+		return l.Level, l.Message
+	}
+	switch {
+	case l.Type != "" && l.Message != "":
+		return "exception", l.Type + ": " + l.Message
+	case l.Type != "":
+		return "exception", l.Type
+	}
+	return "exception", l.Message
+}
+
 func logLinesText(ew *errWriter, lines []store.LogLine, more int, opts Options) {
 	if len(lines) == 0 {
 		return
@@ -62,15 +77,7 @@ func logLinesText(ew *errWriter, lines []store.LogLine, more int, opts Options) 
 	t := table{indent: "  "}
 	t.add("TIME", "LEVEL", "SPAN", "MESSAGE")
 	for _, l := range lines[:min(len(lines), maxTextLogLines)] {
-		level, msg := l.Level, l.Message
-		if l.Kind == "exception" {
-			level = "exception"
-			if l.Type != "" && msg != "" {
-				msg = l.Type + ": " + msg
-			} else if l.Type != "" {
-				msg = l.Type
-			}
-		}
+		level, msg := logLineText(&l)
 		t.add(when(l.Time, opts), orDash(clean(level)), orDash(clean(l.SpanName)), clean(firstLine(msg)))
 	}
 	ew.table(&t)

@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -117,13 +116,7 @@ func histogramHTML(h [store.HistogramBuckets]int) htmlHistogram {
 		fmt.Fprintf(&path, "M%d %dv-%d", i*(histBar+1)+histBar/2, histHeight, bar)
 		hint = append(hint, bucketText(first+i)+": "+strconv.Itoa(n))
 	}
-	lo, hi := "0", "+Inf"
-	if first > 0 {
-		lo = Duration(store.HistogramBound(first - 1))
-	}
-	if bound := store.HistogramBound(last); bound > 0 {
-		hi = Duration(bound)
-	}
+	lo, hi := histogramEdges(first, last)
 	return htmlHistogram{Lo: lo, Hi: hi, Path: path.String(), Hint: strings.Join(hint, ", "),
 		Width: (last-first+1)*(histBar+1) - 1}
 }
@@ -141,19 +134,10 @@ func bucketText(i int) string {
 // bounded): text's timeText, under the same conditions. of is the run's
 // duration; both are empty when the run has no such breakdown.
 func selfTimeHTML(r *store.Run, ss []store.SpanStats, session string) (rows []htmlSelfTime, of string) {
-	if r.InProgress() || r.Duration <= 0 || len(ss) == 0 || (r.SessionID != "" && r.SessionID != session) {
-		return nil, ""
-	}
-	var named []store.SpanStats
-	for _, s := range ss {
-		if s.SelfTime > 0 {
-			named = append(named, s)
-		}
-	}
+	named := selfTimes(r, ss, session)
 	if len(named) == 0 {
 		return nil, ""
 	}
-	sort.SliceStable(named, func(i, j int) bool { return named[i].SelfTime > named[j].SelfTime })
 	row := func(name string, d time.Duration) htmlSelfTime {
 		share := float64(d) / float64(r.Duration)
 		return htmlSelfTime{Name: name, Self: Duration(d), Share: fmt.Sprintf("%.1f%%", 100*share), Bar: percent(share)}

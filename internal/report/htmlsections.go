@@ -151,15 +151,7 @@ func errorGroupsHTML(groups []store.ErrorGroup) []htmlErrorGroup {
 func logLinesHTML(lines []store.LogLine, opts Options) []htmlLogLine {
 	out := make([]htmlLogLine, 0, len(lines))
 	for _, l := range lines {
-		level, msg := l.Level, l.Message
-		if l.Kind == "exception" {
-			level = "exception"
-			if l.Type != "" && msg != "" {
-				msg = l.Type + ": " + msg
-			} else if l.Type != "" {
-				msg = l.Type
-			}
-		}
+		level, msg := logLineText(&l)
 		msg = cutHeadTo(msg, maxHTMLLogMessage)
 		h := htmlLogLine{Time: when(l.Time, opts), Level: orDash(level), Span: orDash(l.SpanName),
 			Summary: firstLine(msg), Message: msg}

@@ -87,14 +87,7 @@ func histogramText(h [store.HistogramBuckets]int, terminal bool) string {
 		}
 		b.WriteRune(ramp[min(i, len(ramp)-1)])
 	}
-	lo := "0"
-	if first > 0 {
-		lo = Duration(store.HistogramBound(first - 1))
-	}
-	hi := "+Inf"
-	if bound := store.HistogramBound(last); bound > 0 {
-		hi = Duration(bound)
-	}
+	lo, hi := histogramEdges(first, last)
 	sep := "|"
 	if terminal {
 		sep = ""
@@ -108,19 +101,10 @@ func histogramText(h [store.HistogramBuckets]int, terminal bool) string {
 // left out for a run in progress and a run that served session among
 // others.
 func timeText(ew *errWriter, r *store.Run, session string, opts Options) {
-	if r.InProgress() || r.Duration <= 0 || len(r.Spans) == 0 || (r.SessionID != "" && r.SessionID != session) {
-		return
-	}
-	ss := make([]store.SpanStats, 0, len(r.Spans))
-	for _, s := range r.Spans {
-		if s.SelfTime > 0 {
-			ss = append(ss, s)
-		}
-	}
+	ss := selfTimes(r, r.Spans, session)
 	if len(ss) == 0 {
 		return
 	}
-	sort.SliceStable(ss, func(i, j int) bool { return ss[i].SelfTime > ss[j].SelfTime })
 	ew.printf("  Time by span (self time, of %s)\n", Duration(r.Duration))
 	t := table{indent: "    ", right: map[int]bool{1: true, 2: true}}
 	row := func(name string, d time.Duration) {
@@ -134,6 +118,37 @@ func timeText(ew *errWriter, r *store.Run, session string, opts Options) {
 		row("(no span)", r.OutsideSpans)
 	}
 	ew.table(&t)
+}
+
+// selfTimes are the names of ss (r's span stats) that took self time,
+// largest first: the rows of a run's time by span, in text and HTML. There
+// are none for a run in progress, one without a duration, and a run that
+// served session among others.
+func selfTimes(r *store.Run, ss []store.SpanStats, session string) []store.SpanStats {
+	if r.InProgress() || r.Duration <= 0 || (r.SessionID != "" && r.SessionID != session) {
+		return nil
+	}
+	var named []store.SpanStats
+	for _, s := range ss {
+		if s.SelfTime > 0 {
+			named = append(named, s)
+		}
+	}
+	sort.SliceStable(named, func(i, j int) bool { return named[i].SelfTime > named[j].SelfTime })
+	return named
+}
+
+// histogramEdges are the lower bound of a histogram's first non-empty
+// bucket and the upper bound of its last ("0", "+Inf" at the ends).
+func histogramEdges(first, last int) (lo, hi string) {
+	lo, hi = "0", "+Inf"
+	if first > 0 {
+		lo = Duration(store.HistogramBound(first - 1))
+	}
+	if bound := store.HistogramBound(last); bound > 0 {
+		hi = Duration(bound)
+	}
+	return lo, hi
 }
 
 // barWidth is the width of a bar at 100%.

@@ -18,6 +18,12 @@ type member struct {
 	// What members that disappeared since the previous pass had
 	// accumulated, to be found again in this member's c-fields and I/O.
 	exp totals
+	// owed is the CPU time of reaped descendants that this member's
+	// c-fields did not show when expected (carried meanwhile): a pass can
+	// read the parent just before it reaps a child and miss the child,
+	// gone, just after. Later growth of the c-fields pays it back out of
+	// the carry, so that the child is not counted twice.
+	owedUser, owedSys uint64
 }
 
 // totals are the cumulative counters of the tree.
@@ -71,6 +77,7 @@ func (a *accountant) account(cur []member, live liveness) totals {
 	a.cur = cur
 	for i := range cur {
 		cur[i].exp = totals{}
+		cur[i].owedUser, cur[i].owedSys = 0, 0
 		if !cur[i].ioOK {
 			// Hold the last readable I/O counters of the member.
 			if j, ok := findMember(a.prev, cur[i].pid); ok && a.prev[j].start == cur[i].start {
@@ -85,17 +92,16 @@ func (a *accountant) account(cur []member, live liveness) totals {
 	for i := range cur {
 		m := &cur[i]
 		sum.add(m.contrib())
-		if m.exp == (totals{}) {
-			continue
-		}
 		var pm member // zero when m is new: all its c-fields are growth
 		if j, ok := findMember(a.prev, m.pid); ok && a.prev[j].start == m.start {
 			pm = a.prev[j]
 		}
-		a.carry.user += shortfall(m.exp.user, pm.cuser, m.cuser)
-		a.carry.sys += shortfall(m.exp.sys, pm.csys, m.csys)
-		a.carry.read += shortfall(m.exp.read, pm.read, m.read)
-		a.carry.write += shortfall(m.exp.write, pm.write, m.write)
+		m.owedUser = a.settleCPU(&a.carry.user, m.exp.user, pm.cuser, m.cuser, pm.owedUser+m.owedUser)
+		m.owedSys = a.settleCPU(&a.carry.sys, m.exp.sys, pm.csys, m.csys, pm.owedSys+m.owedSys)
+		if m.exp.read != 0 || m.exp.write != 0 {
+			a.carry.read += shortfall(m.exp.read, pm.read, m.read)
+			a.carry.write += shortfall(m.exp.write, pm.write, m.write)
+		}
 	}
 	sum.add(a.carry)
 	clamp(&sum.user, &a.last.user, &a.carry.user)
@@ -122,6 +128,9 @@ func (a *accountant) settle(p *member, live liveness) {
 	for range len(a.prev) + 1 {
 		if j, ok := findMember(a.cur, anc); ok && a.cur[j].start <= p.start {
 			a.cur[j].exp.add(p.contrib())
+			// What p was owed reaches the same c-fields.
+			a.cur[j].owedUser += p.owedUser
+			a.cur[j].owedSys += p.owedSys
 			return
 		}
 		k, ok := findMember(a.prev, anc)
@@ -131,6 +140,26 @@ func (a *accountant) settle(p *member, live liveness) {
 		anc = a.prev[k].ppid
 	}
 	a.carry.add(p.contrib())
+}
+
+// settleCPU accounts for a member's reaped-children CPU field growing from
+// before to after: the time expected of the descendants gone this pass
+// (want) comes first; what it misses is carried and owed; growth beyond it
+// pays back what was owed (owed, from earlier passes) out of the carry. It
+// returns what is still owed. Unlike I/O, a c-field grows only by reaped
+// children, so growth beyond what was expected is theirs.
+func (a *accountant) settleCPU(carry *uint64, want, before, after, owed uint64) uint64 {
+	var grew uint64
+	if after > before {
+		grew = after - before
+	}
+	if grew < want {
+		*carry += want - grew
+		return owed + want - grew
+	}
+	back := min(grew-want, owed, *carry)
+	*carry -= back
+	return owed - back
 }
 
 // shortfall is how much of want the growth from before to after misses.

@@ -53,6 +53,28 @@ func TestAccountant(t *testing.T) {
 			ioExact: true,
 		},
 		{
+			// A pass reads the parent, which then reaps the child before
+			// the pass reads it: the child is gone, and the parent's
+			// c-fields show it only at the next pass. Counted once.
+			name: "child reaped between the reads of one pass is counted once",
+			passes: []pass{
+				{members: []member{mem(10, 1, 5, 0), mem(11, 10, 20, 0)}},
+				{members: []member{mem(10, 1, 5, 0)}},
+				{members: []member{mem(10, 1, 5+20, 20)}},
+				{members: []member{mem(10, 1, 6+20, 20)}},
+			},
+			want: []uint64{25, 25, 25, 26},
+		},
+		{
+			name: "the late child reaches a grandparent when the parent goes too",
+			passes: []pass{
+				{members: []member{mem(9, 1, 1, 0), mem(10, 9, 5, 0), mem(11, 10, 20, 0)}},
+				{members: []member{mem(9, 1, 1, 0), mem(10, 9, 5, 0)}},
+				{members: []member{mem(9, 1, 1+25, 25)}}, // 10 reaped 11, then 9 reaped 10
+			},
+			want: []uint64{26, 26, 26},
+		},
+		{
 			name: "child reaped without accounting (SIGCHLD ignored) is carried",
 			passes: []pass{
 				{members: []member{mem(10, 1, 5, 0), mem(11, 10, 20, 0)}},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -156,5 +157,35 @@ func TestSampleFakeProcMalformed(t *testing.T) {
 	}
 	if _, err := New(100, WithProcDir(filepath.Join(p.dir, "missing"))); err == nil {
 		t.Errorf("New(100) without a proc dir = nil, want an error")
+	}
+}
+
+// TestSampleFakeProcShortReads: getdents64 on /proc returns fewer entries
+// than fit whenever a signal is pending (Go's preemption sends many), not
+// only at the end. A pass that took a short read for the end missed the
+// rest of /proc, the root included, and the next pass counted the root's
+// CPU time twice (the CI flake of testdata/script/accounting.txtar).
+func TestSampleFakeProcShortReads(t *testing.T) {
+	p := newFakeProc(t)
+	p.add(fakeProcess{pid: 1, ppid: 0, utime: 1000, start: 1})
+	for i := range 40 {
+		p.add(fakeProcess{pid: 2 + i, ppid: 1, utime: 1000, start: 2}) // unrelated, listed first
+	}
+	p.add(fakeProcess{pid: 100, ppid: 1, utime: 10, start: 10, fds: 30})
+	p.add(fakeProcess{pid: 101, ppid: 100, utime: 20, start: 11, fds: 30})
+	s, err := New(100, WithProcDir(p.dir))
+	if err != nil {
+		t.Fatalf("New(100) = %v", err)
+	}
+	// At most two entries a call, and a short read every time.
+	s.os.getdents = func(fd int, buf []byte) (int, error) { return syscall.Getdents(fd, buf[:64]) }
+	for pass := range 3 {
+		x, err := s.Sample()
+		if err != nil {
+			t.Fatalf("Sample() = %v", err)
+		}
+		if x.Processes != 2 || x.CPUUser != 30*tick || x.OpenFDs != 60 {
+			t.Errorf("pass %d: %d processes, CPU %v, %d fds; want 2, %v, 60", pass, x.Processes, x.CPUUser, x.OpenFDs, 30*tick)
+		}
 	}
 }

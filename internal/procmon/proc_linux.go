@@ -35,12 +35,17 @@ type osSampler struct {
 	procPath  []byte // procDir, NUL-terminated
 	pageSize  uint64
 
-	buf   []byte     // file contents
-	dents []byte     // directory entries
-	path  []byte     // "<pid>/<file>\x00", relative to the /proc fd
-	procs []procStat // processes whose stat this pass read, sorted by pid
-	ino   []uint64   // their inode numbers in /proc, parallel to procs
-	state []int8     // membership, parallel to procs
+	buf   []byte // file contents
+	dents []byte // directory entries
+	// getdents is getdents64(2). It may return fewer entries than fit
+	// before the end (the kernel ends a batch early when a signal is
+	// pending, and a Go program gets many; seen on /proc under load while
+	// pids wrapped around): only 0 is the end. Tests substitute short reads.
+	getdents func(fd int, buf []byte) (int, error)
+	path     []byte     // "<pid>/<file>\x00", relative to the /proc fd
+	procs    []procStat // processes whose stat this pass read, sorted by pid
+	ino      []uint64   // their inode numbers in /proc, parallel to procs
+	state    []int8     // membership, parallel to procs
 	// Processes known to be outside the tree, sorted by pid, of the
 	// previous pass (outs) and of this one (nextOuts).
 	outs, nextOuts []outside
@@ -75,6 +80,7 @@ func newOSSampler(root int32, cfg config) (*osSampler, error) {
 		pageSize: uint64(os.Getpagesize()),
 		buf:      make([]byte, 4096),
 		dents:    make([]byte, 8192),
+		getdents: syscall.Getdents,
 	}
 	dir, err := o.openProc()
 	if err != nil {
@@ -170,7 +176,7 @@ func (o *osSampler) scan(dir int) error {
 	}
 	k := 0 // cursor in o.outs; /proc lists pids in increasing order
 	for {
-		n, err := syscall.Getdents(dir, o.dents)
+		n, err := o.getdents(dir, o.dents)
 		if err == syscall.EINTR {
 			continue
 		}
@@ -209,9 +215,6 @@ func (o *osSampler) scan(dir int) error {
 				continue
 			}
 			o.ino = append(o.ino, ino)
-		}
-		if len(o.dents)-n > maxDirent {
-			break // no entry was left out for lack of room: that was all
 		}
 	}
 	if !slices.IsSortedFunc(o.procs, func(a, b procStat) int { return cmp.Compare(a.pid, b.pid) }) {
@@ -356,7 +359,7 @@ func (o *osSampler) countFDs(dir int, pid int32) (int, error) {
 	defer syscall.Close(fd)
 	count := 0
 	for {
-		n, err := syscall.Getdents(fd, o.dents)
+		n, err := o.getdents(fd, o.dents)
 		if err == syscall.EINTR {
 			continue
 		}
@@ -375,9 +378,6 @@ func (o *osSampler) countFDs(dir int, pid int32) (int, error) {
 				count++
 			}
 			b = b[reclen:]
-		}
-		if len(o.dents)-n > maxDirent {
-			return count, nil
 		}
 	}
 }
@@ -431,12 +431,6 @@ func (o *osSampler) readFile(dir int, path []byte, whole bool) ([]byte, error) {
 	}
 	return o.buf[:n], nil
 }
-
-// maxDirent bounds the size of one linux_dirent64 record (19 bytes of
-// header, a name of at most 255 bytes and its NUL, 8-byte aligned). When
-// getdents64 leaves more room than that in the buffer, the directory is
-// exhausted and the call that would return 0 can be saved.
-const maxDirent = 280
 
 // atFDCWD is AT_FDCWD: a path relative to the working directory.
 const atFDCWD = -100

@@ -343,6 +343,11 @@ func (w runExpect) check(t *testing.T, r *received) {
 	if got := attrStr(run.span.Attributes(), run.res, telemetry.AttrExecutableName); got != w.program {
 		t.Errorf("run span %s = %q, want %q", telemetry.AttrExecutableName, got, w.program)
 	}
+	// The deployment defaults to the program's name, and service.name to
+	// the run's deployment (docs/upload.md).
+	if got, _ := run.res.Get("service.name"); got.AsString() != w.program {
+		t.Errorf("run's resource service.name = %q, want its deployment %q", got.AsString(), w.program)
+	}
 	if got, ok := attrInt(run.span.Attributes(), telemetry.AttrExitCode); !ok || got != int64(w.exit) {
 		t.Errorf("run span %s = %d (present %v), want %d", telemetry.AttrExitCode, got, ok, w.exit)
 	}

@@ -38,7 +38,7 @@ type destinations struct {
 
 // configuredDestinations builds the Senders of cfg and environ. It opens
 // no connection.
-func configuredDestinations(cfg *Config, environ []string, deployment string) destinations {
+func configuredDestinations(cfg *Config, environ []string) destinations {
 	var d destinations
 	if cfg.APIKey != "" {
 		gs, err := gsapi.New(gsapi.Config{APIBase: cfg.APIBase, APIKey: cfg.APIKey})
@@ -53,7 +53,7 @@ func configuredDestinations(cfg *Config, environ []string, deployment string) de
 		}
 		d.secrets = append(d.secrets, cfg.APIKey)
 	}
-	oc, err := otlpexport.FromEnv(environ, cfg.OTLPEndpoint, deployment)
+	oc, err := otlpexport.FromEnv(environ, cfg.OTLPEndpoint)
 	if err != nil {
 		msg := fmt.Sprintf("OTLP: %v (graphsignal sends nothing there", err)
 		if userOTLPEndpoint(environ) {
@@ -100,11 +100,11 @@ func userOTLPEndpoint(environ []string) bool {
 // environment names an OTLP endpoint that graphsignal cannot export to
 // itself (a setting it refuses): then the program keeps exporting there
 // directly, as without graphsignal, rather than only into the local store.
-func routeOTLP(cfg *Config, environ []string, deployment string) bool {
+func routeOTLP(cfg *Config, environ []string) bool {
 	if !userOTLPEndpoint(environ) {
 		return true
 	}
-	_, err := otlpexport.FromEnv(environ, cfg.OTLPEndpoint, deployment)
+	_, err := otlpexport.FromEnv(environ, cfg.OTLPEndpoint)
 	return err == nil
 }
 
@@ -112,12 +112,11 @@ func routeOTLP(cfg *Config, environ []string, deployment string) bool {
 // its methods are safe on a nil *delivery (no destination, or a nested
 // run, which reports through the enclosing run).
 type delivery struct {
-	cfg        *Config
-	environ    []string
-	journal    string
-	deployment string
-	stderr     io.Writer
-	spool      *spool.Dir
+	cfg     *Config
+	environ []string
+	journal string
+	stderr  io.Writer
+	spool   *spool.Dir
 
 	prepOnce sync.Once
 	dests    destinations
@@ -137,7 +136,7 @@ func newDelivery(cfg *Config, environ []string, journal string, tags telemetry.T
 	if isNested(environ) || !wantsDelivery(cfg, environ) {
 		return nil
 	}
-	return &delivery{cfg: cfg, environ: environ, journal: journal, deployment: tags[telemetry.TagDeployment],
+	return &delivery{cfg: cfg, environ: environ, journal: journal,
 		stderr: stderr, spool: spool.Open(cfg.DataDir), started: make(chan struct{})}
 }
 
@@ -148,7 +147,7 @@ func (d *delivery) prepare() {
 		return
 	}
 	d.prepOnce.Do(func() {
-		d.dests = configuredDestinations(d.cfg, d.environ, d.deployment)
+		d.dests = configuredDestinations(d.cfg, d.environ)
 		for _, w := range d.dests.warnings {
 			fmt.Fprintf(d.stderr, "graphsignal: warning: %s\n", redact.String(w, d.dests.secrets...))
 		}
@@ -355,7 +354,7 @@ func printDelivery(w io.Writer, results []destinationResult) {
 
 func describeDelivery(r destinationResult) string {
 	var parts []string
-	parts = append(parts, fmt.Sprintf("%d records delivered", r.stats.Records))
+	parts = append(parts, report.Plural(int(r.stats.Records), "record")+" delivered")
 	if r.stats.Rejected > 0 {
 		parts = append(parts, fmt.Sprintf("%d rejected", r.stats.Rejected))
 	}
@@ -363,20 +362,24 @@ func describeDelivery(r destinationResult) string {
 		parts = append(parts, fmt.Sprintf("%d dropped", r.stats.Dropped))
 	}
 	if r.pending.Journals > 0 {
-		why := ""
+		why, next := "", "graphsignal upload sends them"
 		switch {
 		case r.stats.Permanent:
-			why = "refused"
+			// Sending again changes nothing until the key, the
+			// certificate or the endpoint is put right.
+			why, next = "refused", "fix the cause, then graphsignal upload sends them"
+		case errors.Is(r.flush, context.DeadlineExceeded) && r.stats.LastError != "":
+			why = "flush timeout; last error: " + r.stats.LastError
 		case errors.Is(r.flush, context.DeadlineExceeded):
 			why = "flush timeout"
 		case r.stats.LastError != "":
 			why = r.stats.LastError
 		}
-		p := fmt.Sprintf("pending: %s in %s", report.Bytes(r.pending.Bytes), journals(r.pending.Journals))
+		p := fmt.Sprintf("pending: %s in %s", report.Bytes(r.pending.Bytes), report.Plural(r.pending.Journals, "journal"))
 		if why != "" {
 			p += " (" + why + ")"
 		}
-		parts = append(parts, p+"; graphsignal upload sends them")
+		parts = append(parts, p+"; "+next)
 	}
 	return strings.Join(parts, " · ")
 }
@@ -426,12 +429,4 @@ func printDeliveryDebug(w io.Writer, results []destinationResult) {
 		fmt.Fprintf(w, "graphsignal: upload: %s: delivered=%d requests=%d bytes=%d failed=%d rejected=%d dropped=%d pending_journals=%d pending_bytes=%d last_error=%q\n",
 			s.Destination, s.Records, s.Requests, s.Bytes, s.Failed, s.Rejected, s.Dropped, r.pending.Journals, r.pending.Bytes, s.LastError)
 	}
-}
-
-// journals says "1 journal", "2 journals".
-func journals(n int) string {
-	if n == 1 {
-		return "1 journal"
-	}
-	return fmt.Sprintf("%d journals", n)
 }

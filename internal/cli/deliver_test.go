@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/graphsignal/graphsignal/internal/spool"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
+	"github.com/graphsignal/graphsignal/internal/upload"
 )
 
 func TestConfiguredDestinations(t *testing.T) {
@@ -44,7 +46,7 @@ func TestConfiguredDestinations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := tt.cfg
-			d := configuredDestinations(&cfg, tt.environ, "app")
+			d := configuredDestinations(&cfg, tt.environ)
 			if len(d.senders) != len(tt.senders) {
 				t.Fatalf("%d senders, want %d (%v)", len(d.senders), len(tt.senders), tt.senders)
 			}
@@ -208,4 +210,34 @@ func TestNilDelivery(t *testing.T) {
 		t.Errorf("flush of nil = %v", res)
 	}
 	dl.stop()
+}
+
+// TestDescribeDelivery: the summary's line per destination says what was
+// delivered, what is pending and why, and what to do: a permanent refusal
+// needs its cause fixed before `graphsignal upload` can send anything.
+func TestDescribeDelivery(t *testing.T) {
+	pending := upload.Pending{Journals: 1, Bytes: 2048}
+	tests := []struct {
+		name string
+		r    destinationResult
+		want string
+	}{
+		{"all delivered", destinationResult{stats: upload.Stats{Records: 1}}, "1 record delivered"},
+		{"rejected and dropped", destinationResult{stats: upload.Stats{Records: 5, Rejected: 2, Dropped: 1}}, "5 records delivered · 2 rejected · 1 dropped"},
+		{"refused", destinationResult{stats: upload.Stats{Permanent: true, LastError: "invalid API key (401)"}, flush: errors.New("refused"), pending: pending},
+			"0 records delivered · pending: 2 KiB in 1 journal (refused); fix the cause, then graphsignal upload sends them"},
+		{"flush timeout after failures", destinationResult{stats: upload.Stats{LastError: "server error (500)"}, flush: context.DeadlineExceeded, pending: pending},
+			"0 records delivered · pending: 2 KiB in 1 journal (flush timeout; last error: server error (500)); graphsignal upload sends them"},
+		{"flush timeout, no answer", destinationResult{flush: context.DeadlineExceeded, pending: upload.Pending{Journals: 3, Bytes: 2048}},
+			"0 records delivered · pending: 2 KiB in 3 journals (flush timeout); graphsignal upload sends them"},
+		{"failed", destinationResult{stats: upload.Stats{LastError: "connection refused"}, flush: errors.New("x"), pending: pending},
+			"0 records delivered · pending: 2 KiB in 1 journal (connection refused); graphsignal upload sends them"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := describeDelivery(tt.r); got != tt.want {
+				t.Errorf("describeDelivery = %q\nwant               %q", got, tt.want)
+			}
+		})
+	}
 }

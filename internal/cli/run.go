@@ -220,7 +220,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		destination(cfg, opts.environ, id, name, opts.delivery), opts.digest)
 	in := startIntakes(ctx, cfg, id, tags, token, pipe, stderr)
 	counted.in.Store(in)
-	add := in.childEnv(opts.environ, routeOTLP(cfg, opts.environ, tags[telemetry.TagDeployment]))
+	add := in.childEnv(opts.environ, routeOTLP(cfg, opts.environ))
 	add[env.VarTraceID] = id.traceID.String()
 	add[env.VarParentSpanID] = id.spanID.String()
 	add[env.VarTraceparent] = env.Traceparent(id.traceID, id.spanID)

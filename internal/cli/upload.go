@@ -103,7 +103,7 @@ func uploadRun(ctx context.Context, opts *uploadOptions) error {
 	cfg := opts.config
 	stderr := opts.streams.ErrOut
 	sp := spool.Open(cfg.DataDir)
-	dests := configuredDestinations(cfg, opts.environ, cfg.Deployment)
+	dests := configuredDestinations(cfg, opts.environ)
 	for _, w := range dests.warnings {
 		fmt.Fprintf(stderr, "graphsignal: warning: %s\n", redact.String(w, dests.secrets...))
 	}
@@ -206,7 +206,7 @@ func settingFor(dest string) string {
 }
 
 func printUploadLine(w io.Writer, d uploadDestination) {
-	line := fmt.Sprintf("graphsignal: upload: %s: %d records delivered in %d requests (%s)", d.Name, d.Records, d.Requests, report.Bytes(d.Bytes))
+	line := fmt.Sprintf("graphsignal: upload: %s: %s delivered in %s (%s)", d.Name, report.Plural(int(d.Records), "record"), report.Plural(int(d.Requests), "request"), report.Bytes(d.Bytes))
 	if d.Rejected > 0 {
 		line += fmt.Sprintf(", %d rejected", d.Rejected)
 	}
@@ -220,7 +220,7 @@ func printUploadLine(w io.Writer, d uploadDestination) {
 		fmt.Fprintln(w, line+"; nothing left")
 		return
 	}
-	line += fmt.Sprintf("; left: %s (%s)", journals(d.PendingJournals), report.Bytes(d.PendingBytes))
+	line += fmt.Sprintf("; left: %s (%s)", report.Plural(d.PendingJournals, "journal"), report.Bytes(d.PendingBytes))
 	if d.Error != "" && d.Configured {
 		line += ": " + string(d.Error)
 	}

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,17 +90,10 @@ func rankTable(runs []*store.Run) *table {
 func jobSummary(nodes, ranks int) string {
 	var parts []string
 	if nodes > 0 {
-		parts = append(parts, plural(nodes, "node"))
+		parts = append(parts, Plural(nodes, "node"))
 	}
 	if ranks > 0 {
-		parts = append(parts, plural(ranks, "rank"))
+		parts = append(parts, Plural(ranks, "rank"))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -24,12 +24,13 @@ const envPrefix = "OTEL_EXPORTER_OTLP_"
 // per-signal variable wins; OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
 // An empty variable counts as unset. endpoint, when not empty (the
 // --otlp-endpoint flag or the config file), replaces
-// OTEL_EXPORTER_OTLP_ENDPOINT. serviceName is the service.name when neither
-// OTEL_SERVICE_NAME nor a service.name in OTEL_RESOURCE_ATTRIBUTES is set.
+// OTEL_EXPORTER_OTLP_ENDPOINT. Without OTEL_SERVICE_NAME or a service.name
+// in OTEL_RESOURCE_ATTRIBUTES, ServiceName is empty: each run's records
+// then get the run's own deployment.
 //
 // Without any endpoint the Config is not Enabled. A bad value is an error
 // that names the variable and never quotes a header value.
-func FromEnv(environ []string, endpoint, serviceName string) (Config, error) {
+func FromEnv(environ []string, endpoint string) (Config, error) {
 	env := make(map[string]string, 16)
 	for _, kv := range environ {
 		k, v, ok := strings.Cut(kv, "=")
@@ -45,7 +46,6 @@ func FromEnv(environ []string, endpoint, serviceName string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("OTEL_RESOURCE_ATTRIBUTES: %w", err)
 	}
-	cfg.ServiceName = serviceName
 	if v, ok := res["service.name"]; ok {
 		cfg.ServiceName = v
 		delete(res, "service.name")

@@ -24,26 +24,24 @@ func TestFromEnv(t *testing.T) {
 		{
 			name: "nothing set",
 			env:  []string{"PATH=/bin", "OTEL_EXPORTER_OTLP_HEADERS=a=b"},
-			want: Config{ServiceName: "deploy"},
+			want: Config{},
 		},
 		{
 			name: "base endpoint gets signal paths",
 			env:  []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318"},
 			want: Config{
-				ServiceName: "deploy",
-				Traces:      def("http://collector:4318/v1/traces"),
-				Metrics:     def("http://collector:4318/v1/metrics"),
-				Logs:        def("http://collector:4318/v1/logs"),
+				Traces:  def("http://collector:4318/v1/traces"),
+				Metrics: def("http://collector:4318/v1/metrics"),
+				Logs:    def("http://collector:4318/v1/logs"),
 			},
 		},
 		{
 			name: "base endpoint with a path and trailing slash",
 			env:  []string{"OTEL_EXPORTER_OTLP_ENDPOINT=https://gw.example/otlp/"},
 			want: Config{
-				ServiceName: "deploy",
-				Traces:      def("https://gw.example/otlp/v1/traces"),
-				Metrics:     def("https://gw.example/otlp/v1/metrics"),
-				Logs:        def("https://gw.example/otlp/v1/logs"),
+				Traces:  def("https://gw.example/otlp/v1/traces"),
+				Metrics: def("https://gw.example/otlp/v1/metrics"),
+				Logs:    def("https://gw.example/otlp/v1/logs"),
 			},
 		},
 		{
@@ -53,36 +51,33 @@ func TestFromEnv(t *testing.T) {
 				"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://traces:9999/custom",
 			},
 			want: Config{
-				ServiceName: "deploy",
-				Traces:      def("http://traces:9999/custom"),
-				Metrics:     def("http://collector:4318/v1/metrics"),
-				Logs:        def("http://collector:4318/v1/logs"),
+				Traces:  def("http://traces:9999/custom"),
+				Metrics: def("http://collector:4318/v1/metrics"),
+				Logs:    def("http://collector:4318/v1/logs"),
 			},
 		},
 		{
 			name: "only one signal",
 			env:  []string{"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=http://logs:4318/v1/logs"},
-			want: Config{ServiceName: "deploy", Logs: def("http://logs:4318/v1/logs")},
+			want: Config{Logs: def("http://logs:4318/v1/logs")},
 		},
 		{
 			name:     "flag replaces the base endpoint, not the per-signal one",
 			env:      []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://env:4318", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=http://m:1/x"},
 			endpoint: "http://flag:4318",
 			want: Config{
-				ServiceName: "deploy",
-				Traces:      def("http://flag:4318/v1/traces"),
-				Metrics:     def("http://m:1/x"),
-				Logs:        def("http://flag:4318/v1/logs"),
+				Traces:  def("http://flag:4318/v1/traces"),
+				Metrics: def("http://m:1/x"),
+				Logs:    def("http://flag:4318/v1/logs"),
 			},
 		},
 		{
 			name: "empty variables count as unset",
 			env:  []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://c:4318", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=", "OTEL_EXPORTER_OTLP_PROTOCOL=", "OTEL_SERVICE_NAME="},
 			want: Config{
-				ServiceName: "deploy",
-				Traces:      def("http://c:4318/v1/traces"),
-				Metrics:     def("http://c:4318/v1/metrics"),
-				Logs:        def("http://c:4318/v1/logs"),
+				Traces:  def("http://c:4318/v1/traces"),
+				Metrics: def("http://c:4318/v1/metrics"),
+				Logs:    def("http://c:4318/v1/logs"),
 			},
 		},
 		{
@@ -93,7 +88,6 @@ func TestFromEnv(t *testing.T) {
 				"OTEL_EXPORTER_OTLP_LOGS_HEADERS=x-logs=1%3D2",
 			},
 			want: Config{
-				ServiceName: "deploy",
 				Traces: with(def("http://c:4318/v1/traces"), func(s *Signal) {
 					s.Headers = map[string]string{"Authorization": "Bearer tok,en", "x-tenant": "acme"}
 				}),
@@ -115,10 +109,9 @@ func TestFromEnv(t *testing.T) {
 				"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=gzip",
 			},
 			want: Config{
-				ServiceName: "deploy",
-				Traces:      Signal{URL: "http://c:4318/v1/traces", Protocol: ProtocolHTTPJSON, Timeout: 2500 * time.Millisecond, Compression: CompressionGzip},
-				Metrics:     Signal{URL: "http://c:4318/v1/metrics", Protocol: ProtocolHTTPProtobuf, Timeout: 2500 * time.Millisecond, Compression: CompressionNone},
-				Logs:        Signal{URL: "http://c:4318/v1/logs", Protocol: ProtocolHTTPJSON, Timeout: 0, Compression: CompressionNone},
+				Traces:  Signal{URL: "http://c:4318/v1/traces", Protocol: ProtocolHTTPJSON, Timeout: 2500 * time.Millisecond, Compression: CompressionGzip},
+				Metrics: Signal{URL: "http://c:4318/v1/metrics", Protocol: ProtocolHTTPProtobuf, Timeout: 2500 * time.Millisecond, Compression: CompressionNone},
+				Logs:    Signal{URL: "http://c:4318/v1/logs", Protocol: ProtocolHTTPJSON, Timeout: 0, Compression: CompressionNone},
 			},
 		},
 		{
@@ -131,10 +124,9 @@ func TestFromEnv(t *testing.T) {
 				"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=https://logs:4317/ignored/path",
 			},
 			want: Config{
-				ServiceName: "deploy",
-				Traces:      Signal{URL: "http://collector:4317", Protocol: ProtocolGRPC, Timeout: DefaultTimeout, Compression: CompressionGzip, Insecure: true},
-				Metrics:     Signal{URL: "https://collector:4317", Protocol: ProtocolGRPC, Timeout: DefaultTimeout, Compression: CompressionGzip},
-				Logs:        Signal{URL: "https://logs:4317", Protocol: ProtocolGRPC, Timeout: DefaultTimeout, Compression: CompressionGzip, Insecure: true},
+				Traces:  Signal{URL: "http://collector:4317", Protocol: ProtocolGRPC, Timeout: DefaultTimeout, Compression: CompressionGzip, Insecure: true},
+				Metrics: Signal{URL: "https://collector:4317", Protocol: ProtocolGRPC, Timeout: DefaultTimeout, Compression: CompressionGzip},
+				Logs:    Signal{URL: "https://logs:4317", Protocol: ProtocolGRPC, Timeout: DefaultTimeout, Compression: CompressionGzip, Insecure: true},
 			},
 		},
 		{
@@ -150,7 +142,7 @@ func TestFromEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := FromEnv(tt.env, tt.endpoint, "deploy")
+			got, err := FromEnv(tt.env, tt.endpoint)
 			if err != nil {
 				t.Fatalf("FromEnv(%q) error: %v", tt.env, err)
 			}
@@ -190,7 +182,7 @@ func TestFromEnvErrors(t *testing.T) {
 		{[]string{"OTEL_RESOURCE_ATTRIBUTES=a=%zz" + secret}, "OTEL_RESOURCE_ATTRIBUTES"},
 	}
 	for _, tt := range tests {
-		_, err := FromEnv(tt.env, "", "deploy")
+		_, err := FromEnv(tt.env, "")
 		if err == nil {
 			t.Errorf("FromEnv(%q) = nil error, want one naming %s", tt.env, tt.wantVar)
 			continue
@@ -217,7 +209,7 @@ func TestFromEnvTLS(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_CERTIFICATE=" + ca,
 		"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE=" + cert,
 		"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY=" + key,
-	}, "", "d")
+	}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,11 +230,11 @@ func TestFromEnvTLS(t *testing.T) {
 		t.Errorf("MinVersion = %x", tr.MinVersion)
 	}
 
-	_, err = FromEnv([]string{"OTEL_EXPORTER_OTLP_ENDPOINT=https://c", "OTEL_EXPORTER_OTLP_CERTIFICATE=" + notPEM}, "", "d")
+	_, err = FromEnv([]string{"OTEL_EXPORTER_OTLP_ENDPOINT=https://c", "OTEL_EXPORTER_OTLP_CERTIFICATE=" + notPEM}, "")
 	if err == nil || !strings.Contains(err.Error(), "OTEL_EXPORTER_OTLP_CERTIFICATE") {
 		t.Errorf("junk CA: err = %v, want one naming OTEL_EXPORTER_OTLP_CERTIFICATE", err)
 	}
-	_, err = FromEnv([]string{"OTEL_EXPORTER_OTLP_ENDPOINT=https://c", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE=" + cert, "OTEL_EXPORTER_OTLP_CLIENT_KEY=" + ca}, "", "d")
+	_, err = FromEnv([]string{"OTEL_EXPORTER_OTLP_ENDPOINT=https://c", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE=" + cert, "OTEL_EXPORTER_OTLP_CLIENT_KEY=" + ca}, "")
 	if err == nil || !strings.Contains(err.Error(), "OTEL_EXPORTER_OTLP_CLIENT_KEY") {
 		t.Errorf("mismatched key: err = %v, want one naming OTEL_EXPORTER_OTLP_CLIENT_KEY", err)
 	}

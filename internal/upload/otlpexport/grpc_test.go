@@ -112,7 +112,7 @@ func grpcConfig(t *testing.T, target string) Config {
 		"OTEL_EXPORTER_OTLP_INSECURE=true",
 		"OTEL_EXPORTER_OTLP_HEADERS=Authorization=" + strings.ReplaceAll(secretHeader, " ", "%20"),
 		"OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=ci",
-	}, "", "train")
+	}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestSendGRPCTLS(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE=" + writeFile(t, dir, "c.pem", pki.clientCertPEM),
 		"OTEL_EXPORTER_OTLP_CLIENT_KEY=" + writeFile(t, dir, "k.pem", pki.clientKeyPEM),
 	}
-	cfg, err := FromEnv(env, "", "svc")
+	cfg, err := FromEnv(env, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestSendGRPCTLS(t *testing.T) {
 	}
 
 	// Without the CA: the server is not trusted, a permanent error.
-	cfg, err = FromEnv(env[:2], "", "svc")
+	cfg, err = FromEnv(env[:2], "")
 	if err != nil {
 		t.Fatal(err)
 	}

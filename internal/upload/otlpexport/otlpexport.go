@@ -43,7 +43,10 @@ const (
 // Config says where each signal goes and what describes the data's source.
 type Config struct {
 	Traces, Metrics, Logs Signal
-	// ServiceName is the service.name of every resource.
+	// ServiceName is the service.name of every resource; when empty, each
+	// run's records get the run's deployment (its run span's deployment
+	// tag, else the record's own), so that a journal sent later, or by
+	// another run, keeps its own.
 	ServiceName string
 	// Resource holds the attributes of OTEL_RESOURCE_ATTRIBUTES, added to
 	// every resource.

@@ -44,7 +44,7 @@ const maxRuns = 256
 type runInfo struct {
 	attrs map[string]any // resource attributes of the run span
 	start time.Time
-	tags  telemetry.Tags // the run's session_id and run_id
+	tags  telemetry.Tags // the run's session_id, run_id and deployment
 }
 
 // converter maps batches to OTLP. It remembers the run spans it saw, so
@@ -86,7 +86,7 @@ func (c *converter) learn(spans []telemetry.Span) {
 			continue
 		}
 		info := runInfo{attrs: make(map[string]any), start: sp.Start, tags: telemetry.Tags{}}
-		for _, k := range []string{telemetry.TagSessionID, telemetry.TagRunID} {
+		for _, k := range []string{telemetry.TagSessionID, telemetry.TagRunID, telemetry.TagDeployment} {
 			if v, ok := sp.Tags[k]; ok {
 				info.tags[k] = v
 			}
@@ -107,12 +107,14 @@ func (c *converter) learn(spans []telemetry.Span) {
 	}
 }
 
-// resKey identifies one resource in a request: the run and the resource
-// attributes of the record's own source (a program's service.name).
+// resKey identifies one resource in a request: the run, its service name
+// and the resource attributes of the record's own source (a program's
+// service.name).
 type resKey struct {
 	trace     telemetry.TraceID
 	session   string
 	run       string
+	service   string
 	own       string
 	ownAttrs  []kv
 	sessionOK bool
@@ -126,18 +128,26 @@ type kv struct {
 // keyFor returns the resource key of a record of trace with tags, whose
 // own resource attributes are own (sorted by key). A record without a
 // session or run id of its own (a process metric point) takes those of its
-// run, when the converter has seen the run span.
+// run, when the converter has seen the run span. Its service is the
+// configured one, else its run's deployment, else its own deployment tag.
 func (c *converter) keyFor(trace telemetry.TraceID, tags telemetry.Tags, own []kv) resKey {
-	k := resKey{trace: trace, ownAttrs: own}
+	k := resKey{trace: trace, ownAttrs: own, service: c.service}
 	k.session, k.sessionOK = tags[telemetry.TagSessionID]
 	k.run = tags[telemetry.TagRunID]
-	if run, ok := c.runs[trace]; ok {
+	run, known := c.runs[trace]
+	if known {
 		if !k.sessionOK {
 			k.session, k.sessionOK = run.tags[telemetry.TagSessionID]
 		}
 		if k.run == "" {
 			k.run = run.tags[telemetry.TagRunID]
 		}
+	}
+	if k.service == "" {
+		k.service = run.tags[telemetry.TagDeployment] // "" when not known
+	}
+	if k.service == "" {
+		k.service = tags[telemetry.TagDeployment]
 	}
 	if len(own) > 0 {
 		var b strings.Builder
@@ -154,12 +164,12 @@ func (c *converter) keyFor(trace telemetry.TraceID, tags telemetry.Tags, own []k
 
 // mapKey is the comparable part of a resKey.
 type mapKey struct {
-	trace        telemetry.TraceID
-	session, run string
-	own          string
+	trace                 telemetry.TraceID
+	session, run, service string
+	own                   string
 }
 
-func (k resKey) mapKey() mapKey { return mapKey{k.trace, k.session, k.run, k.own} }
+func (k resKey) mapKey() mapKey { return mapKey{k.trace, k.session, k.run, k.service, k.own} }
 
 // fillResource writes the attributes of the resource k: service.name, the
 // OTEL_RESOURCE_ATTRIBUTES, the run span's host/process/CI attributes, the
@@ -169,8 +179,8 @@ func (c *converter) fillResource(r pcommon.Resource, k resKey) {
 	m := r.Attributes()
 	info := c.runs[k.trace]
 	m.EnsureCapacity(len(c.extra) + len(info.attrs) + len(k.ownAttrs) + 4)
-	if c.service != "" {
-		m.PutStr("service.name", c.service)
+	if k.service != "" {
+		m.PutStr(tagServiceName, k.service)
 	}
 	for _, key := range sortedKeys(c.extra) {
 		m.PutStr(key, c.extra[key])

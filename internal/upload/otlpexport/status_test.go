@@ -246,7 +246,7 @@ func TestSendTLS(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE="+writeFile(t, dir, "c.pem", pki.clientCertPEM),
 		"OTEL_EXPORTER_OTLP_CLIENT_KEY="+writeFile(t, dir, "k.pem", pki.clientKeyPEM))
 
-	cfg, err := FromEnv(withClient, "", "svc")
+	cfg, err := FromEnv(withClient, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestSendTLS(t *testing.T) {
 	}
 
 	// Without the client certificate the server refuses the handshake.
-	cfg, err = FromEnv(env, "", "svc")
+	cfg, err = FromEnv(env, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +267,7 @@ func TestSendTLS(t *testing.T) {
 		t.Error("Send without a client certificate succeeded")
 	}
 	// Without the CA the server's certificate is not trusted: permanent.
-	cfg, err = FromEnv(env[:1], "", "svc")
+	cfg, err = FromEnv(env[:1], "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,10 @@ type Result struct {
 	// part of the batch that a Sender sends in several requests (an OTLP
 	// signal); that part's records are counted in Rejected.
 	Refused *PermanentError
+	// NoRequest says the batch held nothing for the destination, so no
+	// request was made (OTLP has no in-progress spans): its records are
+	// neither delivered nor rejected there.
+	NoRequest bool
 }
 
 // ErrTooLarge is returned (wrapped) by Send when the destination refused

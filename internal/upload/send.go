@@ -242,6 +242,9 @@ func (s *Shipper) attempt(ctx context.Context, b telemetry.Batch) error {
 	start := time.Now()
 	res, err := s.cfg.Sender.Send(actx, b)
 	latency := time.Since(start)
+	if err == nil && res.NoRequest {
+		return nil
+	}
 	if err == nil {
 		s.stats.add(func(st *Stats) {
 			st.Requests++
@@ -249,7 +252,11 @@ func (s *Shipper) attempt(ctx context.Context, b telemetry.Batch) error {
 			st.Rejected += int64(res.Rejected)
 			st.Bytes += int64(res.Bytes)
 		})
-		s.logRequest("ok", b.Len(), res.Bytes, latency, res.Message)
+		status := "ok"
+		if res.Refused != nil {
+			status = statusOf(res.Refused) // of the part refused; the rest was accepted
+		}
+		s.logRequest(status, b.Len(), res.Bytes, latency, res.Message)
 		if res.Refused != nil {
 			s.sayRefused(res.Refused, res.Rejected)
 		}

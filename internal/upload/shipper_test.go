@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -478,4 +479,35 @@ func TestUnreadableJournalPassedOver(t *testing.T) {
 		}
 		st.Stop()
 	})
+}
+
+// TestNoRequestIsNotCounted: a batch that holds nothing for the
+// destination (Result.NoRequest: OTLP's in-progress run span) counts
+// neither as a request nor as delivered records, and --debug logs no
+// request for it; the journal is still delivered.
+func TestNoRequestIsNotCounted(t *testing.T) {
+	dir := t.TempDir()
+	d := spool.Open(dir)
+	writeJournal(t, d, "a", 10, 5, false)
+	snd := &fakeSender{reply: func(call int, b telemetry.Batch) (Result, error) {
+		if call == 1 {
+			return Result{NoRequest: true}, nil
+		}
+		return Result{Bytes: 10 * b.Len()}, nil
+	}}
+	var debug bytes.Buffer
+	s := newShipper(t, Config{Sender: snd, Spool: d, MaxRecords: 5, Debug: true, Stderr: &debug})
+	if err := s.Drain(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if st.Requests != 1 || st.Records != 5 {
+		t.Errorf("Stats: %d requests, %d records; want 1 and 5 (the first batch made no request)", st.Requests, st.Records)
+	}
+	if n := strings.Count(debug.String(), "graphsignal: upload: "); n != 1 {
+		t.Errorf("--debug logged %d requests, want 1:\n%s", n, debug.String())
+	}
+	if p := pending(t, d); len(p) != 0 {
+		t.Errorf("pending = %v", p)
+	}
 }

@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -208,6 +210,9 @@ func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, er
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	reqs := s.conv.convert(b, s.traces != nil, s.metrics != nil, s.logs != nil)
+	if len(reqs) == 0 {
+		return upload.Result{NoRequest: true}, nil
+	}
 	// Encoded in turn, then sent at once, one request per signal, each to
 	// its endpoint: the batch costs one round trip, not one per signal.
 	type call struct {
@@ -262,7 +267,7 @@ func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, er
 		sent = append(sent, c.d)
 		res.Bytes += out.bytes
 		res.Rejected += out.rejected
-		if out.message != "" {
+		if out.message != "" && !slices.Contains(strings.Split(res.Message, "; "), out.message) {
 			if res.Message != "" {
 				res.Message += "; "
 			}

@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
 // TestOneSignalRefused checks that a request refused as invalid (400)
@@ -58,5 +61,40 @@ func TestOneSignalRefused(t *testing.T) {
 				t.Errorf("%d requests after the next Send, want 6", got)
 			}
 		})
+	}
+}
+
+// TestEverySignalRefused: when every signal's request is refused with the
+// same answer, the batch's records are all rejected and the refusal is
+// said once, not once per signal.
+func TestEverySignalRefused(t *testing.T) {
+	r := newReceiver(t)
+	r.setAnswer(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+	})
+	s := newSender(t, r.config(ProtocolHTTPProtobuf))
+	res, err := s.Send(context.Background(), testBatch())
+	if err != nil {
+		t.Fatalf("Send() = %v, want the refusal in the Result", err)
+	}
+	if n := strings.Count(res.Message, "(400)"); n != 1 || res.Refused == nil {
+		t.Errorf("Message = %q (Refused %v), want the refusal once", res.Message, res.Refused)
+	}
+}
+
+// TestInProgressRunSpanMakesNoRequest: OTLP has no in-progress spans, so
+// a batch holding only the run's in-progress span sends nothing and says
+// so (the Shipper then counts neither a request nor a delivered record).
+func TestInProgressRunSpanMakesNoRequest(t *testing.T) {
+	r := newReceiver(t)
+	s := newSender(t, r.config(ProtocolHTTPProtobuf))
+	run := testRun()
+	run.End = time.Time{}
+	res, err := s.Send(context.Background(), telemetry.Batch{Spans: []telemetry.Span{run}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.NoRequest || len(r.requests()) != 0 {
+		t.Errorf("Send of an in-progress run span: NoRequest %v, %d requests; want true, none", res.NoRequest, len(r.requests()))
 	}
 }

@@ -133,8 +133,10 @@ func (d *Dir) retire(c *Cursor, marker string, extra []byte) error {
 	if err := os.Rename(filepath.Join(dir, c.journal+extCursor), filepath.Join(dir, c.journal+marker)); err != nil {
 		return fmt.Errorf("retire cursor: %w", err)
 	}
-	if err := os.Remove(filepath.Join(dir, c.journal+extState)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("retire cursor: %w", err)
+	for _, kind := range stateKinds {
+		if err := os.Remove(filepath.Join(dir, c.journal+string(kind))); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("retire cursor: %w", err)
+		}
 	}
 	need, err := d.needed(c.journal)
 	if err != nil || need {

@@ -11,6 +11,7 @@
 //	DATA/journal/.NAME.imported         NAME is final and wholly imported, but destinations still need it
 //	DATA/upload/<dest hash>/name        the destination's name (kind and endpoint, never credentials)
 //	DATA/upload/<dest hash>/NAME.cursor NAME is pending for the destination: acknowledged offset
+//	DATA/upload/<dest hash>/NAME.state, NAME.parts  state saved at an offset (SaveState), gone with the cursor
 //	DATA/upload/<dest hash>/NAME.delivered, NAME.dropped  retired cursors, kept for Status
 //	DATA/upload/<dest hash>/dropped     records dropped for the destination (spool bounds)
 //

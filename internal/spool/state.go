@@ -15,17 +15,33 @@ import (
 // saves it with SaveState once the offset passes it (docs/upload.md).
 const ReclaimKeep = defaultReclaimKeep
 
-// extState is a destination's sender state for a journal (SaveState).
-const extState = ".state"
+// StateKind is what a state saved for a journal and a destination at a
+// delivery offset holds; each kind has its own file beside the cursor.
+type StateKind string
 
-// SaveState records state as what dest's sender had learnt once journal
-// was acknowledged up to offset, replacing an earlier one, whole or not at
-// all (a temporary file renamed into place). It goes when the journal's
-// cursor is retired.
-func (d *Dir) SaveState(dest, journal string, offset int64, state []byte) error {
+// The kinds of state.
+const (
+	// SenderState is what the destination's sender had learnt once the
+	// journal was acknowledged up to the offset (upload.StateKeeper).
+	SenderState StateKind = ".state"
+	// AcceptedParts are the parts of the request that starts at the offset
+	// that the destination accepted although the request as a whole
+	// failed (upload.PartKeeper: an OTLP signal), not to be sent again.
+	AcceptedParts StateKind = ".parts"
+)
+
+// stateKinds are every StateKind, for retirement.
+var stateKinds = []StateKind{SenderState, AcceptedParts}
+
+// SaveState records state of kind for dest's delivery of journal at
+// offset, replacing an earlier one of that kind, whole or not at all (a
+// temporary file renamed into place). It goes when the journal's cursor is
+// retired.
+func (d *Dir) SaveState(dest, journal string, kind StateKind, offset int64, state []byte) error {
 	if err := checkName(journal); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
+	extState := string(kind)
 	dir := d.destDir(dest)
 	b := make([]byte, 12, 12+len(state))
 	binary.LittleEndian.PutUint64(b, uint64(offset))
@@ -46,14 +62,15 @@ func (d *Dir) SaveState(dest, journal string, offset int64, state []byte) error 
 	return nil
 }
 
-// LoadState returns the state SaveState recorded for journal at offset;
-// ok is false when there is none, one of another offset (the process that
-// saved it died between acknowledging and saving), or a damaged one.
-func (d *Dir) LoadState(dest, journal string, offset int64) (state []byte, ok bool) {
+// LoadState returns the state of kind SaveState recorded for journal at
+// offset; ok is false when there is none, one of another offset (the
+// process that saved it died between acknowledging and saving, or the
+// offset moved on since), or a damaged one.
+func (d *Dir) LoadState(dest, journal string, kind StateKind, offset int64) (state []byte, ok bool) {
 	if checkName(journal) != nil {
 		return nil, false
 	}
-	b, err := os.ReadFile(filepath.Join(d.destDir(dest), journal+extState))
+	b, err := os.ReadFile(filepath.Join(d.destDir(dest), journal+string(kind)))
 	if err != nil || len(b) < 12 {
 		return nil, false
 	}

@@ -282,6 +282,7 @@ func (s *Shipper) claim(ctx context.Context, name string) (*cursor, error) {
 		_ = c.Release()
 		return nil, err
 	}
+	s.restoreParts(cur)
 	return cur, nil
 }
 

@@ -39,6 +39,45 @@ type StateKeeper interface {
 	Restore(state []byte) error
 }
 
+// PartKeeper is implemented by a Sender that sends a batch in parts (an
+// OTLP exporter: one request per signal) and, when some parts were
+// accepted and the batch as a whole failed, sends only the others when
+// the same batch is sent again. AcceptedParts returns what it remembers of
+// the accepted parts (nil when none); RestoreParts adds what another
+// process saved, so that a batch resent by the next run or by `graphsignal
+// upload` does not send those parts again (docs/upload.md). The Shipper
+// saves the parts beside the cursor, at the failed batch's offset, and
+// restores them when it claims the journal at that offset. Both are called
+// from the goroutine that calls Send.
+type PartKeeper interface {
+	AcceptedParts() []byte
+	RestoreParts(parts []byte) error
+}
+
+// saveParts saves, when the Sender is a PartKeeper with accepted parts,
+// those of the batch of cur's journal that starts at offset and failed.
+func (s *Shipper) saveParts(cur *cursor, offset int64) {
+	k, ok := s.cfg.Sender.(PartKeeper)
+	if !ok {
+		return
+	}
+	if parts := k.AcceptedParts(); parts != nil {
+		_ = s.cfg.Spool.SaveState(s.cfg.Dest, cur.name, spool.AcceptedParts, offset, parts)
+	}
+}
+
+// restoreParts gives a PartKeeper Sender the parts saved at c's delivery
+// offset, if any.
+func (s *Shipper) restoreParts(c *cursor) {
+	k, ok := s.cfg.Sender.(PartKeeper)
+	if !ok {
+		return
+	}
+	if parts, ok := s.cfg.Spool.LoadState(s.cfg.Dest, c.name, spool.AcceptedParts, c.c.Offset()); ok {
+		_ = k.RestoreParts(parts)
+	}
+}
+
 // saveState saves the Sender's state for cur's journal, acknowledged up to
 // offset, when it is a StateKeeper and offset is past what reclaim keeps.
 // A state that cannot be saved leaves priming to the journal.
@@ -48,7 +87,7 @@ func (s *Shipper) saveState(cur *cursor, offset int64) {
 		return
 	}
 	if st, err := k.State(); err == nil {
-		_ = s.cfg.Spool.SaveState(s.cfg.Dest, cur.name, offset, st)
+		_ = s.cfg.Spool.SaveState(s.cfg.Dest, cur.name, spool.SenderState, offset, st)
 	}
 }
 
@@ -68,7 +107,7 @@ func (s *Shipper) prime(ctx context.Context, c *cursor) error {
 		return nil
 	}
 	if k, ok := s.cfg.Sender.(StateKeeper); ok {
-		if st, ok := s.cfg.Spool.LoadState(s.cfg.Dest, c.name, end); ok && k.Restore(st) == nil {
+		if st, ok := s.cfg.Spool.LoadState(s.cfg.Dest, c.name, spool.SenderState, end); ok && k.Restore(st) == nil {
 			return nil
 		}
 	}

@@ -63,6 +63,7 @@ func (s *Shipper) sendOne(ctx context.Context, cur *cursor) (eof bool, err error
 			}
 		}
 		if err != nil {
+			s.saveParts(cur, off)
 			return false, sendError{err}
 		}
 	}

@@ -2,6 +2,7 @@ package otlpexport
 
 import (
 	"crypto/sha256"
+	"fmt"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -131,4 +132,37 @@ func (s *Sender) remember(ds []digest) {
 	if n := len(s.acked) - maxAcked; n > 0 {
 		s.acked = append(s.acked[:0], s.acked[n:]...)
 	}
+}
+
+// AcceptedParts returns the digests of the requests accepted during Sends
+// that then failed on another signal, one after the other (nil when
+// none): a later process that resends the batch skips them
+// (upload.PartKeeper).
+func (s *Sender) AcceptedParts() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.acked) == 0 {
+		return nil
+	}
+	out := make([]byte, 0, len(s.acked)*len(digest{}))
+	for _, d := range s.acked {
+		out = append(out, d[:]...)
+	}
+	return out
+}
+
+// RestoreParts adds digests that AcceptedParts returned, in another
+// process, to those not to send again.
+func (s *Sender) RestoreParts(parts []byte) error {
+	if len(parts)%len(digest{}) != 0 {
+		return fmt.Errorf("otlp: accepted parts of %d bytes: not whole digests", len(parts))
+	}
+	ds := make([]digest, 0, len(parts)/len(digest{}))
+	for b := parts; len(b) > 0; b = b[len(digest{}):] {
+		ds = append(ds, digest(b[:len(digest{})]))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.remember(ds)
+	return nil
 }

@@ -135,8 +135,9 @@ type Sender struct {
 }
 
 var (
-	_ upload.Sender = (*Sender)(nil)
-	_ upload.Primer = (*Sender)(nil)
+	_ upload.Sender     = (*Sender)(nil)
+	_ upload.Primer     = (*Sender)(nil)
+	_ upload.PartKeeper = (*Sender)(nil)
 )
 
 // New checks cfg and prepares its transports; it opens no connection.

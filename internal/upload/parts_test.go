@@ -1,0 +1,105 @@
+package upload_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/graphsignal/graphsignal/internal/journal"
+	"github.com/graphsignal/graphsignal/internal/spool"
+	"github.com/graphsignal/graphsignal/internal/telemetry"
+	"github.com/graphsignal/graphsignal/internal/upload"
+	"github.com/graphsignal/graphsignal/internal/upload/otlpexport"
+)
+
+// TestAcceptedPartsNotResent: an OTLP batch whose traces a Collector
+// accepted and whose metrics it refused (503) stays pending; the next
+// process that sends the journal (a fresh Sender and Shipper: only the
+// spool is shared) sends the metrics alone, not the traces again.
+func TestAcceptedPartsNotResent(t *testing.T) {
+	var mu sync.Mutex
+	metricsUp := false
+	got := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		got[r.URL.Path]++
+		if r.URL.Path == "/v1/metrics" && !metricsUp {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	sender := func() *otlpexport.Sender {
+		s, err := otlpexport.New(otlpexport.Config{
+			Traces:  otlpexport.Signal{URL: srv.URL + "/v1/traces", Protocol: otlpexport.ProtocolHTTPProtobuf},
+			Metrics: otlpexport.Signal{URL: srv.URL + "/v1/metrics", Protocol: otlpexport.ProtocolHTTPProtobuf},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.CloseIdleConnections)
+		return s
+	}
+
+	d := spool.Open(t.TempDir())
+	first := sender()
+	if err := d.Expect(first.Name(), "run"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := journal.Create(d.JournalDir(), "run", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace, start := telemetry.TraceID{9}, time.Unix(1700000000, 0)
+	tags := telemetry.Tags{telemetry.TagSessionID: "s", telemetry.TagDeployment: "job"}
+	if err := w.Append(telemetry.Batch{
+		Spans: []telemetry.Span{{TraceID: trace, SpanID: telemetry.SpanID{1}, Name: "job", Start: start, End: start.Add(time.Second), Tags: tags,
+			Attributes: map[string]any{telemetry.AttrSpanKind: telemetry.SpanKindRun}}},
+		Metrics: []telemetry.Metric{{TraceID: trace, Name: "process.cpu.usage", Kind: telemetry.Gauge, Tags: tags, Time: start, Value: 1}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The first process: one try, the metrics refused.
+	s1, err := upload.New(upload.Config{Sender: first, Spool: d, MaxRetryTime: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := s1.Drain(ctx, nil); err == nil {
+		t.Fatal("Drain with the metrics refused = nil, want the journal pending")
+	}
+	mu.Lock()
+	tracesSent := got["/v1/traces"]
+	metricsUp = true
+	mu.Unlock()
+	if tracesSent == 0 {
+		t.Fatal("the first process sent no traces")
+	}
+
+	// The next process.
+	s2, err := upload.New(upload.Config{Sender: sender(), Spool: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Drain(ctx, nil); err != nil {
+		t.Fatalf("second Drain: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got["/v1/traces"] != tracesSent {
+		t.Errorf("traces sent %d times in all, want %d: the accepted part was sent again", got["/v1/traces"], tracesSent)
+	}
+	if p, err := upload.PendingOf(d, first.Name()); err != nil || p.Journals != 0 {
+		t.Errorf("pending after the second process: %+v, %v", p, err)
+	}
+}

@@ -95,6 +95,9 @@ func (e *RetryableError) Error() string {
 	if e.Status != 0 {
 		s += fmt.Sprintf(" (%d)", e.Status)
 	}
+	if e.RetryAfter > 0 {
+		s += fmt.Sprintf("; it asks to wait %v", e.RetryAfter)
+	}
 	return s
 }
 

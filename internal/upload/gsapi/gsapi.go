@@ -297,8 +297,10 @@ func (s *Sender) statusErr(resp *http.Response, excerpt []byte) error {
 	switch {
 	case code >= 200 && code < 300:
 		return nil
-	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+	case code == http.StatusUnauthorized:
 		return perm("invalid API key")
+	case code == http.StatusForbidden:
+		return perm("the API key is not allowed to send")
 	case code == http.StatusNotFound:
 		return perm("no such API endpoint (check --api-base)")
 	case code == http.StatusBadRequest:

@@ -163,7 +163,7 @@ func drainDestination(ctx context.Context, sp *spool.Dir, snd upload.Sender, cfg
 		defer c.CloseIdleConnections()
 	}
 	out := uploadDestination{Name: snd.Name(), Configured: true}
-	s, err := upload.New(upload.Config{Sender: snd, Spool: sp, Stderr: stderr, Debug: cfg.Debug, Secrets: secrets, MaxRetryTime: uploadRetryTime})
+	s, err := upload.New(upload.Config{Sender: snd, Spool: sp, Stderr: stderr, Debug: cfg.Debug, SayRetries: true, Secrets: secrets, MaxRetryTime: uploadRetryTime})
 	if err != nil {
 		out.Error = nullString(err.Error())
 		return out

@@ -185,7 +185,8 @@ func (s *Shipper) deliver(ctx context.Context, b telemetry.Batch, tries uint) er
 	}
 	_, err := backoff.Retry(ctx, func() (struct{}, error) {
 		return struct{}{}, s.attempt(ctx, b)
-	}, backoff.WithBackOff(bo), backoff.WithMaxElapsedTime(s.cfg.MaxRetryTime), backoff.WithMaxTries(tries))
+	}, backoff.WithBackOff(bo), backoff.WithMaxElapsedTime(s.cfg.MaxRetryTime), backoff.WithMaxTries(tries),
+		backoff.WithNotify(s.sayRetry))
 	var perm *PermanentError
 	switch {
 	case err == nil:
@@ -275,6 +276,16 @@ func (s *Shipper) attempt(ctx context.Context, b telemetry.Batch) error {
 		return retryAfter{err: err, wait: &backoff.RetryAfterError{Duration: retry.RetryAfter}}
 	}
 	return err
+}
+
+// sayRetry prints, with SayRetries, a failed attempt that backoff.Retry
+// tries again after wait.
+func (s *Shipper) sayRetry(err error, wait time.Duration) {
+	if !s.cfg.SayRetries {
+		return
+	}
+	line := fmt.Sprintf("graphsignal: upload: %v; trying again in %v", err, wait.Round(100*time.Millisecond))
+	fmt.Fprintln(s.cfg.Stderr, redact.String(line, s.cfg.Secrets...))
 }
 
 // retryAfter carries the destination's Retry-After to backoff.Retry.

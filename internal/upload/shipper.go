@@ -70,11 +70,15 @@ type Config struct {
 	MaxRetryTime time.Duration
 
 	// Stderr receives the one line printed when the destination refuses
-	// permanently, and, with Debug, one line per request. Nil discards.
+	// permanently, with Debug one line per request, and with SayRetries
+	// one line per failed attempt that will be tried again. Nil discards.
 	Stderr io.Writer
 	// Debug logs every request: destination, status, records, bytes,
 	// latency.
 	Debug bool
+	// SayRetries prints each failed attempt that will be tried again, and
+	// when: a foreground `graphsignal upload` shows why it is waiting.
+	SayRetries bool
 	// Secrets are redacted from everything printed.
 	Secrets []string
 }

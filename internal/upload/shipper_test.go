@@ -511,3 +511,33 @@ func TestNoRequestIsNotCounted(t *testing.T) {
 		t.Errorf("pending = %v", p)
 	}
 }
+
+// TestSayRetries: with SayRetries, each failed attempt that will be tried
+// again is said, with the wait; without it, nothing is.
+func TestSayRetries(t *testing.T) {
+	for _, say := range []bool{true, false} {
+		t.Run(fmt.Sprint(say), func(t *testing.T) {
+			d := spool.Open(t.TempDir())
+			writeJournal(t, d, "a", 3, 3, false)
+			snd := &fakeSender{reply: func(call int, b telemetry.Batch) (Result, error) {
+				if call <= 2 {
+					return Result{}, &RetryableError{Destination: testDest, Status: 503, Reason: "service unavailable"}
+				}
+				return Result{Bytes: 1}, nil
+			}}
+			var stderr bytes.Buffer
+			s := newShipper(t, Config{Sender: snd, Spool: d, Stderr: &stderr, SayRetries: say,
+				InitialInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond})
+			if err := s.Drain(t.Context(), nil); err != nil {
+				t.Fatal(err)
+			}
+			want := 0
+			if say {
+				want = 2
+			}
+			if n := strings.Count(stderr.String(), "service unavailable (503); trying again in "); n != want {
+				t.Errorf("%d retry lines, want %d:\n%s", n, want, stderr.String())
+			}
+		})
+	}
+}

@@ -32,8 +32,24 @@ import (
 type destinations struct {
 	senders []upload.Sender
 	secrets []string
+	// settings describe the OTLP destination's signals, for --debug
+	// (secrets not yet redacted).
+	settings []string
 	// warnings are one-line problems found while configuring them.
 	warnings []string
+}
+
+// print writes the warnings, and with debug the settings, redacted.
+func (d destinations) print(w io.Writer, debug bool) {
+	for _, line := range d.warnings {
+		fmt.Fprintf(w, "graphsignal: warning: %s\n", redact.String(line, d.secrets...))
+	}
+	if !debug {
+		return
+	}
+	for _, line := range d.settings {
+		fmt.Fprintf(w, "graphsignal: upload: %s\n", redact.String(line, d.secrets...))
+	}
 }
 
 // configuredDestinations builds the Senders of cfg and environ. It opens
@@ -65,6 +81,9 @@ func configuredDestinations(cfg *Config, environ []string) destinations {
 	d.secrets = append(d.secrets, oc.Secrets()...)
 	if !oc.Enabled() {
 		return d
+	}
+	for _, line := range oc.Describe() {
+		d.settings = append(d.settings, "OTLP "+line)
 	}
 	ox, err := otlpexport.New(oc)
 	if err != nil {
@@ -148,9 +167,7 @@ func (d *delivery) prepare() {
 	}
 	d.prepOnce.Do(func() {
 		d.dests = configuredDestinations(d.cfg, d.environ)
-		for _, w := range d.dests.warnings {
-			fmt.Fprintf(d.stderr, "graphsignal: warning: %s\n", redact.String(w, d.dests.secrets...))
-		}
+		d.dests.print(d.stderr, d.cfg.Debug)
 		for _, s := range d.dests.senders {
 			if err := d.spool.Expect(s.Name(), d.journal); err != nil {
 				fmt.Fprintf(d.stderr, "graphsignal: warning: %s: %v (this run is not sent there)\n", s.Name(), err)

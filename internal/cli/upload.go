@@ -104,9 +104,7 @@ func uploadRun(ctx context.Context, opts *uploadOptions) error {
 	stderr := opts.streams.ErrOut
 	sp := spool.Open(cfg.DataDir)
 	dests := configuredDestinations(cfg, opts.environ)
-	for _, w := range dests.warnings {
-		fmt.Fprintf(stderr, "graphsignal: warning: %s\n", redact.String(w, dests.secrets...))
-	}
+	dests.print(stderr, cfg.Debug)
 	results := make([]uploadDestination, len(dests.senders))
 	var wg sync.WaitGroup
 	var progress sync.Mutex

@@ -251,3 +251,31 @@ func TestSecrets(t *testing.T) {
 		t.Errorf("Secrets() mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// TestDescribe: --debug says where each signal goes and how, with the
+// header names and never their values.
+func TestDescribe(t *testing.T) {
+	cfg, err := FromEnv([]string{
+		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://t:4318/v1/traces",
+		"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=http://m:4318/v1/metrics",
+		"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=http/json",
+		"OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20sekret123,x-team=ml",
+		"OTEL_EXPORTER_OTLP_COMPRESSION=none",
+		"OTEL_SERVICE_NAME=svc",
+	}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"traces http://t:4318/v1/traces · http/protobuf · none · timeout 10s · headers: authorization, x-team",
+		"metrics http://m:4318/v1/metrics · http/json · none · timeout 10s · headers: authorization, x-team",
+		"service.name svc",
+	}
+	got := cfg.Describe()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Describe (-want +got):\n%s", diff)
+	}
+	if strings.Contains(strings.Join(got, "\n"), "sekret123") {
+		t.Error("Describe shows a header value")
+	}
+}

@@ -12,6 +12,7 @@
 package otlpexport
 
 import (
+	"maps"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -82,6 +83,41 @@ type Signal struct {
 	// Insecure makes grpc use cleartext HTTP/2 for a URL without scheme
 	// (FromEnv turns such URLs into http:// ones).
 	Insecure bool
+}
+
+// Describe says where each configured signal goes and how, a line each
+// ("traces http://c:4318/v1/traces · http/protobuf · gzip · timeout 10s ·
+// headers: authorization"), for --debug: header names, never their
+// values; the caller redacts Secrets from the URLs.
+func (c Config) Describe() []string {
+	var out []string
+	for _, p := range []struct {
+		name string
+		sig  Signal
+	}{{"traces", c.Traces}, {"metrics", c.Metrics}, {"logs", c.Logs}} {
+		if p.sig.URL == "" {
+			continue
+		}
+		compression := p.sig.Compression
+		if compression == "" {
+			compression = CompressionNone
+		}
+		line := fmt.Sprintf("%s %s · %s · %s", p.name, p.sig.URL, p.sig.Protocol, compression)
+		if p.sig.Timeout > 0 {
+			line += fmt.Sprintf(" · timeout %v", p.sig.Timeout)
+		}
+		if len(p.sig.Headers) > 0 {
+			line += " · headers: " + strings.Join(slices.Sorted(maps.Keys(p.sig.Headers)), ", ")
+		}
+		if p.sig.TLS != nil {
+			line += " · TLS files"
+		}
+		out = append(out, line)
+	}
+	if c.ServiceName != "" {
+		out = append(out, "service.name "+c.ServiceName)
+	}
+	return out
 }
 
 // Enabled reports whether any signal has a destination.

@@ -12,11 +12,11 @@
 package otlpexport
 
 import (
-	"maps"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"

@@ -349,9 +349,7 @@ func (s *Sender) sanitize(b []byte) string {
 		return r
 	}, t)
 	t = strings.Join(strings.Fields(t), " ")
-	if s.key != "" {
-		t = strings.ReplaceAll(t, s.key, "[redacted]")
-	}
+	t = redact.String(t, s.key)
 	if len(b) == maxExcerpt && t != "" {
 		t += "…"
 	}

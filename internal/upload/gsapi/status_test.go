@@ -34,7 +34,7 @@ func TestSendStatus(t *testing.T) {
 		{403, nil, "", "permanent", "upload rejected by " + dest + ": the API key is not allowed to send (403)", 0},
 		{404, nil, "<html>not found</html>", "permanent", "upload rejected by " + dest + ": no such API endpoint (check --api-base) (404)", 0},
 		{400, nil, "bad\x00 field\n\t'spans'   key=" + testKey + "\xff", "permanent",
-			"upload rejected by " + dest + ": request refused: bad field 'spans' key=[redacted] (400)", 0},
+			"upload rejected by " + dest + ": request refused: bad field 'spans' key=REDACTED (400)", 0},
 		{400, nil, long, "permanent", "upload rejected by " + dest + ": request refused: " + long[:200] + "… (400)", 0},
 		{400, nil, "", "permanent", "upload rejected by " + dest + ": request refused (400)", 0},
 		{422, nil, "", "permanent", "upload rejected by " + dest + ": request refused (422)", 0},

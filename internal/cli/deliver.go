@@ -386,11 +386,11 @@ func describeDelivery(r destinationResult) string {
 			// certificate or the endpoint is put right.
 			why, next = "refused", "fix the cause, then graphsignal upload sends them"
 		case errors.Is(r.flush, context.DeadlineExceeded) && r.stats.LastError != "":
-			why = "flush timeout; last error: " + r.stats.LastError
+			why = "flush timeout; last error: " + lastError(r)
 		case errors.Is(r.flush, context.DeadlineExceeded):
 			why = "flush timeout"
 		case r.stats.LastError != "":
-			why = r.stats.LastError
+			why = lastError(r)
 		}
 		p := fmt.Sprintf("pending: %s in %s", report.Bytes(r.pending.Bytes), report.Plural(r.pending.Journals, "journal"))
 		if why != "" {
@@ -416,9 +416,19 @@ func warnUndelivered(w io.Writer, results []destinationResult, flushTimeout fmt.
 
 func reasonOf(r destinationResult) string {
 	if r.stats.LastError != "" {
-		return r.stats.LastError
+		return lastError(r)
 	}
 	return "no answer"
+}
+
+// lastError is the destination's last error without the destination,
+// which the line that shows it names already.
+func lastError(r destinationResult) string {
+	msg := r.stats.LastError
+	for _, prefix := range []string{"upload to " + r.stats.Destination + " failed: ", "upload to " + r.stats.Destination + ": "} {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
+	return msg
 }
 
 // flushDelivery starts dl's flush within ctx and returns the wait for its

@@ -226,11 +226,11 @@ func TestDescribeDelivery(t *testing.T) {
 		{"rejected and dropped", destinationResult{stats: upload.Stats{Records: 5, Rejected: 2, Dropped: 1}}, "5 records delivered · 2 rejected · 1 dropped"},
 		{"refused", destinationResult{stats: upload.Stats{Permanent: true, LastError: "invalid API key (401)"}, flush: errors.New("refused"), pending: pending},
 			"0 records delivered · pending: 2 KiB in 1 journal (refused); fix the cause, then graphsignal upload sends them"},
-		{"flush timeout after failures", destinationResult{stats: upload.Stats{LastError: "server error (500)"}, flush: context.DeadlineExceeded, pending: pending},
+		{"flush timeout after failures", destinationResult{stats: upload.Stats{Destination: "D x", LastError: "upload to D x failed: server error (500)"}, flush: context.DeadlineExceeded, pending: pending},
 			"0 records delivered · pending: 2 KiB in 1 journal (flush timeout; last error: server error (500)); graphsignal upload sends them"},
 		{"flush timeout, no answer", destinationResult{flush: context.DeadlineExceeded, pending: upload.Pending{Journals: 3, Bytes: 2048}},
 			"0 records delivered · pending: 2 KiB in 3 journals (flush timeout); graphsignal upload sends them"},
-		{"failed", destinationResult{stats: upload.Stats{LastError: "connection refused"}, flush: errors.New("x"), pending: pending},
+		{"failed", destinationResult{stats: upload.Stats{Destination: "D x", LastError: "upload to D x: connection refused"}, flush: errors.New("x"), pending: pending},
 			"0 records delivered · pending: 2 KiB in 1 journal (connection refused); graphsignal upload sends them"},
 	}
 	for _, tt := range tests {

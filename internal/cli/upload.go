@@ -169,7 +169,7 @@ func drainDestination(ctx context.Context, sp *spool.Dir, snd upload.Sender, cfg
 	err = s.Drain(ctx, func(name string, st upload.Stats) {
 		progress.Lock()
 		defer progress.Unlock()
-		fmt.Fprintf(stderr, "graphsignal: upload: %s: %s done (%d records delivered so far)\n", snd.Name(), name, st.Records)
+		fmt.Fprintf(stderr, "graphsignal: upload: %s: %s done (%s delivered so far)\n", snd.Name(), journalLabel(name), report.Plural(int(st.Records), "record"))
 	})
 	st := s.Stats()
 	out.Records, out.Requests, out.Bytes = st.Records, st.Requests, st.Bytes
@@ -188,6 +188,15 @@ func drainDestination(ctx context.Context, sp *spool.Dir, snd upload.Sender, cfg
 		out.Hint = "run graphsignal upload again later"
 	}
 	return out
+}
+
+// journalLabel names a journal for people: its run and when it started.
+func journalLabel(name string) string {
+	start, run, ok := spool.JournalRun(name)
+	if !ok {
+		return "journal " + name
+	}
+	return fmt.Sprintf("run %s of %s", run, start.UTC().Format("2006-01-02 15:04:05 UTC"))
 }
 
 // settingFor says which setting would send the journals pending for a

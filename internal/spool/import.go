@@ -168,7 +168,7 @@ func (d *Dir) importJournal(ctx context.Context, st *store.Store, name string) (
 	}
 	// The writer is gone: a run with no end recorded by now never
 	// gets one (graphsignal was killed, or the disk was full at exit).
-	if run, ok := runOf(name); ok {
+	if _, run, ok := JournalRun(name); ok {
 		if _, err := st.EndAbandoned(ctx, run); err != nil {
 			return damaged, err
 		}
@@ -201,16 +201,6 @@ func (d *Dir) reclaim(name string, upTo int64) {
 		upTo = min(upTo, off)
 	}
 	_, _ = journal.Reclaim(d.JournalDir(), name, upTo, d.reclaimKeep)
-}
-
-// runOf returns the run span id that ends a journal's name (JournalName).
-func runOf(name string) (telemetry.SpanID, bool) {
-	_, id, ok := strings.Cut(name, "-")
-	if !ok {
-		return telemetry.SpanID{}, false
-	}
-	run, err := telemetry.ParseSpanID(id)
-	return run, err == nil
 }
 
 // PruneDaily applies the store's retention (store.DefaultMaxAge,

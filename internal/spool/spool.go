@@ -43,6 +43,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -133,6 +134,23 @@ func (d *Dir) importedPath(name string) string {
 // JournalName names a run's journal so that journals sort by start time.
 func JournalName(start time.Time, run telemetry.SpanID) string {
 	return fmt.Sprintf("%020d-%s", start.UnixNano(), run)
+}
+
+// JournalRun returns the run's start and span id that JournalName put in
+// name; ok is false for a name it did not make.
+func JournalRun(name string) (start time.Time, run telemetry.SpanID, ok bool) {
+	ns, id, found := strings.Cut(name, "-")
+	if !found {
+		return time.Time{}, telemetry.SpanID{}, false
+	}
+	n, err := strconv.ParseInt(ns, 10, 64)
+	if err != nil {
+		return time.Time{}, telemetry.SpanID{}, false
+	}
+	if run, err = telemetry.ParseSpanID(id); err != nil {
+		return time.Time{}, telemetry.SpanID{}, false
+	}
+	return time.Unix(0, n), run, true
 }
 
 func checkName(name string) error {

@@ -121,8 +121,8 @@ func (d *Dir) RunStatus(runs ...telemetry.SpanID) (map[telemetry.SpanID][]Delive
 			for _, ext := range []string{extCursor, extDelivered, extDropped} {
 				journal = strings.TrimSuffix(journal, ext)
 			}
-			_, id, ok := strings.Cut(journal, "-")
-			run, wanted := want[id]
+			_, id, ok := JournalRun(journal)
+			run, wanted := want[id.String()]
 			if !ok || !wanted || found[journal] || strings.HasPrefix(journal, ".") {
 				continue
 			}

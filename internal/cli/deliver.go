@@ -151,7 +151,7 @@ type delivery struct {
 
 // newDelivery returns the delivery of the run whose journal is named
 // journal, or nil when it has no destination or is nested.
-func newDelivery(cfg *Config, environ []string, journal string, tags telemetry.Tags, stderr io.Writer) *delivery {
+func newDelivery(cfg *Config, environ []string, journal string, stderr io.Writer) *delivery {
 	if isNested(environ) || !wantsDelivery(cfg, environ) {
 		return nil
 	}

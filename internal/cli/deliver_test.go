@@ -92,7 +92,7 @@ func TestDeliveryFlushBounded(t *testing.T) {
 	cfg := &Config{APIKey: "k-secret-1234", APIBase: srv.URL, DataDir: t.TempDir()}
 	var stderr bytes.Buffer
 	name := spool.JournalName(time.Now(), telemetry.NewSpanID())
-	dl := newDelivery(cfg, nil, name, telemetry.Tags{telemetry.TagDeployment: "app"}, &stderr)
+	dl := newDelivery(cfg, nil, name, &stderr)
 	if dl == nil {
 		t.Fatal("newDelivery with a key = nil")
 	}
@@ -148,7 +148,7 @@ func TestDeliveryExit(t *testing.T) {
 
 			cfg := &Config{APIKey: "k-secret-1234", APIBase: srv.URL, DataDir: t.TempDir()}
 			name := spool.JournalName(time.Now(), telemetry.NewSpanID())
-			dl := newDelivery(cfg, nil, name, telemetry.Tags{telemetry.TagDeployment: "app"}, io.Discard)
+			dl := newDelivery(cfg, nil, name, io.Discard)
 			defer dl.stop()
 			exp, err := dl.opener(openJournalExporter(cfg.DataDir, name))(t.Context())
 			if err != nil {
@@ -195,12 +195,12 @@ func TestDeliveryExit(t *testing.T) {
 // pays nothing: every method is a no-op on nil.
 func TestNilDelivery(t *testing.T) {
 	cfg := &Config{DataDir: t.TempDir()}
-	if dl := newDelivery(cfg, nil, "j", nil, nil); dl != nil {
+	if dl := newDelivery(cfg, nil, "j", nil); dl != nil {
 		t.Fatal("newDelivery without destinations != nil")
 	}
 	nested := []string{"GRAPHSIGNAL_SOCKET=/tmp/x.sock"}
 	cfg.APIKey = "k"
-	if dl := newDelivery(cfg, nested, "j", nil, nil); dl != nil {
+	if dl := newDelivery(cfg, nested, "j", nil); dl != nil {
 		t.Fatal("newDelivery in a nested run != nil")
 	}
 	var dl *delivery

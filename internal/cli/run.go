@@ -211,7 +211,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	warn := &warnings{w: stderr, secrets: []string{cfg.APIKey, token}}
 	start := time.Now()
 	name := spool.JournalName(start, id.spanID)
-	opts.delivery = newDelivery(cfg, opts.environ, name, tags, stderr)
+	opts.delivery = newDelivery(cfg, opts.environ, name, stderr)
 	defer opts.delivery.stop()
 	limitMemory(opts.environ)
 	var counted selfCounters

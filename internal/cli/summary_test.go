@@ -342,7 +342,7 @@ func TestRunSpanUploadCarriesFindings(t *testing.T) {
 	tags := telemetry.Tags{telemetry.TagSessionID: "s-up", telemetry.TagDeployment: "app", telemetry.TagRunID: "r-up"}
 	start := time.Now()
 	name := spool.JournalName(start, id.spanID)
-	dl := newDelivery(cfg, nil, name, tags, io.Discard)
+	dl := newDelivery(cfg, nil, name, io.Discard)
 	defer dl.stop()
 	opts := &runOptions{config: cfg, digest: rundigest.New(), delivery: dl}
 	pipe := pipeline.New(pipeline.Config{}, destination(cfg, nil, id, name, dl), opts.digest)

@@ -53,8 +53,8 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	h := &handler{cfg: cfg, tmpl: tmpl, style: style}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", h.list)
-	mux.HandleFunc("GET /sessions/{session}", h.session)
-	mux.HandleFunc("GET /sessions/{session}/traces/{trace}", h.trace)
+	mux.HandleFunc("GET /sessions/{session}", h.storePage(h.session))
+	mux.HandleFunc("GET /sessions/{session}/traces/{trace}", h.storePage(h.trace))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.message(w, http.StatusNotFound, message{Title: "Not found", Text: "There is no page at " + r.URL.Path + "."})
 	})
@@ -158,17 +158,26 @@ func (h *handler) resolve(ctx context.Context, w http.ResponseWriter, r *http.Re
 	return id
 }
 
+// storePage makes a handler of a page that reads the store: the page's
+// work is bounded by pageTimeout, the store is opened for it (openFailed
+// answers when it cannot be) and closed once it returns.
+func (h *handler) storePage(page func(ctx context.Context, w http.ResponseWriter, r *http.Request, st *store.Store)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), pageTimeout)
+		defer cancel()
+		st, err := h.cfg.Open(ctx)
+		if err != nil {
+			h.openFailed(w, err)
+			return
+		}
+		defer st.Close()
+		page(ctx, w, r, st)
+	}
+}
+
 // session serves report.ShowHTML's page of one session, its traces linked
 // to their pages.
-func (h *handler) session(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), pageTimeout)
-	defer cancel()
-	st, err := h.cfg.Open(ctx)
-	if err != nil {
-		h.openFailed(w, err)
-		return
-	}
-	defer st.Close()
+func (h *handler) session(ctx context.Context, w http.ResponseWriter, r *http.Request, st *store.Store) {
 	id := h.resolve(ctx, w, r, st, "")
 	if id == "" {
 		return
@@ -195,15 +204,7 @@ func (h *handler) session(w http.ResponseWriter, r *http.Request) {
 // trace serves report.TraceHTML's page of one trace of a session. The
 // trace may be named as `show --trace` takes it: an id, a unique prefix,
 // slowest or failed; all but the id redirect to the id's address.
-func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), pageTimeout)
-	defer cancel()
-	st, err := h.cfg.Open(ctx)
-	if err != nil {
-		h.openFailed(w, err)
-		return
-	}
-	defer st.Close()
+func (h *handler) trace(ctx context.Context, w http.ResponseWriter, r *http.Request, st *store.Store) {
 	ref := r.PathValue("trace")
 	session := h.resolve(ctx, w, r, st, "/traces/"+url.PathEscape(ref))
 	if session == "" {

@@ -73,7 +73,9 @@ type Config struct {
 	CacheDir string
 	// Client makes the requests. nil means a client with a clone of
 	// http.DefaultTransport (TLS verified, proxies from the environment:
-	// HTTPS_PROXY, NO_PROXY) that follows no redirect, closed by Close.
+	// HTTPS_PROXY, NO_PROXY) that follows no redirect, made before the
+	// first fetch (a run that ends before it makes none) and closed by
+	// Close.
 	Client *http.Client
 	// Timeout bounds one fetch (0 means DefaultTimeout).
 	Timeout time.Duration
@@ -93,8 +95,13 @@ type Config struct {
 // Fetcher keeps the latest sdk_config answer. Its methods are safe for
 // concurrent use.
 type Fetcher struct {
-	cfg     Config
-	url     string // the request URL (no secret in it)
+	cfg Config
+	// url (the request URL, no secret in it) and client are made by
+	// the goroutine before its first fetch (prepare); client is
+	// cfg.Client or one with a Transport of its own (ownsTr). They belong
+	// to the goroutine until done is closed.
+	url     string
+	client  *http.Client
 	ownsTr  *http.Transport
 	done    chan struct{} // closed when the goroutine returns, or by Close without Start
 	asked   chan struct{} // closed by the first Options call
@@ -135,22 +142,32 @@ func New(cfg Config) (*Fetcher, error) {
 	}
 	f := &Fetcher{
 		cfg:     cfg,
-		url:     strings.TrimRight(cfg.APIBase, "/") + "/api/v1/sdk_config/?" + url.Values{"tags": {tagQuery(cfg.Tags)}}.Encode(),
 		done:    make(chan struct{}),
 		asked:   make(chan struct{}),
 		loaded:  make(chan struct{}),
 		settled: make(chan struct{}),
 	}
-	if f.cfg.Client == nil {
-		f.ownsTr = http.DefaultTransport.(*http.Transport).Clone()
-		f.cfg.Client = &http.Client{
-			Transport: f.ownsTr,
-			// net/http forwards X-API-Key on a redirect to any host; a
-			// redirect is answered as the failure it is instead.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
-	}
 	return f, nil
+}
+
+// prepare makes the request URL and sets f.client to cfg.Client, or to a
+// client of its own. It runs in the goroutine, before its first fetch, so
+// that a run that ends before it pays for none of it: cloning
+// http.DefaultTransport sets HTTP/2 up and closing the clone costs
+// 0.1-0.3 ms (BENCHMARKS.md), for a client that would never be used.
+func (f *Fetcher) prepare() {
+	f.url = strings.TrimRight(f.cfg.APIBase, "/") + "/api/v1/sdk_config/?" + url.Values{"tags": {tagQuery(f.cfg.Tags)}}.Encode()
+	if f.cfg.Client != nil {
+		f.client = f.cfg.Client
+		return
+	}
+	f.ownsTr = http.DefaultTransport.(*http.Transport).Clone()
+	f.client = &http.Client{
+		Transport: f.ownsTr,
+		// net/http forwards X-API-Key on a redirect to any host; a
+		// redirect is answered as the failure it is instead.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // Start starts the goroutine that reads the cache and fetches. It does
@@ -255,6 +272,7 @@ func (f *Fetcher) run(ctx context.Context) {
 		f.mu.Unlock()
 	}
 	close(f.loaded)
+	f.prepare()
 	for {
 		wait := f.cfg.Refresh
 		a, err := f.fetch(ctx)
@@ -297,7 +315,7 @@ func (f *Fetcher) fetch(ctx context.Context) ([]byte, error) {
 	}
 	req.Header.Set("X-API-Key", f.cfg.APIKey)
 	req.Header.Set("Accept", "application/json")
-	resp, err := f.cfg.Client.Do(req)
+	resp, err := f.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("sdk config from %s: %w", req.URL.Host, unwrapURLError(err))
 	}

@@ -316,3 +316,23 @@ func TestFirstFetchWaitsForDemand(t *testing.T) {
 	start(t, Config{APIBase: unasked.srv.URL, FirstAfter: 20 * time.Millisecond})
 	waitFor(t, func() bool { return unasked.hits.Load() == 1 }, "the first fetch after FirstAfter, unasked")
 }
+
+// TestNoClientBeforeTheFirstFetch: a Fetcher closed before its first
+// fetch (a short run whose program never asked) made no client: setting
+// up and closing a Transport would cost the run for nothing.
+func TestNoClientBeforeTheFirstFetch(t *testing.T) {
+	c := newCloud(t, answer1)
+	f := start(t, Config{APIBase: c.srv.URL, FirstAfter: time.Hour})
+	f.Close()
+	if f.client != nil || f.ownsTr != nil {
+		t.Errorf("client %v, transport %v after Close before any fetch; want none", f.client, f.ownsTr)
+	}
+	asked := start(t, Config{APIBase: c.srv.URL, FirstAfter: time.Hour})
+	if got := options(asked, 5*time.Second); got != answer1 {
+		t.Fatalf("Options = %q, want %q", got, answer1)
+	}
+	asked.Close()
+	if asked.ownsTr == nil {
+		t.Error("no Transport of its own after a fetch without Config.Client")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -137,7 +138,7 @@ func (d *Dir) Claim(dest, journal string) (*Cursor, error) {
 	}
 	b := make([]byte, recordSize)
 	n, err := f.ReadAt(b, 0)
-	if err != nil && n == 0 {
+	if err != nil && !errors.Is(err, io.EOF) {
 		_ = f.Close()
 		return nil, fmt.Errorf("claim %s: read cursor: %w", journal, err)
 	}

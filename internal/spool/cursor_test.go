@@ -143,8 +143,14 @@ func expected(t *testing.T, batches int) (*Dir, string, int64) {
 	return sp, name, writeJournal(t, sp, name, batches)
 }
 
+// TestCursorAdvanceAndReclaim: a new cursor is an empty file (Expect
+// writes no record) and claims at offset 0; Advance records offsets that
+// the next claim reads back.
 func TestCursorAdvanceAndReclaim(t *testing.T) {
 	sp, name, size := expected(t, 3)
+	if fi, err := os.Stat(filepath.Join(sp.destDir(testDest), name+extCursor)); err != nil || fi.Size() != 0 {
+		t.Fatalf("new cursor file: %v, %v; want an empty file", fi, err)
+	}
 	c, err := sp.Claim(testDest, name)
 	if err != nil {
 		t.Fatal(err)

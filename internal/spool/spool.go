@@ -179,20 +179,14 @@ func (d *Dir) Expect(dest, journal string) error {
 			return fmt.Errorf("expect: %w", err)
 		}
 	}
-	// Created in place: a cursor read before its record is written (or
-	// with the record cut short) reads as offset 0, which is what it says.
+	// Created empty: a cursor with no record (or a record cut short)
+	// reads as offset 0, which is what it says; Advance writes the first.
 	f, err := os.OpenFile(filepath.Join(dir, journal+extCursor), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("expect %s: %w", journal, err)
-	}
-	var rec [slotSize]byte
-	encodeSlot(rec[:], 0, 0)
-	_, err = f.WriteAt(rec[:], 0)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if err == nil {
+		err = f.Close()
 	}
 	if err != nil {
 		return fmt.Errorf("expect %s: %w", journal, err)

@@ -127,10 +127,10 @@ func New(cfg Config) (*Sender, error) {
 		client = &c
 	} else {
 		// Verified TLS with the system roots, HTTP/2 offered as the
-		// Transport (ForceAttemptHTTP2) speaks it.
+		// Transport speaks it over TLS.
 		pre = predial.New((&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
 			&tls.Config{NextProtos: []string{"h2", "http/1.1"}}, cfg.Now)
-		client = defaultClient(pre)
+		client = defaultClient(pre, base.Scheme == "https")
 	}
 	client.CheckRedirect = noRedirects
 	shown := strings.TrimRight(base.String(), "/")
@@ -161,13 +161,14 @@ func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastR
 // defaultClient is the client used without Config.Client; it dials, and
 // makes its TLS handshakes, through pre, so that Warm can open its first
 // connection ahead (through a proxy, the Transport makes the handshake
-// with the API itself).
-func defaultClient(pre *predial.Dialer) *http.Client {
+// with the API itself). It speaks HTTP/2 only to an https:// base
+// (predial.Protocols).
+func defaultClient(pre *predial.Dialer, overTLS bool) *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           pre.DialContext,
 		DialTLSContext:        pre.DialTLSContext,
-		ForceAttemptHTTP2:     true,
+		Protocols:             predial.Protocols(overTLS),
 		TLSHandshakeTimeout:   tlsHandshakeTimeout,
 		ResponseHeaderTimeout: responseHeaderTimeout,
 		ExpectContinueTimeout: time.Second,

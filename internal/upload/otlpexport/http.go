@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/graphsignal/graphsignal/internal/gzipbody"
 	"github.com/graphsignal/graphsignal/internal/redact"
@@ -86,12 +87,20 @@ func newEndpoint(sig Signal, kind signalKind, ua string, pool map[transportKey]h
 	key := transportKey{tls: sig.TLS, kind: kind}
 	tr, ok := pool[key]
 	if !ok {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.Proxy = http.ProxyFromEnvironment
+		// http.DefaultTransport's settings (not a Clone: that sets
+		// HTTP/2 up in DefaultTransport), HTTP/2 over TLS only.
+		t := &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			MaxIdleConns:          100,
+			MaxIdleConnsPerHost:   2,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ExpectContinueTimeout: time.Second,
+			Protocols:             predial.Protocols(u.Scheme == "https"),
+		}
 		if sig.TLS != nil {
 			t.TLSClientConfig = sig.TLS.Clone()
 		}
-		t.MaxIdleConnsPerHost = 2
 		// Dialled (and TLS handshakes made) through pre, so that Warm can
 		// open a connection ahead; TLSClientConfig stays for the handshake
 		// through a proxy.
@@ -100,9 +109,9 @@ func newEndpoint(sig Signal, kind signalKind, ua string, pool map[transportKey]h
 			tc = sig.TLS.Clone()
 		}
 		if len(tc.NextProtos) == 0 {
-			tc.NextProtos = []string{"h2", "http/1.1"} // the Transport has ForceAttemptHTTP2
+			tc.NextProtos = []string{"h2", "http/1.1"} // the Transport speaks both over TLS
 		}
-		pre := predial.New(t.DialContext, tc, nil)
+		pre := predial.New((&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext, tc, nil)
 		t.DialContext = pre.DialContext
 		t.DialTLSContext = pre.DialTLSContext
 		tr = t

@@ -69,7 +69,7 @@ type early struct {
 // configuration of DialTLSContext, which a Transport uses for its https
 // addresses when it is set (then its TLSClientConfig is not used for
 // them): ServerName defaults to the address's host; NextProtos must offer
-// only protocols that the Transport speaks ("h2" with ForceAttemptHTTP2).
+// only protocols that the Transport speaks ("h2" with Protocols(true)).
 // nil means no TLS: DialTLSContext is not to be used, and Start makes no
 // handshake. now is the clock for MaxAge; nil means time.Now.
 func New(dial DialFunc, tlsConfig *tls.Config, now func() time.Time) *Dialer {
@@ -78,6 +78,18 @@ func New(dial DialFunc, tlsConfig *tls.Config, now func() time.Time) *Dialer {
 	}
 	base, cancel := context.WithCancel(context.Background())
 	return &Dialer{dial: dial, tls: tlsConfig, now: now, base: base, cancelBase: cancel}
+}
+
+// Protocols are the protocols of an http.Transport that dials through a
+// Dialer, for a destination over TLS or not: HTTP/1.1, and HTTP/2 where
+// TLS offers it (its handshake's ALPN). Over plain HTTP, which would never
+// use HTTP/2, the Transport then skips setting HTTP/2 up on its first
+// request (0.1-0.3 ms of a short run's exit, BENCHMARKS.md).
+func Protocols(overTLS bool) *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetHTTP2(overTLS)
+	return p
 }
 
 // Addr is the address that an http.Transport dials for u (a request URL,

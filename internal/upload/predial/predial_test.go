@@ -296,7 +296,7 @@ func TestTLSAheadIsUsedByTheTransport(t *testing.T) {
 			conns.Store(0)
 			d := New(netDial, &tls.Config{RootCAs: tt.roots, NextProtos: []string{"h2", "http/1.1"}}, nil)
 			defer d.Close()
-			tr := &http.Transport{DialContext: d.DialContext, DialTLSContext: d.DialTLSContext, ForceAttemptHTTP2: true}
+			tr := &http.Transport{DialContext: d.DialContext, DialTLSContext: d.DialTLSContext, Protocols: Protocols(true)}
 			defer tr.CloseIdleConnections()
 			d.StartFor(srv.URL, nil)
 			d.mu.Lock()

@@ -32,9 +32,9 @@ import (
 type destinations struct {
 	senders []upload.Sender
 	secrets []string
-	// settings describe the OTLP destination's signals, for --debug
-	// (secrets not yet redacted).
-	settings []string
+	// settings describes the OTLP destination's signals, for --debug
+	// (secrets not yet redacted); nil without one. Only --debug calls it.
+	settings func() []string
 	// warnings are one-line problems found while configuring them.
 	warnings []string
 }
@@ -44,11 +44,11 @@ func (d destinations) print(w io.Writer, debug bool) {
 	for _, line := range d.warnings {
 		fmt.Fprintf(w, "graphsignal: warning: %s\n", redact.String(line, d.secrets...))
 	}
-	if !debug {
+	if !debug || d.settings == nil {
 		return
 	}
-	for _, line := range d.settings {
-		fmt.Fprintf(w, "graphsignal: upload: %s\n", redact.String(line, d.secrets...))
+	for _, line := range d.settings() {
+		fmt.Fprintf(w, "graphsignal: upload: OTLP %s\n", redact.String(line, d.secrets...))
 	}
 }
 
@@ -82,9 +82,7 @@ func configuredDestinations(cfg *Config, environ []string) destinations {
 	if !oc.Enabled() {
 		return d
 	}
-	for _, line := range oc.Describe() {
-		d.settings = append(d.settings, "OTLP "+line)
-	}
+	d.settings = oc.Describe
 	ox, err := otlpexport.New(oc)
 	if err != nil {
 		d.warnings = append(d.warnings, fmt.Sprintf("OTLP: %v (nothing is sent there)", err))

@@ -66,6 +66,21 @@ func TestConfiguredDestinations(t *testing.T) {
 					t.Errorf("warning %q, want %q and no key", w, tt.warnings[i])
 				}
 			}
+			// --debug alone lists where each OTLP signal goes, never a
+			// header's value.
+			var quiet, debug bytes.Buffer
+			d.print(&quiet, false)
+			d.print(&debug, true)
+			if strings.Contains(quiet.String(), "upload:") {
+				t.Errorf("without --debug: %q, want no settings", quiet.String())
+			}
+			otlp := len(tt.senders) > 0 && strings.HasPrefix(tt.senders[len(tt.senders)-1], "OTLP")
+			if got := strings.Contains(debug.String(), "graphsignal: upload: OTLP traces "); got != otlp {
+				t.Errorf("with --debug: %q; OTLP traces settings shown %v, want %v", debug.String(), got, otlp)
+			}
+			if strings.Contains(debug.String(), key) {
+				t.Errorf("with --debug: %q shows the key", debug.String())
+			}
 			want := len(tt.senders) > 0 || len(tt.warnings) > 0
 			if got := wantsDelivery(&cfg, tt.environ); got != want {
 				t.Errorf("wantsDelivery = %v, want %v", got, want)

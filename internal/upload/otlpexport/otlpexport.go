@@ -276,16 +276,18 @@ func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, er
 		}
 		calls = append(calls, call{r: r, ep: ep, body: body, d: d})
 	}
-	if len(calls) == 1 {
-		calls[0].out, calls[0].err = calls[0].ep.send(ctx, calls[0].body, s)
-	} else {
-		var wg sync.WaitGroup
-		for i := range calls {
-			c := &calls[i]
-			wg.Go(func() { c.out, c.err = c.ep.send(ctx, c.body, s) })
-		}
-		wg.Wait()
+	// The first request goes from this goroutine, whose stack has grown
+	// already (a new goroutine's stack grows by copying, several times
+	// over for a request), the others each from one of their own.
+	var wg sync.WaitGroup
+	for i := 1; i < len(calls); i++ {
+		c := &calls[i]
+		wg.Go(func() { c.out, c.err = c.ep.send(ctx, c.body, s) })
 	}
+	if len(calls) > 0 {
+		calls[0].out, calls[0].err = calls[0].ep.send(ctx, calls[0].body, s)
+	}
+	wg.Wait()
 	var res upload.Result
 	var sent []digest
 	var failed error

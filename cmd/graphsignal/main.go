@@ -6,13 +6,6 @@ import (
 	"os"
 
 	"github.com/graphsignal/graphsignal/internal/cli"
-	"github.com/graphsignal/graphsignal/internal/pagein"
 )
 
-func main() {
-	// The code is mapped on the other CPU while the command starts
-	// (docs/architecture.md, "Start-up"). It only saves page faults, so a
-	// failure changes nothing.
-	go func() { _, _ = pagein.Executable() }()
-	os.Exit(cli.Main())
-}
+func main() { os.Exit(cli.Main()) }

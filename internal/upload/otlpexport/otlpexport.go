@@ -256,7 +256,6 @@ func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, er
 		r    request
 		ep   *endpoint
 		body []byte
-		d    digest
 		out  outcome
 		err  error
 	}
@@ -267,14 +266,10 @@ func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, er
 		if err != nil {
 			return upload.Result{}, fmt.Errorf("otlp: encode %s: %w", r.kind, err)
 		}
-		var d digest
-		if len(s.acked) > 0 || len(reqs) > 1 {
-			d = digestOf(r.kind, body)
-			if s.wasAcked(d) {
-				continue
-			}
+		if len(s.acked) > 0 && s.wasAcked(digestOf(r.kind, body)) {
+			continue
 		}
-		calls = append(calls, call{r: r, ep: ep, body: body, d: d})
+		calls = append(calls, call{r: r, ep: ep, body: body})
 	}
 	// The first request goes from this goroutine, whose stack has grown
 	// already (a new goroutine's stack grows by copying, several times
@@ -289,7 +284,7 @@ func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, er
 	}
 	wg.Wait()
 	var res upload.Result
-	var sent []digest
+	var sent []call
 	var failed error
 	for _, c := range calls {
 		out, err := c.out, c.err
@@ -303,7 +298,7 @@ func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, er
 			}
 			continue
 		}
-		sent = append(sent, c.d)
+		sent = append(sent, c)
 		res.Bytes += out.bytes
 		res.Rejected += out.rejected
 		if out.message != "" && !slices.Contains(strings.Split(res.Message, "; "), out.message) {
@@ -314,8 +309,14 @@ func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, er
 		}
 	}
 	if failed != nil {
-		// What was accepted is not sent again when the batch is.
-		s.remember(sent)
+		// What was accepted is not sent again when the batch is: its
+		// digest is kept (made only now: a batch wholly accepted needs
+		// none).
+		ds := make([]digest, 0, len(sent))
+		for _, c := range sent {
+			ds = append(ds, digestOf(c.r.kind, c.body))
+		}
+		s.remember(ds)
 		return res, failed
 	}
 	s.acked = s.acked[:0]

@@ -7,7 +7,8 @@
  * runs elsewhere). Listens on 127.0.0.1 on a free port, prints its URL on
  * stdout, serves until killed. Not a general server: it reads each request's
  * headers and Content-Length body (no chunked bodies, which graphsignal does
- * not send), and keeps connections open. */
+ * not send; at most 1 MiB with its headers, more closes the connection), and
+ * keeps connections open. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>

@@ -84,7 +84,7 @@ func New(dial DialFunc, tlsConfig *tls.Config, now func() time.Time) *Dialer {
 // Dialer, for a destination over TLS or not: HTTP/1.1, and HTTP/2 where
 // TLS offers it (its handshake's ALPN). Over plain HTTP, which would never
 // use HTTP/2, the Transport then skips setting HTTP/2 up on its first
-// request (0.1-0.3 ms of a short run's exit, BENCHMARKS.md).
+// request (0.1-0.27 ms the first time in a process, bench/h2setup).
 func Protocols(overTLS bool) *http.Protocols {
 	p := new(http.Protocols)
 	p.SetHTTP1(true)

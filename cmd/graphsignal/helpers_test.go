@@ -95,16 +95,6 @@ func fakeChildMain() {
 			time.Sleep(100 * time.Millisecond)
 		}
 		fmt.Print("done\r\n")
-	case "hog": // allocate and touch memory until killed
-		var keep [][]byte
-		for i := 0; i < 4096; i++ {
-			b := make([]byte, 1<<20)
-			for j := range b {
-				b[j] = byte(j)
-			}
-			keep = append(keep, b)
-		}
-		fmt.Println(len(keep))
 	case "burn": // burn N: N children each burning ~10ms of CPU, one after another
 		n, _ := strconv.Atoi(args[0])
 		for i := 0; i < n; i++ {

@@ -164,3 +164,19 @@ func TestExitMessageRedacted(t *testing.T) {
 		}
 	}
 }
+
+// TestSettingForNamesTheVariables: journals pending for a destination that
+// is not configured now are listed with the settings that would send them.
+func TestSettingForNamesTheVariables(t *testing.T) {
+	for _, tt := range []struct{ dest, want string }{
+		{"Graphsignal API https://api.example", "set GRAPHSIGNAL_API_KEY (or --api-key) with api_base https://api.example (--api-base) to send them"},
+		{"OTLP https://c:4318", "set OTEL_EXPORTER_OTLP_ENDPOINT (or --otlp-endpoint) to https://c:4318 to send them"},
+		{"OTLP https://a (traces, logs), https://b (metrics)",
+			"set OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, _METRICS_ENDPOINT and _LOGS_ENDPOINT to https://a (traces, logs), https://b (metrics) to send them"},
+		{"something else", "configure that destination again to send them"},
+	} {
+		if got := settingFor(tt.dest); got != tt.want {
+			t.Errorf("settingFor(%q) = %q, want %q", tt.dest, got, tt.want)
+		}
+	}
+}

@@ -193,6 +193,7 @@ func New(cfg Config) (*Sender, error) {
 	pool := make(map[transportKey]http.RoundTripper)
 	pres := make(map[transportKey]*predial.Dialer)
 	gz, gzMu := &gzipbody.Writer{}, &sync.Mutex{} // one for all endpoints, one request at a time
+	var named []namedEndpoint
 	for _, p := range []struct {
 		dst  **endpoint
 		sig  Signal
@@ -204,11 +205,39 @@ func New(cfg Config) (*Sender, error) {
 		if *p.dst, err = newEndpoint(p.sig, p.kind, userAgent(cfg.Version), pool, pres, gz, gzMu); err != nil {
 			return nil, err
 		}
-		if s.name == "" {
-			s.name = "OTLP " + (*p.dst).display
-		}
+		named = append(named, namedEndpoint{(*p.dst).display, p.kind})
 	}
+	s.name = senderName(named)
 	return s, nil
+}
+
+type namedEndpoint struct {
+	display string
+	kind    signalKind
+}
+
+// senderName is "OTLP " and the endpoint's scheme://host when every signal
+// goes to one; otherwise each endpoint followed by its signals, in the order
+// traces, metrics, logs: "OTLP https://a:4318 (traces, logs),
+// https://b:4318 (metrics)". The name is also the destination's identity in
+// the spool, so a changed endpoint for any one signal is a new destination.
+func senderName(eps []namedEndpoint) string {
+	var order []string
+	kinds := make(map[string][]string)
+	for _, e := range eps {
+		if _, seen := kinds[e.display]; !seen {
+			order = append(order, e.display)
+		}
+		kinds[e.display] = append(kinds[e.display], e.kind.String())
+	}
+	if len(order) == 1 {
+		return "OTLP " + order[0]
+	}
+	parts := make([]string, len(order))
+	for i, d := range order {
+		parts[i] = d + " (" + strings.Join(kinds[d], ", ") + ")"
+	}
+	return "OTLP " + strings.Join(parts, ", ")
 }
 
 func userAgent(version string) string {
@@ -218,8 +247,8 @@ func userAgent(version string) string {
 	return "graphsignal/" + version
 }
 
-// Name is "OTLP " and the first destination's scheme://host, without
-// credentials, path or query.
+// Name is the destination's name (senderName): endpoints as
+// scheme://host, without credentials, path or query.
 func (s *Sender) Name() string { return s.name }
 
 // Prime implements upload.Primer: it learns, without exporting anything,

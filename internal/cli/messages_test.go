@@ -171,8 +171,9 @@ func TestSettingForNamesTheVariables(t *testing.T) {
 	for _, tt := range []struct{ dest, want string }{
 		{"Graphsignal API https://api.example", "set GRAPHSIGNAL_API_KEY (or --api-key) with api_base https://api.example (--api-base) to send them"},
 		{"OTLP https://c:4318", "set OTEL_EXPORTER_OTLP_ENDPOINT (or --otlp-endpoint) to https://c:4318 to send them"},
-		{"OTLP https://a (traces, logs), https://b (metrics)",
-			"set OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, _METRICS_ENDPOINT and _LOGS_ENDPOINT to https://a (traces, logs), https://b (metrics) to send them"},
+		{"OTLP http://c:4317 (grpc)", "set OTEL_EXPORTER_OTLP_ENDPOINT (or --otlp-endpoint) to http://c:4317 and OTEL_EXPORTER_OTLP_PROTOCOL to grpc to send them"},
+		{"OTLP traces https://a/t/v1/traces, metrics http://b:4317 (grpc)",
+			"set OTEL_EXPORTER_OTLP_TRACES_ENDPOINT to https://a/t/v1/traces, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT to http://b:4317, OTEL_EXPORTER_OTLP_METRICS_PROTOCOL to grpc to send them"},
 		{"something else", "configure that destination again to send them"},
 	} {
 		if got := settingFor(tt.dest); got != tt.want {

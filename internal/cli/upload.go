@@ -16,6 +16,7 @@ import (
 	"github.com/graphsignal/graphsignal/internal/report"
 	"github.com/graphsignal/graphsignal/internal/spool"
 	"github.com/graphsignal/graphsignal/internal/upload"
+	"github.com/graphsignal/graphsignal/internal/upload/otlpexport"
 )
 
 // uploadRetryTime is how long `graphsignal upload` retries one request
@@ -206,10 +207,9 @@ func settingFor(dest string) string {
 	case strings.HasPrefix(dest, "Graphsignal API "):
 		base := strings.TrimPrefix(dest, "Graphsignal API ")
 		return "set GRAPHSIGNAL_API_KEY (or --api-key) with api_base " + base + " (--api-base) to send them"
-	case strings.HasPrefix(dest, "OTLP ") && strings.Contains(dest, " ("):
-		return "set OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, _METRICS_ENDPOINT and _LOGS_ENDPOINT to " + strings.TrimPrefix(dest, "OTLP ") + " to send them"
-	case strings.HasPrefix(dest, "OTLP "):
-		return "set OTEL_EXPORTER_OTLP_ENDPOINT (or --otlp-endpoint) to " + strings.TrimPrefix(dest, "OTLP ") + " to send them"
+	}
+	if s, ok := otlpexport.SettingFor(dest); ok {
+		return s + " to send them"
 	}
 	return "configure that destination again to send them"
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/graphsignal/graphsignal/internal/grpcunary"
+	"github.com/graphsignal/graphsignal/internal/redact"
 	"github.com/graphsignal/graphsignal/internal/upload"
 )
 
@@ -26,6 +27,7 @@ func newGRPCEndpoint(ep *endpoint, pool map[transportKey]http.RoundTripper) (*en
 			return nil, fmt.Errorf("otlp %s: invalid header name", ep.kind)
 		}
 	}
+	ep.display = redact.Origin(ep.sig.URL) // a target has no path
 	ep.url = ep.display
 	ep.md = make(http.Header, len(ep.sig.Headers))
 	for k, v := range ep.sig.Headers {
@@ -61,7 +63,7 @@ func (ep *endpoint) sendGRPC(ctx context.Context, body []byte, s *Sender) (outco
 // for the server is ErrTooLarge; every other status is permanent, of the
 // request (Request set) for InvalidArgument.
 func (s *Sender) grpcError(ep *endpoint, err error) error {
-	dest := "OTLP " + ep.display
+	dest := ep.dest
 	var se *grpcunary.StatusError
 	if !errors.As(err, &se) {
 		return s.transportError(ep, err)

@@ -123,7 +123,7 @@ func TestSendGRPC(t *testing.T) {
 	r := &grpcReceiver{}
 	target := startGRPC(t, r)
 	s := newSender(t, grpcConfig(t, target))
-	if got, want := s.Name(), "OTLP "+target; got != want {
+	if got, want := s.Name(), "OTLP "+target+" (grpc)"; got != want {
 		t.Errorf("Name() = %q, want %q", got, want)
 	}
 	res, err := s.Send(context.Background(), testBatch())

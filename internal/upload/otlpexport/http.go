@@ -29,7 +29,8 @@ type endpoint struct {
 	sig     Signal
 	kind    signalKind
 	url     string            // request URL (http) or target (grpc)
-	display string            // scheme://host, for Name and errors
+	display string            // the URL without credentials or query (grpc: scheme://host), for Name
+	dest    string            // the destination as errors name it (senderName)
 	client  *http.Client      // http protocols
 	pre     *predial.Dialer   // client's dialer (shared by the endpoints of a transport)
 	rt      http.RoundTripper // grpc
@@ -64,7 +65,7 @@ func newEndpoint(sig Signal, kind signalKind, ua string, pool map[transportKey]h
 		sig:     sig,
 		kind:    kind,
 		url:     sig.URL,
-		display: redact.Origin(sig.URL),
+		display: redact.Endpoint(sig.URL),
 		gzip:    sig.Compression == CompressionGzip,
 		gz:      gz,
 		gzMu:    gzMu,
@@ -229,7 +230,7 @@ func (s *Sender) statusError(ep *endpoint, code int, h http.Header, body []byte)
 	if msg = s.clean(msg); msg != "" {
 		reason += ": " + msg
 	}
-	dest := "OTLP " + ep.display
+	dest := ep.dest
 	switch {
 	case code == http.StatusRequestEntityTooLarge:
 		return fmt.Errorf("otlp %s: %s (413): %w", ep.kind, dest, upload.ErrTooLarge)
@@ -257,7 +258,7 @@ func (s *Sender) transportError(ep *endpoint, err error) error {
 	if errors.As(err, &uerr) {
 		err = uerr.Err
 	}
-	dest := "OTLP " + ep.display
+	dest := ep.dest
 	var cverr *tls.CertificateVerificationError
 	if errors.As(err, &cverr) {
 		return &upload.PermanentError{Destination: dest, Reason: "TLS: " + s.clean(cverr.Err.Error())}

@@ -20,7 +20,11 @@ func TestSendHTTP(t *testing.T) {
 			cfg := r.config(proto)
 			cfg.Version = "1.2.3"
 			s := newSender(t, cfg)
-			if got, want := s.Name(), "OTLP "+r.srv.URL; got != want {
+			want := "OTLP " + r.srv.URL
+			if proto == ProtocolHTTPJSON {
+				want += " (http/json)"
+			}
+			if got := s.Name(); got != want {
 				t.Errorf("Name() = %q, want %q", got, want)
 			}
 			res, err := s.Send(context.Background(), testBatch())

@@ -194,6 +194,7 @@ func New(cfg Config) (*Sender, error) {
 	pres := make(map[transportKey]*predial.Dialer)
 	gz, gzMu := &gzipbody.Writer{}, &sync.Mutex{} // one for all endpoints, one request at a time
 	var named []namedEndpoint
+	var eps []*endpoint
 	for _, p := range []struct {
 		dst  **endpoint
 		sig  Signal
@@ -205,39 +206,115 @@ func New(cfg Config) (*Sender, error) {
 		if *p.dst, err = newEndpoint(p.sig, p.kind, userAgent(cfg.Version), pool, pres, gz, gzMu); err != nil {
 			return nil, err
 		}
-		named = append(named, namedEndpoint{(*p.dst).display, p.kind})
+		named = append(named, namedEndpoint{(*p.dst).display, p.kind, p.sig.Protocol})
+		eps = append(eps, *p.dst)
 	}
 	s.name = senderName(named)
+	_, common := commonBase(named)
+	for i, ep := range eps {
+		ep.dest = s.name
+		if !common {
+			ep.dest = senderName(named[i : i+1])
+		}
+	}
 	return s, nil
 }
 
 type namedEndpoint struct {
-	display string
-	kind    signalKind
+	display  string // endpoint.display
+	kind     signalKind
+	protocol string
 }
 
-// senderName is "OTLP " and the endpoint's scheme://host when every signal
-// goes to one; otherwise each endpoint followed by its signals, in the order
-// traces, metrics, logs: "OTLP https://a:4318 (traces, logs),
-// https://b:4318 (metrics)". The name is also the destination's identity in
-// the spool, so a changed endpoint for any one signal is a new destination.
+// senderName names the destination; the name is also its identity in the
+// spool, so any change of an endpoint (path included) or of a protocol makes
+// a new destination, and what was pending for the old one stays pending
+// there. When all three signals go to one place the way
+// OTEL_EXPORTER_OTLP_ENDPOINT sends them (base/v1/traces, base/v1/metrics,
+// base/v1/logs over HTTP; one target over gRPC) the name is "OTLP base";
+// otherwise each signal is named with its URL: "OTLP traces
+// https://a:4318/v1/traces, metrics https://b:4317 (grpc)". A protocol
+// other than http/protobuf follows in parentheses. SettingFor reads it back.
 func senderName(eps []namedEndpoint) string {
-	var order []string
-	kinds := make(map[string][]string)
-	for _, e := range eps {
-		if _, seen := kinds[e.display]; !seen {
-			order = append(order, e.display)
-		}
-		kinds[e.display] = append(kinds[e.display], e.kind.String())
+	if base, ok := commonBase(eps); ok {
+		return "OTLP " + base + protocolSuffix(eps[0].protocol)
 	}
-	if len(order) == 1 {
-		return "OTLP " + order[0]
-	}
-	parts := make([]string, len(order))
-	for i, d := range order {
-		parts[i] = d + " (" + strings.Join(kinds[d], ", ") + ")"
+	parts := make([]string, len(eps))
+	for i, e := range eps {
+		parts[i] = e.kind.String() + " " + e.display + protocolSuffix(e.protocol)
 	}
 	return "OTLP " + strings.Join(parts, ", ")
+}
+
+// commonBase reports the base URL that OTEL_EXPORTER_OTLP_ENDPOINT would
+// give eps, if they are all three signals as it would send them.
+func commonBase(eps []namedEndpoint) (string, bool) {
+	if len(eps) != 3 {
+		return "", false
+	}
+	var base string
+	for i, e := range eps {
+		if e.protocol != eps[0].protocol {
+			return "", false
+		}
+		b := e.display
+		if e.protocol != ProtocolGRPC {
+			var ok bool
+			if b, ok = strings.CutSuffix(b, "/v1/"+e.kind.String()); !ok {
+				return "", false
+			}
+		}
+		if i > 0 && b != base {
+			return "", false
+		}
+		base = b
+	}
+	return base, true
+}
+
+func protocolSuffix(protocol string) string {
+	if protocol == "" || protocol == ProtocolHTTPProtobuf {
+		return ""
+	}
+	return " (" + protocol + ")"
+}
+
+// SettingFor says which settings would send again what is pending for the
+// destination a Sender named name (senderName), for a user who no longer
+// has them; ok is false when name is not such a name.
+func SettingFor(name string) (setting string, ok bool) {
+	rest, ok := strings.CutPrefix(name, "OTLP ")
+	if !ok || rest == "" {
+		return "", false
+	}
+	split := func(s string) (url, protocol string) {
+		if i := strings.LastIndex(s, " ("); i >= 0 && strings.HasSuffix(s, ")") {
+			return s[:i], s[i+2 : len(s)-1]
+		}
+		return s, ""
+	}
+	var sets []string
+	for _, part := range strings.Split(rest, ", ") {
+		kind, url, perSignal := strings.Cut(part, " ")
+		if !perSignal || (kind != "traces" && kind != "metrics" && kind != "logs") {
+			if len(sets) > 0 {
+				return "", false
+			}
+			url, protocol := split(part)
+			s := "set OTEL_EXPORTER_OTLP_ENDPOINT (or --otlp-endpoint) to " + url
+			if protocol != "" {
+				s += " and OTEL_EXPORTER_OTLP_PROTOCOL to " + protocol
+			}
+			return s, true
+		}
+		url, protocol := split(url)
+		v := "OTEL_EXPORTER_OTLP_" + strings.ToUpper(kind)
+		sets = append(sets, v+"_ENDPOINT to "+url)
+		if protocol != "" {
+			sets = append(sets, v+"_PROTOCOL to "+protocol)
+		}
+	}
+	return "set " + strings.Join(sets, ", "), true
 }
 
 func userAgent(version string) string {

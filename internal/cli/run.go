@@ -180,7 +180,9 @@ func debugSources(cfg *Config, sources map[string]configSource, tags telemetry.T
 
 func runRun(ctx context.Context, opts *runOptions) error {
 	cfg := opts.config
-	stderr := opts.streams.ErrOut
+	// graphsignal's own messages during the run, left out of the child's
+	// stderr tail where the two share a file.
+	stderr := launcher.NewOwnStderr(opts.streams.ErrOut)
 	// Catching the forwarded signals costs a round trip to the Go
 	// runtime's signal thread per signal: start it first (if Main has not),
 	// so that it overlaps the rest of the set-up.
@@ -247,7 +249,8 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		Env:             childEnv,
 		Stdin:           opts.streams.In,
 		Stdout:          opts.streams.Out,
-		Stderr:          stderr,
+		Stderr:          opts.streams.ErrOut,
+		OwnStderr:       stderr,
 		PTY:             cfg.PTY,
 		Reaper:          os.Getpid() == 1,
 		StderrTailBytes: stderrTailBytes,

@@ -47,6 +47,10 @@ type Config struct {
 	// stderr that Child.StderrTail returns; 0 bytes turns capture off.
 	StderrTailBytes int
 	StderrTailLines int
+	// OwnStderr, if set, is graphsignal's own writer to Stderr: what it
+	// wrote during the run is left out of the stderr tail read back from a
+	// file.
+	OwnStderr *OwnStderr
 	// StderrKeeper, if set, is the argv (Args[0] an executable's path) of
 	// the process that keeps the child's stderr flowing when graphsignal no
 	// longer copies it (it exits while processes the child left behind

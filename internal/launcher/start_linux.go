@@ -62,6 +62,7 @@ func Start(cfg Config) (*Child, error) {
 		c.stopSignals()
 		return nil, err
 	}
+	c.stderr.own = cfg.OwnStderr
 	attr, err := c.procAttr()
 	if err != nil {
 		c.stopSignals()

@@ -29,6 +29,7 @@ type stderrCapture struct {
 	// file mode
 	startSize int64
 	srcFd     int
+	own       *OwnStderr // graphsignal's writes to the file, left out
 
 	// pipe mode and pty mode
 	tail        *Tail
@@ -245,15 +246,21 @@ func (c *stderrCapture) fileTail() string {
 	if err != nil || fi.Size() <= c.startSize {
 		return ""
 	}
+	// Read enough to fill the tail once graphsignal's own writes are left
+	// out.
 	from := c.startSize
 	cut := false
-	if fi.Size()-from > int64(c.maxBytes) {
-		from, cut = fi.Size()-int64(c.maxBytes), true
+	if want := int64(c.maxBytes + c.own.size()); fi.Size()-from > want {
+		from, cut = fi.Size()-want, true
 	}
 	b := make([]byte, fi.Size()-from)
 	n, err := f.ReadAt(b, from)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return ""
 	}
-	return LastLines(b[:n], c.maxLines, cut)
+	b = c.own.leaveOut(b[:n])
+	if len(b) > c.maxBytes {
+		b, cut = b[len(b)-c.maxBytes:], true
+	}
+	return LastLines(b, c.maxLines, cut)
 }

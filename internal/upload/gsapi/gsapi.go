@@ -91,6 +91,7 @@ type Sender struct {
 
 	mu   sync.Mutex // guards everything below (Send is serialised anyway)
 	sent seriesState
+	runs runsByTrace
 	zw   gzipbody.Writer
 	raw  []byte
 }
@@ -145,6 +146,7 @@ func New(cfg Config) (*Sender, error) {
 		now:       cfg.Now,
 		cpuFactor: 1 / float64(cfg.NumCPU),
 		sent:      newSeriesState(),
+		runs:      newRunsByTrace(),
 	}, nil
 }
 
@@ -220,7 +222,8 @@ func (s *Sender) CloseIdleConnections() {
 func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := newMapper(s.now(), s.cpuFactor, s.sent)
+	s.runs.learn(b.Spans)
+	m := newMapper(s.now(), s.cpuFactor, s.sent, &s.runs)
 	req := m.request(&b)
 	body := s.encode(req, b.SDKUploads)
 	res := upload.Result{Bytes: len(body)}
@@ -239,7 +242,8 @@ func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, er
 func (s *Sender) Prime(b telemetry.Batch) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	newMapper(s.now(), s.cpuFactor, s.sent).prime(&b, s.sent, maxSeries)
+	s.runs.learn(b.Spans)
+	newMapper(s.now(), s.cpuFactor, s.sent, &s.runs).prime(&b, s.sent, maxSeries)
 }
 
 // encode serializes req, appends each SDK body (concatenated messages merge,

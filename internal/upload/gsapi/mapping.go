@@ -39,14 +39,15 @@ type mapper struct {
 	now       time.Time
 	cpuFactor float64
 	sent      seriesState            // read only
+	tagsOf    *runsByTrace           // read only; nil: points keep their own tags
 	next      map[string]seriesPoint // this request's updates
 	runs      []telemetry.TraceID
 	errLogs   []telemetry.Log
 	req       signalspb.UploadRequest
 }
 
-func newMapper(now time.Time, cpuFactor float64, sent seriesState) *mapper {
-	return &mapper{now: now, cpuFactor: cpuFactor, sent: sent, next: map[string]seriesPoint{}}
+func newMapper(now time.Time, cpuFactor float64, sent seriesState, runs *runsByTrace) *mapper {
+	return &mapper{now: now, cpuFactor: cpuFactor, sent: sent, tagsOf: runs, next: map[string]seriesPoint{}}
 }
 
 // request maps every record of b that is not InSDKUpload.

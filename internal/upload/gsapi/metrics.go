@@ -63,14 +63,15 @@ func (m *mapper) metrics(points []telemetry.Metric) {
 		if typ == signalspb.Metric_UNDEFINED_METRIC {
 			continue
 		}
-		key := p.TraceID.String() + "\x00" + strconv.Itoa(int(typ)) + "\x00" + p.Name + "\x00" + p.Unit + "\x00" + tagsKey(p.Tags)
+		tags := m.tagsOf.of(p)
+		key := p.TraceID.String() + "\x00" + strconv.Itoa(int(typ)) + "\x00" + p.Name + "\x00" + p.Unit + "\x00" + tagsKey(tags)
 		pm, ok := index[key]
 		if !ok {
 			unit, known := sdkUnits[p.Name]
 			if !known {
 				unit = p.Unit
 			}
-			pm = &signalspb.Metric{Name: p.Name, Tags: sortedTags(p.Tags), Type: typ, Unit: unit}
+			pm = &signalspb.Metric{Name: p.Name, Tags: sortedTags(tags), Type: typ, Unit: unit}
 			index[key] = pm
 			m.req.Metrics = append(m.req.Metrics, pm)
 		}

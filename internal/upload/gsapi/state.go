@@ -54,7 +54,7 @@ func (s *Sender) Restore(state []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := newMapper(s.now(), s.cpuFactor, s.sent)
+	m := newMapper(s.now(), s.cpuFactor, s.sent, nil)
 	for k, p := range st.Points {
 		m.next[k] = seriesPoint{trace: p.Trace, value: p.Value, buckets: p.Buckets, counts: p.Counts, count: p.Count, sum: p.Sum}
 	}

@@ -26,6 +26,6 @@ func (s *Sender) Warm() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := upload.SampleBatch(s.now())
-	req := newMapper(s.now(), s.cpuFactor, s.sent).request(&b)
+	req := newMapper(s.now(), s.cpuFactor, s.sent, nil).request(&b)
 	_ = s.encode(req, nil)
 }

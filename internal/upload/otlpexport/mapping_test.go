@@ -3,6 +3,7 @@ package otlpexport
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -359,6 +360,56 @@ func TestUntaggedPointsTakeTheRunsSession(t *testing.T) {
 		if attrs["session.id"] != run.Tags[telemetry.TagSessionID] || attrs["graphsignal.run.id"] != run.Tags[telemetry.TagRunID] {
 			t.Errorf("same batch %v: resource = %v, want the run's session.id %q and run id %q",
 				sameBatch, attrs, run.Tags[telemetry.TagSessionID], run.Tags[telemetry.TagRunID])
+		}
+	}
+}
+
+// TestResourceIsTheRecordsRun: a nested run shares its enclosing run's
+// trace; its run span does not lend its resource to the enclosing run's
+// process metric points (they belong to the trace's earliest run, arriving
+// before or after the nested run span), and a program's span in a trace of
+// its own gets its run's full resource, the same one as the run's records.
+func TestResourceIsTheRecordsRun(t *testing.T) {
+	outer := testRun()
+	inner := testRun()
+	inner.SpanID = telemetry.SpanID{0xd1, 2, 3, 4, 5, 6, 7, 8}
+	inner.ParentSpanID = outer.SpanID
+	inner.Start = outer.Start.Add(time.Second)
+	inner.Tags = inner.Tags.Merge(telemetry.Tags{telemetry.TagRunID: "run-inner", telemetry.TagDeployment: "inner"})
+	inner.Attributes = map[string]any{telemetry.AttrSpanKind: telemetry.SpanKindRun, telemetry.AttrExecutableName: "python3", telemetry.AttrPID: int64(77)}
+	point := telemetry.Metric{TraceID: outer.TraceID, Name: "process.count", Kind: telemetry.Gauge,
+		Unit: telemetry.UnitCount, Time: testStart.Add(5 * time.Second), Value: 2}
+	own := telemetry.Span{TraceID: telemetry.TraceID{9, 9}, SpanID: telemetry.SpanID{9}, Name: "other-trace-root",
+		Start: testStart.Add(time.Second), End: testStart.Add(2 * time.Second), Tags: testTags.Clone()}
+	for _, order := range [][]telemetry.Span{{outer, inner}, {inner, outer}} {
+		r := newReceiver(t)
+		s := newSender(t, r.config(ProtocolHTTPProtobuf))
+		if _, err := s.Send(context.Background(), telemetry.Batch{Spans: order}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Send(context.Background(), telemetry.Batch{Spans: []telemetry.Span{own}, Metrics: []telemetry.Metric{point}}); err != nil {
+			t.Fatal(err)
+		}
+		var md pmetric.Metrics
+		var td ptrace.Traces
+		for _, q := range r.requests() {
+			switch q.path {
+			case "/v1/metrics":
+				md = q.metrics
+			case "/v1/traces":
+				td = q.traces
+			}
+		}
+		if md.ResourceMetrics().Len() != 1 {
+			t.Fatalf("%d metric resources, want 1", md.ResourceMetrics().Len())
+		}
+		got := md.ResourceMetrics().At(0).Resource().Attributes().AsRaw()
+		if got["graphsignal.run.id"] != "run-1" || got["service.name"] != "train" || got[telemetry.AttrExecutableName] != "python" {
+			t.Errorf("run span order %s, %s: the outer run's point has resource %v, want the outer run's", order[0].Tags[telemetry.TagRunID], order[1].Tags[telemetry.TagRunID], got)
+		}
+		res := td.ResourceSpans().At(0).Resource().Attributes().AsRaw()
+		if td.ResourceSpans().Len() != 1 || res[telemetry.AttrHostName] != "builder-7" || res["graphsignal.run.id"] != "run-1" {
+			t.Errorf("span in a trace of its own: %d resources, first %v; want the run's", td.ResourceSpans().Len(), res)
 		}
 	}
 }

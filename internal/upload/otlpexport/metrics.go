@@ -58,7 +58,7 @@ func (c *converter) metrics(points []telemetry.Metric) (pmetric.Metrics, int) {
 			}
 			byName[mk][k] = m
 		}
-		start := timestamp(c.runs[p.TraceID].start)
+		start := timestamp(c.runs[key.run].start)
 		switch p.Kind {
 		case telemetry.Gauge:
 			dp := m.Gauge().DataPoints().AppendEmpty()

@@ -49,15 +49,21 @@ type runInfo struct {
 
 // converter maps batches to OTLP. It remembers the run spans it saw, so
 // that records of a run arriving in later batches get the same resource.
+// Runs are known by run_id: a nested run (docs/intake.md) shares its
+// enclosing run's trace, and a program's spans may be in traces of their
+// own. A record without a run_id of its own (a process metric point)
+// belongs to the earliest run of its trace, as in the store
+// (docs/json.md).
 type converter struct {
 	service string
 	extra   map[string]string
-	runs    map[telemetry.TraceID]runInfo
-	order   []telemetry.TraceID // insertion order of runs, for eviction
+	runs    map[string]runInfo           // by run_id
+	first   map[telemetry.TraceID]string // a trace's earliest run's run_id
+	order   []string                     // insertion order of runs, for eviction
 }
 
 func newConverter(service string, extra map[string]string) converter {
-	return converter{service: service, extra: extra, runs: make(map[telemetry.TraceID]runInfo)}
+	return converter{service: service, extra: extra, runs: make(map[string]runInfo), first: make(map[telemetry.TraceID]string)}
 }
 
 // isResourceAttr reports whether a run span attribute describes the
@@ -96,14 +102,31 @@ func (c *converter) learn(spans []telemetry.Span) {
 				info.attrs[k] = v
 			}
 		}
-		if _, ok := c.runs[sp.TraceID]; !ok {
+		id := info.tags[telemetry.TagRunID]
+		if id == "" {
+			continue // not a run of graphsignal's
+		}
+		if _, ok := c.runs[id]; !ok {
 			if len(c.order) == maxRuns {
-				delete(c.runs, c.order[0])
+				c.forget(c.order[0])
 				c.order = c.order[1:]
 			}
-			c.order = append(c.order, sp.TraceID)
+			c.order = append(c.order, id)
 		}
-		c.runs[sp.TraceID] = info
+		c.runs[id] = info
+		if f, ok := c.first[sp.TraceID]; !ok || info.start.Before(c.runs[f].start) {
+			c.first[sp.TraceID] = id
+		}
+	}
+}
+
+// forget drops the run id, and the traces it was the earliest run of.
+func (c *converter) forget(id string) {
+	delete(c.runs, id)
+	for t, f := range c.first {
+		if f == id {
+			delete(c.first, t)
+		}
 	}
 }
 
@@ -111,7 +134,6 @@ func (c *converter) learn(spans []telemetry.Span) {
 // and the resource attributes of the record's own source (a program's
 // service.name).
 type resKey struct {
-	trace     telemetry.TraceID
 	session   string
 	run       string
 	service   string
@@ -127,21 +149,20 @@ type kv struct {
 
 // keyFor returns the resource key of a record of trace with tags, whose
 // own resource attributes are own (sorted by key). A record without a
-// session or run id of its own (a process metric point) takes those of its
-// run, when the converter has seen the run span. Its service is the
-// configured one, else its run's deployment, else its own deployment tag.
+// run id of its own (a process metric point) belongs to the earliest run of
+// its trace the converter has seen; without a session id of its own, it
+// takes its run's. Its service is the configured one, else its run's
+// deployment, else its own deployment tag.
 func (c *converter) keyFor(trace telemetry.TraceID, tags telemetry.Tags, own []kv) resKey {
-	k := resKey{trace: trace, ownAttrs: own, service: c.service}
+	k := resKey{ownAttrs: own, service: c.service}
 	k.session, k.sessionOK = tags[telemetry.TagSessionID]
 	k.run = tags[telemetry.TagRunID]
-	run, known := c.runs[trace]
-	if known {
-		if !k.sessionOK {
-			k.session, k.sessionOK = run.tags[telemetry.TagSessionID]
-		}
-		if k.run == "" {
-			k.run = run.tags[telemetry.TagRunID]
-		}
+	if k.run == "" {
+		k.run = c.first[trace]
+	}
+	run, known := c.runs[k.run]
+	if known && !k.sessionOK {
+		k.session, k.sessionOK = run.tags[telemetry.TagSessionID]
 	}
 	if k.service == "" {
 		k.service = run.tags[telemetry.TagDeployment] // "" when not known
@@ -164,12 +185,11 @@ func (c *converter) keyFor(trace telemetry.TraceID, tags telemetry.Tags, own []k
 
 // mapKey is the comparable part of a resKey.
 type mapKey struct {
-	trace                 telemetry.TraceID
 	session, run, service string
 	own                   string
 }
 
-func (k resKey) mapKey() mapKey { return mapKey{k.trace, k.session, k.run, k.service, k.own} }
+func (k resKey) mapKey() mapKey { return mapKey{k.session, k.run, k.service, k.own} }
 
 // fillResource writes the attributes of the resource k: service.name, the
 // OTEL_RESOURCE_ATTRIBUTES, the run span's host/process/CI attributes, the
@@ -177,7 +197,7 @@ func (k resKey) mapKey() mapKey { return mapKey{k.trace, k.session, k.run, k.ser
 // program's service.name wins for its own records).
 func (c *converter) fillResource(r pcommon.Resource, k resKey) {
 	m := r.Attributes()
-	info := c.runs[k.trace]
+	info := c.runs[k.run]
 	m.EnsureCapacity(len(c.extra) + len(info.attrs) + len(k.ownAttrs) + 4)
 	if k.service != "" {
 		m.PutStr(tagServiceName, k.service)

@@ -19,6 +19,7 @@ import (
 	"github.com/graphsignal/graphsignal/internal/pricing"
 	"github.com/graphsignal/graphsignal/internal/redact"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
+	"github.com/graphsignal/graphsignal/internal/upload/otlpexport"
 )
 
 // Config is graphsignal's resolved configuration (README, "Configuration"). It is built in
@@ -219,6 +220,11 @@ func resolveConfig(fs *pflag.FlagSet, environ []string, configFlag string, debug
 
 	if _, err := apibase.Parse(cfg.APIBase); err != nil {
 		return nil, nil, usageErrorf("api_base from %s: %w", sources["api_base"].from, err)
+	}
+	if cfg.OTLPEndpoint != "" {
+		if err := otlpexport.CheckEndpoint(environ, cfg.OTLPEndpoint); err != nil {
+			return nil, nil, usageErrorf("otlp_endpoint %q from %s: %w", redact.Endpoint(cfg.OTLPEndpoint), sources["otlp_endpoint"].from, err)
+		}
 	}
 
 	if cfg.Prices, err = resolvePrices(v, file); err != nil {

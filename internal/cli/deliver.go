@@ -35,12 +35,21 @@ type destinations struct {
 	// settings describes the OTLP destination's signals, for --debug
 	// (secrets not yet redacted); nil without one. Only --debug calls it.
 	settings func() []string
-	// warnings are one-line problems found while configuring them.
+	// invalid are settings that leave a destination out (a malformed
+	// endpoint, key or variable), one line each: a run warns and goes on
+	// (invalidNote says what becomes of the program's own data), while
+	// graphsignal upload refuses to start.
+	invalid     []string
+	invalidNote string
+	// warnings are other one-line problems found while configuring them.
 	warnings []string
 }
 
 // print writes the warnings, and with debug the settings, redacted.
 func (d destinations) print(w io.Writer, debug bool) {
+	for _, line := range d.invalid {
+		fmt.Fprintf(w, "graphsignal: warning: %s\n", redact.String(line+" ("+d.invalidNote+")", d.secrets...))
+	}
 	for _, line := range d.warnings {
 		fmt.Fprintf(w, "graphsignal: warning: %s\n", redact.String(line, d.secrets...))
 	}
@@ -60,7 +69,7 @@ func configuredDestinations(cfg *Config, environ []string) destinations {
 		gs, err := gsapi.New(gsapi.Config{APIBase: cfg.APIBase, APIKey: cfg.APIKey})
 		switch {
 		case err != nil:
-			d.warnings = append(d.warnings, fmt.Sprintf("Graphsignal API: %v (nothing is sent there)", err))
+			d.invalid = append(d.invalid, fmt.Sprintf("Graphsignal API: %v", err))
 		default:
 			d.senders = append(d.senders, gs)
 			if gs.InsecureKey() {
@@ -69,13 +78,13 @@ func configuredDestinations(cfg *Config, environ []string) destinations {
 		}
 		d.secrets = append(d.secrets, cfg.APIKey)
 	}
+	d.invalidNote = "graphsignal sends nothing there"
 	oc, err := otlpexport.FromEnv(environ, cfg.OTLPEndpoint)
 	if err != nil {
-		msg := fmt.Sprintf("OTLP: %v (graphsignal sends nothing there", err)
+		d.invalid = append(d.invalid, fmt.Sprintf("OTLP: %v", err))
 		if userOTLPEndpoint(environ) {
-			msg += "; the program's own OpenTelemetry data goes there directly, unrecorded"
+			d.invalidNote += "; the program's own OpenTelemetry data goes there directly, unrecorded"
 		}
-		d.warnings = append(d.warnings, msg+")")
 		return d
 	}
 	d.secrets = append(d.secrets, oc.Secrets()...)
@@ -85,7 +94,7 @@ func configuredDestinations(cfg *Config, environ []string) destinations {
 	d.settings = oc.Describe
 	ox, err := otlpexport.New(oc)
 	if err != nil {
-		d.warnings = append(d.warnings, fmt.Sprintf("OTLP: %v (nothing is sent there)", err))
+		d.invalid = append(d.invalid, fmt.Sprintf("OTLP: %v", err))
 		return d
 	}
 	d.senders = append(d.senders, ox)

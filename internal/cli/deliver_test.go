@@ -28,6 +28,7 @@ func TestConfiguredDestinations(t *testing.T) {
 		environ  []string
 		senders  []string // name prefixes
 		warnings []string // substrings, one per warning
+		invalid  []string // substrings, one per destination left out
 	}{
 		{name: "none"},
 		{name: "api key", cfg: Config{APIKey: key, APIBase: "https://api.graphsignal.com"},
@@ -41,7 +42,9 @@ func TestConfiguredDestinations(t *testing.T) {
 		{name: "both", cfg: Config{APIKey: key, APIBase: "https://api.graphsignal.com", OTLPEndpoint: "https://collector:4318"},
 			senders: []string{"Graphsignal API ", "OTLP https://collector:4318"}},
 		{name: "bad otlp setting", environ: []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318", "OTEL_EXPORTER_OTLP_PROTOCOL=carrier-pigeon"},
-			warnings: []string{"OTLP"}},
+			invalid: []string{"OTLP: OTEL_EXPORTER_OTLP_PROTOCOL"}},
+		{name: "bad api base", cfg: Config{APIKey: key, APIBase: "ftp://api.example.com"},
+			invalid: []string{"Graphsignal API: "}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,12 +61,14 @@ func TestConfiguredDestinations(t *testing.T) {
 					t.Errorf("sender name %q shows the key", s.Name())
 				}
 			}
-			if len(d.warnings) != len(tt.warnings) {
-				t.Fatalf("warnings %q, want %d", d.warnings, len(tt.warnings))
-			}
-			for i, w := range d.warnings {
-				if !strings.Contains(w, tt.warnings[i]) || strings.Contains(w, key) {
-					t.Errorf("warning %q, want %q and no key", w, tt.warnings[i])
+			for _, c := range []struct{ got, want []string }{{d.warnings, tt.warnings}, {d.invalid, tt.invalid}} {
+				if len(c.got) != len(c.want) {
+					t.Fatalf("warnings %q, invalid %q: want %q, %q", d.warnings, d.invalid, tt.warnings, tt.invalid)
+				}
+				for i, w := range c.got {
+					if !strings.Contains(w, c.want[i]) || strings.Contains(w, key) {
+						t.Errorf("%q, want %q and no key", w, c.want[i])
+					}
 				}
 			}
 			// --debug alone lists where each OTLP signal goes, never a
@@ -81,7 +86,7 @@ func TestConfiguredDestinations(t *testing.T) {
 			if strings.Contains(debug.String(), key) {
 				t.Errorf("with --debug: %q shows the key", debug.String())
 			}
-			want := len(tt.senders) > 0 || len(tt.warnings) > 0
+			want := len(tt.senders) > 0 || len(tt.warnings) > 0 || len(tt.invalid) > 0
 			if got := wantsDelivery(&cfg, tt.environ); got != want {
 				t.Errorf("wantsDelivery = %v, want %v", got, want)
 			}

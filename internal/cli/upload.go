@@ -62,7 +62,6 @@ Exit status:
 	fs.String("api-key", "", "Graphsignal API key")
 	fs.String("api-base", "", "Graphsignal API base URL (default https://api.graphsignal.com)")
 	fs.String("otlp-endpoint", "", "OpenTelemetry OTLP endpoint")
-	fs.String("deployment", "", "deployment name (the OTLP service.name when OTEL_SERVICE_NAME is not set)")
 	fs.String("data-dir", "", "local data directory (default $XDG_DATA_HOME/graphsignal)")
 	fs.Bool("json", false, "print a JSON summary on stdout (docs/json.md)")
 	return cmd
@@ -105,6 +104,9 @@ func uploadRun(ctx context.Context, opts *uploadOptions) error {
 	stderr := opts.streams.ErrOut
 	sp := spool.Open(cfg.DataDir)
 	dests := configuredDestinations(cfg, opts.environ)
+	if len(dests.invalid) > 0 {
+		return usageErrorf("%s; nothing was sent", redact.String(strings.Join(dests.invalid, "; "), dests.secrets...))
+	}
 	dests.print(stderr, cfg.Debug)
 	results := make([]uploadDestination, len(dests.senders))
 	var wg sync.WaitGroup

@@ -164,6 +164,25 @@ func signalFromEnv(env map[string]string, signal, path string, tlsByFiles map[[3
 	return sig, nil
 }
 
+// CheckEndpoint reports what is wrong with endpoint as the endpoint of
+// every signal (the --otlp-endpoint flag or the config file, which replace
+// OTEL_EXPORTER_OTLP_ENDPOINT), under the protocol and insecure setting of
+// environ's OTEL_EXPORTER_OTLP_PROTOCOL and _INSECURE.
+func CheckEndpoint(environ []string, endpoint string) error {
+	var proto, insecure string
+	for _, kv := range environ {
+		switch k, v, _ := strings.Cut(kv, "="); k {
+		case envPrefix + "PROTOCOL":
+			proto = v
+		case envPrefix + "INSECURE":
+			insecure = v
+		}
+	}
+	ins, _ := strconv.ParseBool(insecure) // a bad value is FromEnv's to report
+	_, err := endpointURL(endpoint, proto, ins, true, "v1/traces")
+	return err
+}
+
 // endpointURL checks an endpoint and returns the URL a Signal uses: for
 // http, the base URL with path appended (OTEL_EXPORTER_OTLP_ENDPOINT) or
 // the URL as is (the per-signal variables); for grpc, scheme://host:port,
@@ -183,8 +202,13 @@ func endpointURL(raw, proto string, insecure, appendPath bool, path string) (str
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return "", fmt.Errorf("scheme %q: want http or https", u.Scheme)
 	}
-	if u.Host == "" {
+	if u.Host == "" || u.Hostname() == "" {
 		return "", fmt.Errorf("no host in URL")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("port %s: want 1 to 65535", p)
+		}
 	}
 	if proto == ProtocolGRPC {
 		return u.Scheme + "://" + u.Host, nil

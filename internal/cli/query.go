@@ -58,7 +58,7 @@ func runDeliveries(dataDir string, d *store.SessionDetail, stderr io.Writer) rep
 	for run, sts := range byRun {
 		for _, st := range sts {
 			out[run] = append(out[run], report.Delivery{Destination: st.Destination, State: string(st.State),
-				Acknowledged: st.Offset, Size: st.Size, Why: st.Why})
+				Acknowledged: st.Offset, Size: st.Size, Why: st.Why, Refused: st.Refused})
 		}
 	}
 	return out

@@ -156,14 +156,18 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 // fixtureDeliveries says where fixtureDetail's runs went: one run to two
-// destinations (delivered, pending), one dropped, the others nowhere.
+// destinations (delivered, pending with records refused), one dropped at
+// one and refused in part at another, the others nowhere.
 func fixtureDeliveries() Deliveries {
 	return Deliveries{
 		mustSpan("b7ad6b7169203331"): {
 			{Destination: "Graphsignal API https://api.graphsignal.com", State: DeliveryDelivered, Acknowledged: 52_000},
-			{Destination: "OTLP http://collector:4318", State: DeliveryPending, Acknowledged: 20_480, Size: 52_000},
+			{Destination: "OTLP http://collector:4318", State: DeliveryPending, Acknowledged: 20_480, Size: 52_000,
+				Refused: 3, Why: "partial success: 3 spans without a name"},
 		},
 		mustSpan("c7ad6b7169203331"): {
+			{Destination: "Graphsignal API https://api.graphsignal.com", State: DeliveryRefused, Acknowledged: 9_000,
+				Refused: 16, Why: "400: bad request"},
 			{Destination: "OTLP http://collector:4318", State: DeliveryDropped, Why: "older than 168h0m0s"},
 		},
 	}

@@ -98,6 +98,9 @@ type Cursor struct {
 	f       *os.File
 	offset  int64
 	seq     uint64
+	// refused and refusedWhy are the cursor file's refusal line (Refused).
+	refused    int64
+	refusedWhy string
 }
 
 // Claim takes dest's cursor on journal for this process without waiting:
@@ -136,7 +139,7 @@ func (d *Dir) Claim(dest, journal string) (*Cursor, error) {
 		_ = f.Close()
 		return nil, ErrNotPending
 	}
-	b := make([]byte, recordSize)
+	b := make([]byte, recordSize+maxRefusal)
 	n, err := f.ReadAt(b, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
 		_ = f.Close()
@@ -144,7 +147,61 @@ func (d *Dir) Claim(dest, journal string) (*Cursor, error) {
 	}
 	c := &Cursor{d: d, dest: dest, journal: journal, f: f}
 	c.offset, c.seq = decodeRecord(b[:n])
+	c.refused, c.refusedWhy = decodeRefusal(b[:n])
 	return c, nil
+}
+
+// A cursor file may hold, after its two slots, what the destination refused
+// of the journal so far: "refused N REASON\n", N the records it refused as
+// invalid or too large and REASON the first refusal's. It is rewritten in
+// one pwrite(2) (N only grows and REASON stays, so the line never
+// shortens), is read back by a process that resumes the journal, and stays
+// in the "delivered" marker for Status.
+const (
+	refusalPrefix = "refused "
+	maxRefusal    = 512 // bytes of the line, REASON cut to fit
+)
+
+func decodeRefusal(b []byte) (n int64, why string) {
+	if len(b) <= recordSize {
+		return 0, ""
+	}
+	line, _, ok := strings.Cut(string(b[recordSize:]), "\n")
+	rest, isRefusal := strings.CutPrefix(line, refusalPrefix)
+	if !ok || !isRefusal {
+		return 0, ""
+	}
+	num, why, _ := strings.Cut(rest, " ")
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 {
+		return 0, ""
+	}
+	return n, why
+}
+
+// Refused durably adds n records to those the destination refused of the
+// journal (as invalid, or a single record too large), with why, the
+// refusal's reason, kept when it is the first. Call it before Advance past
+// them: a process killed in between counts them again when it resends.
+func (c *Cursor) Refused(n int64, why string) error {
+	if c.f == nil {
+		return ErrRetired
+	}
+	if n <= 0 {
+		return nil
+	}
+	if c.refusedWhy == "" {
+		c.refusedWhy = strings.Join(strings.Fields(why), " ")
+	}
+	line := fmt.Sprintf("%s%d %s", refusalPrefix, c.refused+n, c.refusedWhy)
+	if len(line) > maxRefusal-1 {
+		line = strings.ToValidUTF8(line[:maxRefusal-1], "")
+	}
+	if _, err := c.f.WriteAt([]byte(line+"\n"), recordSize); err != nil {
+		return fmt.Errorf("refused %s: %w", c.journal, err)
+	}
+	c.refused += n
+	return nil
 }
 
 // Journal returns the name of the cursor's journal.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -333,4 +334,58 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Errorf("after writing slot %d (seq %d, offset %d) over %q: offset %d", seq%2, seq, off, rec, got)
 		}
 	})
+}
+
+// TestRefusedIsKept: what a destination refused of a journal is counted
+// across processes (the cursor file), reported while pending and in the
+// "delivered" marker (state Refused), and a drop's reason replaces it.
+func TestRefusedIsKept(t *testing.T) {
+	sp, name, size := expected(t, 3)
+	c, err := sp.Claim(testDest, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Refused(2, "400: bad\nrequest"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Advance(10); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := sp.Status(name); err != nil || st[0].State != Pending || st[0].Refused != 2 || st[0].Why != "400: bad request" {
+		t.Fatalf("Status() = %+v, %v; want pending with 2 refused", st, err)
+	}
+	c, err = sp.Claim(testDest, name) // as another process would
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Refused(3, "413: too large"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Advance(size); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := sp.Status(name); err != nil || st[0].State != Refused || st[0].Refused != 5 || st[0].Why != "400: bad request" || st[0].Offset != size {
+		t.Fatalf("Status() = %+v, %v; want refused, 5 records, the first reason", st, err)
+	}
+
+	sp, name, _ = expected(t, 1)
+	c, err = sp.Claim(testDest, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Refused(1, strings.Repeat("long reason ", 100)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Drop(1, "spool over its size bound"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := sp.Status(name); err != nil || st[0].State != Dropped || st[0].Why != "spool over its size bound" {
+		t.Fatalf("Status() = %+v, %v; want dropped with its own reason", st, err)
+	}
 }

@@ -125,7 +125,11 @@ func (d *Dir) retire(c *Cursor, marker string, extra []byte) error {
 	}
 	defer unlock()
 	if len(extra) > 0 {
+		// In place of a refusal line (Cursor.Refused), which may be longer.
 		if _, err := c.f.WriteAt(extra, recordSize); err != nil {
+			return fmt.Errorf("retire cursor: %w", err)
+		}
+		if err := c.f.Truncate(recordSize + int64(len(extra))); err != nil {
 			return fmt.Errorf("retire cursor: %w", err)
 		}
 	}

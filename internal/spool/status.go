@@ -18,6 +18,7 @@ type State string
 const (
 	Pending   State = "pending"
 	Delivered State = "delivered"
+	Refused   State = "refused" // delivered to its end, some records refused
 	Dropped   State = "dropped"
 )
 
@@ -29,8 +30,13 @@ type DeliveryStatus struct {
 	Offset int64
 	// Size is the journal's size now (pending only).
 	Size int64
-	// Why says why the journal was dropped (dropped only).
+	// Why says why the journal was dropped (dropped only), or why the
+	// destination refused records of it (Refused).
 	Why string
+	// Refused is how many records of the journal the destination refused
+	// as invalid or too large (Cursor.Refused); a delivered journal with
+	// any is in state Refused.
+	Refused int64
 	// DroppedRecords is what the destination has had dropped in all (its
 	// counter, see Dropped).
 	DroppedRecords int64
@@ -81,8 +87,12 @@ func (d *Dir) status(dir, journal string) (DeliveryStatus, bool, error) {
 		st := DeliveryStatus{State: s.state}
 		st.Offset, _ = decodeRecord(b)
 		switch s.state {
-		case Pending:
-			if fi, err := os.Stat(d.journalPath(journal)); err == nil {
+		case Pending, Delivered:
+			st.Refused, st.Why = decodeRefusal(b)
+			if s.state == Delivered && st.Refused > 0 {
+				st.State = Refused
+			}
+			if fi, err := os.Stat(d.journalPath(journal)); err == nil && s.state == Pending {
 				st.Size = fi.Size()
 			}
 		case Dropped:

@@ -45,6 +45,10 @@ type Result struct {
 	// part of the batch that a Sender sends in several requests (an OTLP
 	// signal); that part's records are counted in Rejected.
 	Refused *PermanentError
+	// Skipped counts records of the batch that the Sender does not send
+	// (OTLP: in-progress run spans, SDK uploads): neither delivered nor
+	// rejected there.
+	Skipped int
 	// NoRequest says the batch held nothing for the destination, so no
 	// request was made (OTLP has no in-progress spans): its records are
 	// neither delivered nor rejected there.

@@ -55,7 +55,11 @@ func (s *Shipper) sendOne(ctx context.Context, cur *cursor) (eof bool, err error
 		if !chunk.EOF && ctx.Err() == nil {
 			ahead = s.readAhead(cur, chunk.Next)
 		}
+		s.refused, s.refusedWhy = 0, ""
 		err := s.deliver(ctx, merge(chunk.Batches), cur.tries)
+		if err == nil && s.refused > 0 {
+			err = cur.c.Refused(s.refused, s.refusedWhy)
+		}
 		if ahead != nil {
 			a := <-ahead // joined: cur.reader is the goroutine's until now
 			if err == nil && a.err == nil && len(a.chunk.Batches) > 0 {
@@ -194,12 +198,15 @@ func (s *Shipper) deliver(ctx context.Context, b telemetry.Batch, tries uint) er
 	case errors.As(err, &perm) && perm.Request:
 		s.stats.add(func(st *Stats) { st.Rejected += int64(b.Len()) })
 		s.sayRefused(perm, b.Len())
+		s.noteRefused(b.Len(), refusalReason(perm))
 		return nil
 	case errors.As(err, &perm):
 		s.permanentStop(perm)
 		return perm
 	case errors.Is(err, ErrTooLarge) && b.Len() <= 1:
 		s.stats.add(func(st *Stats) { st.Dropped += int64(b.Len()) })
+		s.sayRefused(&PermanentError{Destination: s.cfg.Sender.Name(), Status: 413, Reason: "too large, even alone", Request: true}, b.Len())
+		s.noteRefused(b.Len(), "413: too large, even alone")
 		return nil
 	case errors.Is(err, ErrTooLarge):
 		return s.deliverSplit(ctx, b, b.Len()/2, tries)
@@ -218,13 +225,31 @@ func (s *Shipper) sayRefused(perm *PermanentError, n int) {
 	if !first {
 		return
 	}
-	why := perm.Reason
-	if perm.Status != 0 {
-		why = fmt.Sprintf("%d: %s", perm.Status, perm.Reason)
+	as := "invalid"
+	if perm.Status == 413 {
+		as = "too large"
 	}
-	line := fmt.Sprintf("graphsignal: %s: %d records refused as invalid (%s); they are dropped, delivery goes on",
-		s.cfg.Sender.Name(), n, why)
+	line := fmt.Sprintf("graphsignal: %s: %d records refused as %s (%s); they are dropped, delivery goes on",
+		s.cfg.Sender.Name(), n, as, refusalReason(perm))
 	fmt.Fprintln(s.cfg.Stderr, redact.String(line, s.cfg.Secrets...))
+}
+
+// refusalReason is a refusal's status and reason: "400: bad request".
+func refusalReason(perm *PermanentError) string {
+	if perm.Status != 0 {
+		return fmt.Sprintf("%d: %s", perm.Status, perm.Reason)
+	}
+	return perm.Reason
+}
+
+// noteRefused adds n records refused by the destination, for sendOne to
+// record in the journal's cursor (Cursor.Refused), with why when it is the
+// first reason.
+func (s *Shipper) noteRefused(n int, why string) {
+	s.refused += int64(n)
+	if s.refusedWhy == "" {
+		s.refusedWhy = redact.String(why, s.cfg.Secrets...)
+	}
 }
 
 // deliverSplit delivers b's first n records, then the others.
@@ -250,7 +275,7 @@ func (s *Shipper) attempt(ctx context.Context, b telemetry.Batch) error {
 	if err == nil {
 		s.stats.add(func(st *Stats) {
 			st.Requests++
-			st.Records += int64(b.Len() - res.Rejected)
+			st.Records += int64(max(b.Len()-res.Rejected-res.Skipped, 0))
 			st.Rejected += int64(res.Rejected)
 			st.Bytes += int64(res.Bytes)
 		})
@@ -261,6 +286,13 @@ func (s *Shipper) attempt(ctx context.Context, b telemetry.Batch) error {
 		s.logRequest(status, b.Len(), res.Bytes, latency, res.Message)
 		if res.Refused != nil {
 			s.sayRefused(res.Refused, res.Rejected)
+		}
+		if res.Rejected > 0 {
+			why := res.Message
+			if res.Refused != nil {
+				why = refusalReason(res.Refused)
+			}
+			s.noteRefused(res.Rejected, why)
 		}
 		return nil
 	}

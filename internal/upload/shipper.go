@@ -152,6 +152,11 @@ type Shipper struct {
 	finished string  // the backlog journal the last step delivered wholly
 	// bytesPerRecord is the journal bytes per record of the last read.
 	bytesPerRecord float64
+	// refused counts the records the destination refused (as invalid, or
+	// a single record too large) while delivering one chunk, with the
+	// first reason; sendOne records them in the chunk's cursor.
+	refused    int64
+	refusedWhy string
 	permanent      error
 	// backlogAt is when the backlog may be tried again after a failed
 	// request while streaming (zero: now); backlogBO spaces those tries.

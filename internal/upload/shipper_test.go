@@ -35,6 +35,10 @@ func TestDrainFailures(t *testing.T) {
 		pending   bool
 		stderr    string
 		stats     func(Stats) string // "" when right
+		// the journal's status once drained: records refused and why
+		// (state refused), unless it stays pending
+		refused    int64
+		refusedWhy string
 	}{
 		{
 			name: "retry then success",
@@ -98,6 +102,8 @@ func TestDrainFailures(t *testing.T) {
 				return Result{}, nil
 			},
 			delivered: 9,
+			stderr:    "graphsignal: " + testDest + ": 1 records refused as too large (413: too large, even alone); they are dropped, delivery goes on\n",
+			refused:   1, refusedWhy: "413: too large, even alone",
 			stats: func(s Stats) string {
 				if s.Dropped != 1 || s.Records != 9 {
 					return fmt.Sprintf("%+v", s)
@@ -111,6 +117,7 @@ func TestDrainFailures(t *testing.T) {
 				return Result{Rejected: 2, Message: "2 spans without a name"}, nil
 			},
 			delivered: 10, calls: 1,
+			refused:   2, refusedWhy: "2 spans without a name",
 			stats: func(s Stats) string {
 				if s.Rejected != 2 || s.Records != 8 {
 					return fmt.Sprintf("%+v", s)
@@ -146,6 +153,16 @@ func TestDrainFailures(t *testing.T) {
 				if tt.stats != nil {
 					if bad := tt.stats(s.Stats()); bad != "" {
 						t.Errorf("Stats() = %s", bad)
+					}
+				}
+				if !tt.pending {
+					st, err := d.Status("j")
+					want := spool.Delivered
+					if tt.refused > 0 {
+						want = spool.Refused
+					}
+					if err != nil || len(st) != 1 || st[0].State != want || st[0].Refused != tt.refused || st[0].Why != tt.refusedWhy {
+						t.Errorf("Status() = %+v, %v; want %s with %d refused (%q)", st, err, want, tt.refused, tt.refusedWhy)
 					}
 				}
 			})

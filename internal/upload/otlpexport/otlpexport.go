@@ -389,7 +389,11 @@ func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, er
 		calls[0].out, calls[0].err = calls[0].ep.send(ctx, calls[0].body, s)
 	}
 	wg.Wait()
-	var res upload.Result
+	res := upload.Result{Skipped: b.Len()}
+	for _, r := range reqs {
+		res.Skipped -= r.records()
+	}
+	res.Skipped = max(res.Skipped, 0)
 	var sent []call
 	var failed error
 	for _, c := range calls {

@@ -97,4 +97,11 @@ func TestInProgressRunSpanMakesNoRequest(t *testing.T) {
 	if !res.NoRequest || len(r.requests()) != 0 {
 		t.Errorf("Send of an in-progress run span: NoRequest %v, %d requests; want true, none", res.NoRequest, len(r.requests()))
 	}
+	// Beside other records, it is counted as skipped: not delivered.
+	point := telemetry.Metric{TraceID: run.TraceID, Name: "process.threads", Kind: telemetry.Gauge, Time: run.Start, Value: 1}
+	res, err = s.Send(context.Background(), telemetry.Batch{Spans: []telemetry.Span{run}, Metrics: []telemetry.Metric{point},
+		SDKUploads: []telemetry.SDKUpload{{Body: []byte{1}}}})
+	if err != nil || res.Skipped != 2 || res.NoRequest {
+		t.Errorf("Send of an in-progress run span, an SDK upload and a point: %+v, %v; want 2 skipped", res, err)
+	}
 }

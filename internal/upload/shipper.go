@@ -157,7 +157,7 @@ type Shipper struct {
 	// first reason; sendOne records them in the chunk's cursor.
 	refused    int64
 	refusedWhy string
-	permanent      error
+	permanent  error
 	// backlogAt is when the backlog may be tried again after a failed
 	// request while streaming (zero: now); backlogBO spaces those tries.
 	backlogAt time.Time

@@ -117,7 +117,7 @@ func TestDrainFailures(t *testing.T) {
 				return Result{Rejected: 2, Message: "2 spans without a name"}, nil
 			},
 			delivered: 10, calls: 1,
-			refused:   2, refusedWhy: "2 spans without a name",
+			refused: 2, refusedWhy: "2 spans without a name",
 			stats: func(s Stats) string {
 				if s.Rejected != 2 || s.Records != 8 {
 					return fmt.Sprintf("%+v", s)

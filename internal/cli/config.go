@@ -19,6 +19,7 @@ import (
 	"github.com/graphsignal/graphsignal/internal/pricing"
 	"github.com/graphsignal/graphsignal/internal/redact"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
+	"github.com/graphsignal/graphsignal/internal/upload/gsapi"
 	"github.com/graphsignal/graphsignal/internal/upload/otlpexport"
 )
 
@@ -220,6 +221,14 @@ func resolveConfig(fs *pflag.FlagSet, environ []string, configFlag string, debug
 
 	if _, err := apibase.Parse(cfg.APIBase); err != nil {
 		return nil, nil, usageErrorf("api_base from %s: %w", sources["api_base"].from, err)
+	}
+	// A key read from a file or a secret often ends in a newline; no key
+	// starts or ends with white space.
+	cfg.APIKey = strings.TrimSpace(cfg.APIKey)
+	if cfg.APIKey != "" {
+		if err := gsapi.CheckKey(cfg.APIKey); err != nil {
+			return nil, nil, usageErrorf("api_key from %s: %w", sources["api_key"].from, err)
+		}
 	}
 	if cfg.OTLPEndpoint != "" {
 		if err := otlpexport.CheckEndpoint(environ, cfg.OTLPEndpoint); err != nil {

@@ -307,6 +307,16 @@ func TestResolveConfigErrors(t *testing.T) {
 			want:       []string{`flush_timeout "0s"`, "environment GRAPHSIGNAL_FLUSH_TIMEOUT"},
 		},
 		{
+			name:       "api key with a space inside",
+			configCase: configCase{environ: []string{"GRAPHSIGNAL_API_KEY=sk-one two"}},
+			want:       []string{"api_key from environment GRAPHSIGNAL_API_KEY", "contains a space"},
+		},
+		{
+			name:       "otlp endpoint with a bad port in the file",
+			configCase: configCase{file: "otlp_endpoint: http://collector:70000\n"},
+			want:       []string{`otlp_endpoint "http://collector:70000" from config file`, "port 70000"},
+		},
+		{
 			name:       "unknown config key",
 			configCase: configCase{file: "deployment: x\nsampel_interval: 1s\n"},
 			want:       []string{`unknown setting "sampel_interval"`, "config.yaml"},
@@ -570,5 +580,22 @@ func TestExitStatus(t *testing.T) {
 				t.Errorf("exitStatus(%v) printed %q, want %q", tt.err, stderr.String(), tt.wantPrint)
 			}
 		})
+	}
+}
+
+// TestResolveConfigTrimsAPIKey: a key read from a secret file often ends
+// in a newline; it is used without the white space around it, and a child
+// that inherited the untrimmed variable still counts as holding the key.
+func TestResolveConfigTrimsAPIKey(t *testing.T) {
+	environ := []string{"GRAPHSIGNAL_API_KEY=\tsk-key-42\n"}
+	cfg, _, err := configCase{environ: environ}.resolve(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.APIKey != "sk-key-42" {
+		t.Errorf("APIKey = %q, want it trimmed", cfg.APIKey)
+	}
+	if got := inheritedAPIKey(cfg, environ); got != "sk-key-42" {
+		t.Errorf("inheritedAPIKey = %q, want the trimmed key", got)
 	}
 }

@@ -381,8 +381,8 @@ func secrets(cfg *Config, environ []string, token string) []string {
 // uploads are sent on with the user's key). The user's key never enters
 // the child's environment that way.
 func inheritedAPIKey(cfg *Config, environ []string) string {
-	if k, _ := env.Lookup(environ, env.VarAPIKey); cfg.APIKey != "" && k == cfg.APIKey {
-		return k
+	if k, _ := env.Lookup(environ, env.VarAPIKey); cfg.APIKey != "" && strings.TrimSpace(k) == cfg.APIKey {
+		return cfg.APIKey // as an HTTP server reads the header: trimmed
 	}
 	return ""
 }

@@ -101,6 +101,19 @@ var (
 	_ upload.Primer = (*Sender)(nil)
 )
 
+// CheckKey reports what makes key unusable as an API key: empty, or holding
+// a character that an HTTP header value cannot carry as sent (a space, a
+// control or a non-ASCII character). The error never quotes the key.
+func CheckKey(key string) error {
+	if key == "" {
+		return errors.New("no API key")
+	}
+	if strings.IndexFunc(key, func(r rune) bool { return r <= ' ' || r >= 0x7f }) >= 0 {
+		return errors.New("the API key contains a space, a control or a non-ASCII character")
+	}
+	return nil
+}
+
 // New checks cfg and returns a Sender. An unusable APIBase gives an error
 // naming it (without credentials); the key is never in an error.
 func New(cfg Config) (*Sender, error) {
@@ -108,12 +121,8 @@ func New(cfg Config) (*Sender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api base %w", err)
 	}
-	if cfg.APIKey == "" {
-		return nil, errors.New("graphsignal api: no API key")
-	}
-	if strings.IndexFunc(cfg.APIKey, func(r rune) bool { return r <= ' ' || r >= 0x7f }) >= 0 {
-		// Said without the key: it may be a secret pasted with a newline.
-		return nil, errors.New("graphsignal api: the API key contains spaces or control characters")
+	if err := CheckKey(cfg.APIKey); err != nil {
+		return nil, err
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -151,6 +160,7 @@ func New(cfg Config) (*Sender, error) {
 }
 
 func isLoopback(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, ".")) // names are case-insensitive; "localhost." is absolute
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
 		return true
 	}

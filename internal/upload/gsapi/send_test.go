@@ -440,6 +440,8 @@ func TestNameAndInsecureKey(t *testing.T) {
 		{"http://127.0.0.1:5000", "Graphsignal API http://127.0.0.1:5000", false},
 		{"http://[::1]:5000", "Graphsignal API http://[::1]:5000", false},
 		{"http://localhost:5000", "Graphsignal API http://localhost:5000", false},
+		{"http://LOCALHOST:9", "Graphsignal API http://LOCALHOST:9", false},
+		{"http://web.Localhost.:9", "Graphsignal API http://web.Localhost.:9", false},
 		{"http://10.0.0.1", "Graphsignal API http://10.0.0.1", true},
 		{"HTTPS://API.example.com//", "Graphsignal API https://API.example.com", false},
 	}
@@ -512,5 +514,20 @@ func TestSendGPUResources(t *testing.T) {
 		FirstSeenTs: ns(0), LastSeenTs: ns(3 * time.Second)}}
 	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
 		t.Errorf("gpu resources (-want +got):\n%s", diff)
+	}
+}
+
+func TestCheckKey(t *testing.T) {
+	for _, tt := range []struct {
+		key string
+		ok  bool
+	}{{"sk-abc_123.XYZ", true}, {"", false}, {"sk abc", false}, {"sk-abc\n", false}, {"sk-tëst", false}, {"sk\x7f", false}} {
+		err := CheckKey(tt.key)
+		if (err == nil) != tt.ok {
+			t.Errorf("CheckKey(%q) = %v, want ok %v", tt.key, err, tt.ok)
+		}
+		if err != nil && tt.key != "" && strings.Contains(err.Error(), tt.key) {
+			t.Errorf("CheckKey(%q) = %v quotes the key", tt.key, err)
+		}
 	}
 }

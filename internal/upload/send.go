@@ -297,8 +297,14 @@ func (s *Shipper) attempt(ctx context.Context, b telemetry.Batch) error {
 		return nil
 	}
 	s.stats.add(func(st *Stats) { st.Failed++ })
-	s.stats.setErr(redact.String(err.Error(), s.cfg.Secrets...), false)
-	s.logRequest(statusOf(err), b.Len(), res.Bytes, latency, err.Error())
+	msg := err.Error()
+	if actx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		// Ended by the request timeout or the flush timeout, not by the
+		// destination: "context canceled" would not say what happened.
+		msg = fmt.Sprintf("no answer within %v", latency.Round(time.Millisecond))
+	}
+	s.stats.setErr(redact.String(msg, s.cfg.Secrets...), false)
+	s.logRequest(statusOf(err), b.Len(), res.Bytes, latency, msg)
 	var perm *PermanentError
 	var retry *RetryableError
 	switch {

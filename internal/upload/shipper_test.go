@@ -558,3 +558,29 @@ func TestSayRetries(t *testing.T) {
 		})
 	}
 }
+
+// TestSilentDestinationSaysNoAnswer: a request that the destination never
+// answers ends at the request timeout, and the last error says so rather
+// than "context deadline exceeded".
+func TestSilentDestinationSaysNoAnswer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := spool.Open(t.TempDir())
+		writeJournal(t, d, "j", 3, 3, false)
+		s := newShipper(t, Config{Sender: silentSender{}, Spool: d, RequestTimeout: 10 * time.Second, MaxRetryTime: 15 * time.Second})
+		if err := s.Drain(t.Context(), nil); err == nil {
+			t.Fatal("Drain of a silent destination = nil")
+		}
+		if got := s.Stats().LastError; got != "no answer within 10s" {
+			t.Errorf("LastError = %q, want %q", got, "no answer within 10s")
+		}
+	})
+}
+
+// silentSender never answers.
+type silentSender struct{}
+
+func (silentSender) Name() string { return testDest }
+func (silentSender) Send(ctx context.Context, _ telemetry.Batch) (Result, error) {
+	<-ctx.Done()
+	return Result{}, fmt.Errorf("post: %w", ctx.Err())
+}

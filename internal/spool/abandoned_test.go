@@ -51,9 +51,9 @@ func TestImportEndsAbandonedRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := onlyRun(t, st, "killed")
-	if !r.End.Equal(last) || r.ErrorKind != telemetry.ErrorKindRecorderLost || r.StatusMessage != store.RecorderLostMessage {
+	if !r.End.Equal(last) || r.ErrorKind != telemetry.ErrorKindRecorderLost || r.StatusMessage != telemetry.RecorderLostMessage {
 		t.Errorf("abandoned run: End %v ErrorKind %q StatusMessage %q, want %v %q %q",
-			r.End, r.ErrorKind, r.StatusMessage, last, telemetry.ErrorKindRecorderLost, store.RecorderLostMessage)
+			r.End, r.ErrorKind, r.StatusMessage, last, telemetry.ErrorKindRecorderLost, telemetry.RecorderLostMessage)
 	}
 	if sp.HasJournals() {
 		t.Error("the final journal was not removed")

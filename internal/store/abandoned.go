@@ -9,16 +9,13 @@ import (
 	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
-// RecorderLostMessage is the status message of a run ended by EndAbandoned.
-const RecorderLostMessage = "graphsignal was killed; the program's exit status is unknown"
-
 // EndAbandoned ends the run whose span id is run, and every run nested in
 // it (run spans of its trace whose parents lead to it through run spans),
 // that has no recorded end. The caller knows that nothing will ever record
 // one: the run's journal is final (its writer is gone) and wholly imported.
 // Each such run gets as its end the time of the last record of its trace
 // (metric point, span start or end, log, score; its own start at least),
-// status unset, the status message RecorderLostMessage and the attribute
+// status unset, the status message telemetry.RecorderLostMessage and the attribute
 // telemetry.AttrErrorKind = telemetry.ErrorKindRecorderLost, so that
 // `show` reports an unknown outcome rather than a run in progress forever.
 // Runs that have an end are not touched, and a later write of the real end
@@ -54,7 +51,7 @@ func (s *Store) EndAbandoned(ctx context.Context, run telemetry.SpanID) (int, er
 			UPDATE spans SET end_ns = max(start_ns, ?), status = 0, status_message = ?,
 				attributes = json_set(coalesce(attributes, '{}'), '$."`+telemetry.AttrErrorKind+`"', ?)
 			WHERE trace_id = ? AND is_run = 1 AND end_ns = 0 AND span_id IN (SELECT span_id FROM tree)`,
-			run.String(), trace, last, RecorderLostMessage, telemetry.ErrorKindRecorderLost, trace)
+			run.String(), trace, last, telemetry.RecorderLostMessage, telemetry.ErrorKindRecorderLost, trace)
 		if err != nil {
 			return fmt.Errorf("end abandoned runs: %w", err)
 		}

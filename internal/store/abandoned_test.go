@@ -49,8 +49,8 @@ func TestEndAbandoned(t *testing.T) {
 		if got := r.ErrorKind == telemetry.ErrorKindRecorderLost; got != lost {
 			t.Errorf("run %s: ErrorKind = %q, want recorder_lost: %v", r.SpanID, r.ErrorKind, lost)
 		}
-		if lost && (r.StatusMessage != RecorderLostMessage || r.Status != telemetry.StatusUnset) {
-			t.Errorf("run %s: status %v %q, want unset %q", r.SpanID, r.Status, r.StatusMessage, RecorderLostMessage)
+		if lost && (r.StatusMessage != telemetry.RecorderLostMessage || r.Status != telemetry.StatusUnset) {
+			t.Errorf("run %s: status %v %q, want unset %q", r.SpanID, r.Status, r.StatusMessage, telemetry.RecorderLostMessage)
 		}
 		if lost && r.Attributes[telemetry.AttrExecutableName] != "python" {
 			t.Errorf("run %s: attributes lost: %v", r.SpanID, r.Attributes)

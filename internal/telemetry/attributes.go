@@ -84,3 +84,7 @@ const (
 	// unknown and the run's end is its last record (docs/store.md).
 	ErrorKindRecorderLost = "recorder_lost"
 )
+
+// RecorderLostMessage is the status message of a run ended because
+// graphsignal died before it recorded the end (ErrorKindRecorderLost).
+const RecorderLostMessage = "graphsignal was killed; the program's exit status is unknown"

@@ -10,6 +10,7 @@ import (
 
 	"github.com/graphsignal/graphsignal/internal/journal"
 	"github.com/graphsignal/graphsignal/internal/spool"
+	"github.com/graphsignal/graphsignal/internal/telemetry"
 )
 
 // The journals a Shipper sends: the run's live journal, the backlog, and
@@ -249,6 +250,10 @@ type cursor struct {
 	// the Shipper's loop spaces the tries (pauseBacklog), so that a
 	// failing request does not hold the live journal back.
 	tries uint
+	// run is the span id of the journal's run; runEnded, that its end was
+	// seen or sent (else sendOne sends abandonedEnd at the final EOF).
+	run      telemetry.SpanID
+	runEnded bool
 }
 
 func (c *cursor) closeReader() {
@@ -278,6 +283,7 @@ func (s *Shipper) claim(ctx context.Context, name string) (*cursor, error) {
 		return nil, err
 	}
 	cur := &cursor{name: name, c: c}
+	_, cur.run, _ = spool.JournalRun(name)
 	if err := s.prime(ctx, cur); err != nil {
 		_ = c.Release()
 		return nil, err

@@ -77,7 +77,38 @@ func (s *Shipper) sendOne(ctx context.Context, cur *cursor) (eof bool, err error
 		}
 		s.saveState(cur, chunk.Next)
 	}
+	if !cur.runEnded && endsRun(chunk.Batches, cur.run) {
+		cur.runEnded = true
+	}
+	if chunk.EOF && cur.reader.Final() && !cur.runEnded {
+		if err := s.sendAbandonedEnd(ctx, cur); err != nil {
+			return false, err
+		}
+	}
 	return chunk.EOF, nil
+}
+
+// sendAbandonedEnd sends the end of cur's run when its final journal holds
+// none (abandonedEnd). Sent again, it keeps its ids: a process killed
+// before the journal is retired sends the same span.
+func (s *Shipper) sendAbandonedEnd(ctx context.Context, cur *cursor) error {
+	end, ok, err := s.abandonedEnd(ctx, cur.name)
+	if err != nil {
+		return err
+	}
+	if ok {
+		s.refused, s.refusedWhy = 0, ""
+		if err := s.deliver(ctx, telemetry.Batch{Spans: []telemetry.Span{end}}, cur.tries); err != nil {
+			return sendError{err}
+		}
+		if s.refused > 0 {
+			if err := cur.c.Refused(s.refused, s.refusedWhy); err != nil {
+				return err
+			}
+		}
+	}
+	cur.runEnded = true
+	return nil
 }
 
 // aheadChunk is a chunk of a journal read ahead of its delivery offset.

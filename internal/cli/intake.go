@@ -210,6 +210,18 @@ func formatLabels(tags telemetry.Tags) string {
 }
 
 // spansReceived counts the spans the child reported through both intakes.
+// droppedAtIntake is how many records the socket intake dropped under
+// overload (ipc.MetricDropped), from its final counters.
+func droppedAtIntake(metrics []telemetry.Metric) uint64 {
+	var n uint64
+	for _, m := range metrics {
+		if m.Name == ipc.MetricDropped {
+			n += uint64(m.Value)
+		}
+	}
+	return n
+}
+
 func spansReceived(metrics []telemetry.Metric) int {
 	n := 0
 	for _, m := range metrics {

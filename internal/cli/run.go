@@ -310,7 +310,7 @@ func failedStart(ctx context.Context, opts *runOptions, pipe *pipeline.Pipeline,
 	var execErr *launcher.ExecError
 	if errors.As(err, &execErr) {
 		outcome := recorder.RecordExecFailure(recCfg, execErr, time.Now())
-		finishRun(flushCtx, opts, pipe, warn, outcome, nil, 0)
+		finishRun(flushCtx, opts, pipe, warn, outcome, nil, 0, 0)
 		return err
 	}
 	_ = pipe.Shutdown(flushCtx)
@@ -352,7 +352,7 @@ func afterExit(ctx context.Context, opts *runOptions, child *launcher.Child, exi
 	oomKilled := exit.Signal == syscall.SIGKILL && oom.rose()
 	awaitDigest(flushCtx, pipe) // the run span carries what the program's records show
 	outcome := rec.Finish(exit, child.StderrTail(), oomKilled)
-	finishRun(flushCtx, opts, pipe, warn, outcome, exit, spansReceived(intakeMetrics))
+	finishRun(flushCtx, opts, pipe, warn, outcome, exit, spansReceived(intakeMetrics), droppedAtIntake(intakeMetrics))
 	return &ChildExit{Exit: exit}
 }
 
@@ -403,12 +403,12 @@ func runAttributes(environ []string) map[string]any {
 
 // finishRun flushes the run's records within ctx (the flush timeout) and
 // prints the end-of-run summary when asked to.
-func finishRun(ctx context.Context, opts *runOptions, pipe *pipeline.Pipeline, warn *warnings, outcome recorder.Outcome, exit *launcher.Exit, childSpans int) {
+func finishRun(ctx context.Context, opts *runOptions, pipe *pipeline.Pipeline, warn *warnings, outcome recorder.Outcome, exit *launcher.Exit, childSpans int, intakeDropped uint64) {
 	cfg := opts.config
 	delivered := flushDelivery(ctx, opts.delivery) // at the same time as the journal
 	flushErr := pipe.Shutdown(ctx)
 	opts.delivery.journalClosed() // closed already, or never created
-	s := runSummary{cfg: cfg, outcome: outcome, exit: exit, childSpans: childSpans,
+	s := runSummary{cfg: cfg, outcome: outcome, exit: exit, childSpans: childSpans, intakeDropped: intakeDropped,
 		digest: opts.digest.Summary(), findings: opts.findings, redact: warn.redacted}
 	notified := startNotify(ctx, &s, opts.environ, warn) // at the same time as the uploads
 	defer notified()
@@ -431,7 +431,7 @@ func finishRun(ctx context.Context, opts *runOptions, pipe *pipeline.Pipeline, w
 		s.print(opts.streams.ErrOut)
 		return
 	}
-	warn.lost(stats.Dropped.Total(), stats.Failed.Total(), cfg.FlushTimeout)
+	warn.lost(intakeDropped+stats.Dropped.Total(), stats.Failed.Total(), cfg.FlushTimeout)
 	warnUndelivered(opts.streams.ErrOut, dests, cfg.FlushTimeout)
 }
 

@@ -64,9 +64,12 @@ type runSummary struct {
 	stats      pipeline.Stats
 	flushErr   error
 	childSpans int
-	dests      []destinationResult
-	digest     rundigest.Summary
-	findings   runFindings
+	// intakeDropped counts records the intake dropped under overload,
+	// before they reached the pipeline (stats counts those after).
+	intakeDropped uint64
+	dests         []destinationResult
+	digest        rundigest.Summary
+	findings      runFindings
 	// redact removes the run's secrets from what the program said (span
 	// names, error messages) before it is printed.
 	redact func(string) string
@@ -85,7 +88,7 @@ func (s *runSummary) status() string {
 
 // where says where the run was recorded, or how much was not.
 func (s *runSummary) where() string {
-	if lost := s.stats.Dropped.Total() + s.stats.Failed.Total(); lost > 0 || s.flushErr != nil {
+	if lost := s.intakeDropped + s.stats.Dropped.Total() + s.stats.Failed.Total(); lost > 0 || s.flushErr != nil {
 		return fmt.Sprintf("%d records not recorded to %s", lost, s.cfg.DataDir)
 	}
 	return "recorded to " + s.cfg.DataDir + " (graphsignal show last)"

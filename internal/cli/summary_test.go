@@ -21,6 +21,7 @@ import (
 	"github.com/graphsignal/graphsignal/internal/anomaly"
 	"github.com/graphsignal/graphsignal/internal/env"
 	"github.com/graphsignal/graphsignal/internal/gpu"
+	"github.com/graphsignal/graphsignal/internal/ipc"
 	"github.com/graphsignal/graphsignal/internal/launcher"
 	"github.com/graphsignal/graphsignal/internal/pipeline"
 	"github.com/graphsignal/graphsignal/internal/pricing"
@@ -409,5 +410,18 @@ func TestRunSpanUploadCarriesFindings(t *testing.T) {
 		telemetry.AttrAnomalySpanID: b.Spans[5].SpanID.String()}
 	if ev.Name() != telemetry.EventAnomaly || !reflect.DeepEqual(got, want) {
 		t.Errorf("uploaded event %s %v, want %s %v", ev.Name(), got, telemetry.EventAnomaly, want)
+	}
+}
+
+// TestSummaryCountsIntakeDrops: records the intake dropped under overload
+// are counted with those the pipeline dropped, in the summary line.
+func TestSummaryCountsIntakeDrops(t *testing.T) {
+	metrics := []telemetry.Metric{
+		{Name: ipc.MetricDropped, Value: 62_662},
+		{Name: ipc.MetricMessages, Tags: telemetry.Tags{"type": "span"}, Value: 200_000},
+	}
+	s := runSummary{cfg: &Config{DataDir: "/data"}, intakeDropped: droppedAtIntake(metrics)}
+	if got, want := s.where(), "62662 records not recorded to /data"; got != want {
+		t.Errorf("where() = %q, want %q", got, want)
 	}
 }

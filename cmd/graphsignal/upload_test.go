@@ -27,7 +27,7 @@ import (
 // DIR/graphsignal.yaml pointing graphsignal at itself (api_key
 // "test-key-1234"), then appends one line per request to
 // DIR/requests.log for each request to the signals API: "STATUS spans=N
-// metrics=M".
+// open=O metrics=M", O the spans without an end.
 func fakeAPIMain() {
 	mode, dir := os.Args[1], os.Args[2]
 	addr := "127.0.0.1:0"
@@ -52,7 +52,7 @@ func fakeAPIMain() {
 			http.NotFound(w, r) // not the signals API (the SDK's sdk_config, say): not logged
 			return
 		}
-		status, spans, metrics := http.StatusOK, 0, 0
+		status, spans, open, metrics := http.StatusOK, 0, 0, 0
 		switch {
 		case r.Header.Get("X-API-Key") != "test-key-1234":
 			status = http.StatusUnauthorized
@@ -76,9 +76,14 @@ func fakeAPIMain() {
 				status = http.StatusBadRequest
 			}
 			spans, metrics = len(req.Spans), len(req.Metrics)
+			for _, sp := range req.Spans {
+				if sp.EndTs == 0 {
+					open++
+				}
+			}
 		}
 		mu.Lock()
-		fmt.Fprintf(log, "%d spans=%d metrics=%d\n", status, spans, metrics)
+		fmt.Fprintf(log, "%d spans=%d open=%d metrics=%d\n", status, spans, open, metrics)
 		mu.Unlock()
 		w.WriteHeader(status)
 	})

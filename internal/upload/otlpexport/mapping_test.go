@@ -413,3 +413,31 @@ func TestResourceIsTheRecordsRun(t *testing.T) {
 		}
 	}
 }
+
+// TestProgramResourceCannotRenameTheSession: a program's OTLP resource
+// naming another session or run does not override the record's own, which
+// the local store files it under; its other attributes pass through.
+func TestProgramResourceCannotRenameTheSession(t *testing.T) {
+	r := newReceiver(t)
+	s := newSender(t, r.config(ProtocolHTTPProtobuf))
+	sp := telemetry.Span{TraceID: testTrace, SpanID: testOTel, Name: "handle", Start: testStart, End: testStart.Add(time.Second),
+		Tags: testTags.Clone(),
+		Attributes: map[string]any{"resource.service.name": "ressvc", "resource.session.id": "res-sess",
+			"resource.graphsignal.run.id": "fake-run", "resource.graphsignal.tag.session_id": "x", "resource.user.id": "res-user"}}
+	if _, err := s.Send(context.Background(), telemetry.Batch{Spans: []telemetry.Span{sp}}); err != nil {
+		t.Fatal(err)
+	}
+	var td ptrace.Traces
+	for _, q := range r.requests() {
+		if q.path == "/v1/traces" {
+			td = q.traces
+		}
+	}
+	got := td.ResourceSpans().At(0).Resource().Attributes().AsRaw()
+	for k, want := range map[string]any{"session.id": "sess-1", "graphsignal.tag.session_id": "sess-1", "graphsignal.run.id": "run-1",
+		"service.name": "ressvc", "user.id": "res-user"} {
+		if got[k] != want {
+			t.Errorf("resource %s = %v, want %v (resource %v)", k, got[k], want, got)
+		}
+	}
+}

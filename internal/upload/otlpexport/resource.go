@@ -217,8 +217,23 @@ func (c *converter) fillResource(r pcommon.Resource, k resKey) {
 		m.PutStr(tagAttrPrefix+telemetry.TagRunID, k.run)
 	}
 	for _, a := range k.ownAttrs {
+		if isRunIdentity(a.k) {
+			continue // the record's session and run, not what the program's resource says
+		}
 		putValue(m, a.k, a.v)
 	}
+}
+
+// isRunIdentity reports whether a resource attribute names the session or
+// the run, which the exporter sets from the record's tags (the same ones the
+// local store files it under), so that a program's own resource cannot
+// contradict them.
+func isRunIdentity(k string) bool {
+	switch k {
+	case attrSessionID, attrRunID, tagAttrPrefix + telemetry.TagSessionID, tagAttrPrefix + telemetry.TagRunID:
+		return true
+	}
+	return false
 }
 
 // isResourceTag reports whether a tag is carried by the resource rather

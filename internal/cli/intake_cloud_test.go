@@ -146,8 +146,8 @@ func TestIntakesCloudMode(t *testing.T) {
 			for _, tg := range fwd.GetSpans()[0].GetTags() {
 				got = append(got, tg.GetKey()+"="+tg.GetValue())
 			}
-			if strings.Join(got, ",") != "run_id=r1,session_id=s1" {
-				t.Errorf("forwarded span tags %v, want the run's", got)
+			if strings.Join(got, ",") != "session_id=sdk,run_id=r1" {
+				t.Errorf("forwarded span tags %v, want the SDK's session_id, then the run's run_id", got)
 			}
 		})
 	}

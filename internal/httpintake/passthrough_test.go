@@ -72,7 +72,8 @@ func tagsOf(tags []*gen.Tag) []string {
 
 // TestPassThrough: in cloud mode the SDK's request is handed on whole, as
 // an SDKUpload whose body holds the run's tags in every tagged message
-// (replacing the SDK's of the same key) and everything else as sent,
+// (under the SDK's: a key the SDK set keeps its value) and everything else
+// as sent,
 // unknown fields byte for byte; the decoded records, marked InSDKUpload,
 // travel beside it.
 func TestPassThrough(t *testing.T) {
@@ -100,7 +101,8 @@ func TestPassThrough(t *testing.T) {
 	if err := proto.Unmarshal(up.Body, &fwd); err != nil {
 		t.Fatalf("forwarded body: %v", err)
 	}
-	// Tags: the SDK's, less the run's keys, then the run's, sorted.
+	// Tags: the SDK's as sent, then the run's whose key the SDK did not
+	// set, sorted.
 	run := []string{"deployment=test", "run_id=r-1", "session_id=s-1"}
 	for _, c := range []struct {
 		what      string
@@ -113,13 +115,12 @@ func TestPassThrough(t *testing.T) {
 		{"log batch", fwd.LogBatches[0].Tags, req.LogBatches[0].Tags},
 		{"resource", fwd.Resources[0].Tags, req.Resources[0].Tags},
 	} {
-		var want []string
-		for _, kv := range tagsOf(c.sent) {
-			if !slices.ContainsFunc(run, func(r string) bool { return len(kv) > 0 && kvKey(r) == kvKey(kv) }) {
-				want = append(want, kv)
+		want := tagsOf(c.sent)
+		for _, r := range run {
+			if !slices.ContainsFunc(tagsOf(c.sent), func(kv string) bool { return kvKey(r) == kvKey(kv) }) {
+				want = append(want, r)
 			}
 		}
-		want = append(want, run...)
 		if d := cmp.Diff(want, tagsOf(c.got)); d != "" {
 			t.Errorf("%s tags (-want +got):\n%s", c.what, d)
 		}

@@ -29,32 +29,33 @@ func tagFieldOf(num wire.Number) wire.Number {
 }
 
 // MergeTags returns a copy of body, a serialized UploadRequest, with tags
-// merged into every Span, Metric, Issue, LogBatch and Resource: each Tag
-// whose key is in tags is removed and one Tag per entry of tags is appended
-// (in key order) after the message's other fields. Everything else is
-// copied byte for byte and in order: the fields of UploadRequest that are
-// not tagged messages, every other field of a tagged message (fields this
-// package does not know, profile metrics, groups) and the Tags whose key is
-// not in tags. Keys and values that are not valid UTF-8 are written with
-// U+FFFD in place of the bad bytes, so the result is valid wherever body is.
+// merged into every Span, Metric, Issue, LogBatch and Resource under the
+// message's own: for each entry of tags whose key none of the message's
+// Tags has, one Tag is appended (in key order) after the message's other
+// fields; the message's own Tags stay, so a session_id or user_id the SDK
+// set wins over the run's, as in the records the intake decodes
+// (docs/intake.md). Everything else is copied byte for byte and in order:
+// the fields of UploadRequest that are not tagged messages, every other
+// field of a tagged message (fields this package does not know, profile
+// metrics, groups) and the message's Tags. Keys and values of tags that are
+// not valid UTF-8 are written with U+FFFD in place of the bad bytes, so the
+// result is valid wherever body is.
 //
 // MergeTags checks the wire structure of body down to the Tags it reads,
 // not the UTF-8 of strings it does not read; when that structure is broken
 // it returns an error wrapping ErrMalformed. Whatever Unmarshal accepts,
 // MergeTags accepts.
 func MergeTags(body []byte, tags map[string]string) ([]byte, error) {
-	m := merger{replace: make(map[string]bool, len(tags))}
-	keys := make([]string, 0, len(tags))
+	var m merger
 	values := make(map[string]string, len(tags))
 	for k, v := range tags {
 		k = strings.ToValidUTF8(k, "\uFFFD")
 		values[k] = strings.ToValidUTF8(v, "\uFFFD")
-		keys = append(keys, k)
+		m.keys = append(m.keys, k)
 	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
-	for _, k := range keys {
-		m.replace[k] = true
+	slices.Sort(m.keys)
+	m.keys = slices.Compact(m.keys)
+	for _, k := range m.keys {
 		m.extra = append(m.extra, (&Tag{Key: k, Value: values[k]}).Marshal())
 	}
 	out := make([]byte, 0, len(body)+len(body)/4)
@@ -87,13 +88,16 @@ func MergeTags(body []byte, tags map[string]string) ([]byte, error) {
 
 // merger holds the tags that MergeTags merges.
 type merger struct {
-	replace map[string]bool // keys whose Tags are removed
-	extra   [][]byte        // encoded Tag messages to append, in key order
+	keys  []string // sorted
+	extra [][]byte // the encoded Tag of each key
+	has   []bool   // per key, whether the message being merged has it
 }
 
 // message returns msg, a tagged message whose Tags are field tagNum, with
-// the Tags merged.
+// the Tags it lacks appended.
 func (m *merger) message(msg []byte, tagNum wire.Number) ([]byte, error) {
+	m.has = slices.Grow(m.has[:0], len(m.keys))[:len(m.keys)]
+	clear(m.has)
 	size := len(msg)
 	for _, e := range m.extra {
 		size += wire.SizeTag(tagNum) + wire.SizeBytes(len(e))
@@ -116,15 +120,17 @@ func (m *merger) message(msg []byte, tagNum wire.Number) ([]byte, error) {
 			if err != nil {
 				return nil, fmt.Errorf("field %d: %w", num, err)
 			}
-			if m.replace[key] {
-				continue
+			if i, ok := slices.BinarySearch(m.keys, key); ok {
+				m.has[i] = true
 			}
 		}
 		out = append(out, field...)
 	}
-	for _, e := range m.extra {
-		out = wire.AppendTag(out, tagNum, wire.BytesType)
-		out = wire.AppendBytes(out, e)
+	for i, e := range m.extra {
+		if !m.has[i] {
+			out = wire.AppendTag(out, tagNum, wire.BytesType)
+			out = wire.AppendBytes(out, e)
+		}
 	}
 	return out, nil
 }

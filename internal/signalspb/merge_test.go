@@ -17,9 +17,10 @@ import (
 )
 
 // mergedWant is what MergeTags must produce from body, computed on the
-// generated types: in each tagged message, the Tags whose key is in tags
-// are removed and tags are appended in key order. body is decoded afresh
-// rather than cloned: proto.Clone lost a -0 double here.
+// generated types: in each tagged message, the message's Tags stay and the
+// entries of tags whose key none of them has are appended in key order.
+// body is decoded afresh rather than cloned: proto.Clone lost a -0 double
+// here.
 func mergedWant(body []byte, tags map[string]string) *gen.UploadRequest {
 	want := &gen.UploadRequest{}
 	if err := proto.Unmarshal(body, want); err != nil {
@@ -31,9 +32,11 @@ func mergedWant(body []byte, tags map[string]string) *gen.UploadRequest {
 	}
 	slices.Sort(keys)
 	merge := func(old []*gen.Tag) []*gen.Tag {
-		out := slices.DeleteFunc(old, func(t *gen.Tag) bool { _, ok := tags[t.GetKey()]; return ok })
+		out := old
 		for _, k := range keys {
-			out = append(out, &gen.Tag{Key: k, Value: tags[k]})
+			if !slices.ContainsFunc(old, func(t *gen.Tag) bool { return t.GetKey() == k }) {
+				out = append(out, &gen.Tag{Key: k, Value: tags[k]})
+			}
 		}
 		return out
 	}
@@ -141,8 +144,8 @@ func TestMergeTags(t *testing.T) {
 		{"no tags", withUnknown(), nil},
 		{"empty request", nil, runTags},
 		{"empty messages", cat(msg(1), msg(2), msg(3), msg(4), msg(6)), runTags},
-		{"empty key replaces the empty key", canonical(fullRequest()), map[string]string{"": "x"}},
-		{"duplicate sdk keys all replaced", msg(1, msg(8, str(1, "k"), str(2, "a")), msg(8, str(1, "k"), str(2, "b"))), map[string]string{"k": "run"}},
+		{"the empty key is a key", canonical(fullRequest()), map[string]string{"": "x"}},
+		{"duplicate sdk keys all kept", msg(1, msg(8, str(1, "k"), str(2, "a")), msg(8, str(1, "k"), str(2, "b"))), map[string]string{"k": "run"}},
 		{"last key of a tag wins", msg(1, msg(8, str(1, "k"), str(1, "other"))), map[string]string{"k": "run"}},
 		{"key with wrong wire type is no key", msg(1, msg(8, vint(1, 3), str(2, "v"))), map[string]string{"": "run"}},
 		{"tag field with wrong wire type kept", msg(1, vint(8, 1)), map[string]string{"k": "v"}},
@@ -159,9 +162,8 @@ func TestMergeTags(t *testing.T) {
 }
 
 // TestMergeTagsKeepsBytes: with no tags the request comes back byte for
-// byte; with tags, every field outside the Tags is the input's bytes, in
-// the input's order (checked on a request whose messages end with their
-// tags, so removing them and appending the new ones gives a known image).
+// byte; with tags, every field is the input's bytes, in the input's order,
+// the SDK's Tags included, and the run's Tags the SDK lacks follow.
 func TestMergeTagsKeepsBytes(t *testing.T) {
 	body := withUnknown()
 	got, err := MergeTags(body, nil)
@@ -172,8 +174,8 @@ func TestMergeTagsKeepsBytes(t *testing.T) {
 	in := cat(vint(5, 9), str(15, "unknown message"),
 		msg(1, cat(span, msg(8, str(1, "session_id"), str(2, "sdk")), msg(8, str(1, "model"), str(2, "m")))))
 	want := cat(vint(5, 9), str(15, "unknown message"),
-		msg(1, cat(span, msg(8, str(1, "model"), str(2, "m")), msg(8, str(1, "run_id"), str(2, "r")),
-			msg(8, str(1, "session_id"), str(2, "s")))))
+		msg(1, cat(span, msg(8, str(1, "session_id"), str(2, "sdk")), msg(8, str(1, "model"), str(2, "m")),
+			msg(8, str(1, "run_id"), str(2, "r")))))
 	got, err = MergeTags(in, map[string]string{"session_id": "s", "run_id": "r"})
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("MergeTags = %v: %s", err, firstDiff(got, want))

@@ -103,3 +103,73 @@ func TestAcceptedPartsNotResent(t *testing.T) {
 		t.Errorf("pending after the second process: %+v, %v", p, err)
 	}
 }
+
+// TestAcceptedPartsSavedWhileRetrying: the accepted parts are saved as soon
+// as an attempt fails, not when the retries end, so that a process killed
+// while it retries (a cancelled CI job) leaves them for the next one.
+func TestAcceptedPartsSavedWhileRetrying(t *testing.T) {
+	var mu sync.Mutex
+	metricsTries := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/metrics" {
+			mu.Lock()
+			metricsTries++
+			mu.Unlock()
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	snd, err := otlpexport.New(otlpexport.Config{
+		Traces:  otlpexport.Signal{URL: srv.URL + "/v1/traces", Protocol: otlpexport.ProtocolHTTPProtobuf},
+		Metrics: otlpexport.Signal{URL: srv.URL + "/v1/metrics", Protocol: otlpexport.ProtocolHTTPProtobuf},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snd.CloseIdleConnections()
+	d := spool.Open(t.TempDir())
+	if err := d.Expect(snd.Name(), "run"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := journal.Create(d.JournalDir(), "run", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace, start := telemetry.TraceID{9}, time.Unix(1700000000, 0)
+	if err := w.Append(telemetry.Batch{
+		Spans:   []telemetry.Span{{TraceID: trace, SpanID: telemetry.SpanID{1}, Name: "op", Start: start, End: start.Add(time.Second)}},
+		Metrics: []telemetry.Metric{{TraceID: trace, Name: "m", Kind: telemetry.Gauge, Time: start, Value: 1}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := upload.New(upload.Config{Sender: snd, Spool: d, MaxRetryTime: time.Minute, InitialInterval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Drain(ctx, nil) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ok := d.LoadState(snd.Name(), "run", spool.AcceptedParts, 0); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no accepted parts saved while the request is retried")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	mu.Lock()
+	tries := metricsTries
+	mu.Unlock()
+	cancel()
+	<-done
+	if tries != 1 {
+		t.Errorf("metrics tried %d times before the parts were saved, want 1 (saved after the first failure)", tries)
+	}
+}

@@ -56,7 +56,9 @@ func (s *Shipper) sendOne(ctx context.Context, cur *cursor) (eof bool, err error
 			ahead = s.readAhead(cur, chunk.Next)
 		}
 		s.refused, s.refusedWhy = 0, ""
+		s.partsOf, s.partsAt = cur, off
 		err := s.deliver(ctx, merge(chunk.Batches), cur.tries)
+		s.partsOf = nil
 		if err == nil && s.refused > 0 {
 			err = cur.c.Refused(s.refused, s.refusedWhy)
 		}
@@ -67,7 +69,6 @@ func (s *Shipper) sendOne(ctx context.Context, cur *cursor) (eof bool, err error
 			}
 		}
 		if err != nil {
-			s.saveParts(cur, off)
 			return false, sendError{err}
 		}
 	}
@@ -328,6 +329,11 @@ func (s *Shipper) attempt(ctx context.Context, b telemetry.Batch) error {
 		return nil
 	}
 	s.stats.add(func(st *Stats) { st.Failed++ })
+	if s.partsOf != nil {
+		// At once, not when the retries end: a process killed while it
+		// retries must not send the accepted parts again.
+		s.saveParts(s.partsOf, s.partsAt)
+	}
 	msg := err.Error()
 	if actx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		// Ended by the request timeout or the flush timeout, not by the

@@ -157,7 +157,12 @@ type Shipper struct {
 	// first reason; sendOne records them in the chunk's cursor.
 	refused    int64
 	refusedWhy string
-	permanent  error
+	// partsOf and partsAt are the journal and offset of the chunk being
+	// delivered (nil when none): a failed attempt saves the parts of it
+	// the destination accepted there (saveParts).
+	partsOf   *cursor
+	partsAt   int64
+	permanent error
 	// backlogAt is when the backlog may be tried again after a failed
 	// request while streaming (zero: now); backlogBO spaces those tries.
 	backlogAt time.Time

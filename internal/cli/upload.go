@@ -131,9 +131,15 @@ func uploadRun(ctx context.Context, opts *uploadOptions) error {
 		if configured[name] {
 			continue
 		}
+		// The spool bounds hold for it too (docs/upload.md): what waited
+		// past them is dropped and counted, not offered to a setting.
+		dropped, _ := sp.Trim(name)
 		p, _ := upload.PendingOf(sp, name)
-		sum.Destinations = append(sum.Destinations, uploadDestination{Name: name, PendingJournals: p.Journals,
-			PendingBytes: p.Bytes, Error: "not configured now", Hint: nullString(settingFor(name))})
+		d := uploadDestination{Name: name, Dropped: dropped, PendingJournals: p.Journals, PendingBytes: p.Bytes, Error: "not configured now"}
+		if p.Journals > 0 {
+			d.Hint = nullString(settingFor(name))
+		}
+		sum.Destinations = append(sum.Destinations, d)
 	}
 	for _, d := range sum.Destinations {
 		sum.Pending = sum.Pending || d.PendingJournals > 0
@@ -226,6 +232,9 @@ func printUploadLine(w io.Writer, d uploadDestination) {
 	}
 	if !d.Configured {
 		line = fmt.Sprintf("graphsignal: upload: %s: not configured now", d.Name)
+		if d.Dropped > 0 {
+			line += fmt.Sprintf("; %s dropped past the spool bounds", report.Plural(int(d.Dropped), "record"))
+		}
 	}
 	if d.PendingJournals == 0 {
 		fmt.Fprintln(w, line+"; nothing left")

@@ -34,39 +34,10 @@ func TestAcceptedPartsNotResent(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer srv.Close()
-	sender := func() *otlpexport.Sender {
-		s, err := otlpexport.New(otlpexport.Config{
-			Traces:  otlpexport.Signal{URL: srv.URL + "/v1/traces", Protocol: otlpexport.ProtocolHTTPProtobuf},
-			Metrics: otlpexport.Signal{URL: srv.URL + "/v1/metrics", Protocol: otlpexport.ProtocolHTTPProtobuf},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(s.CloseIdleConnections)
-		return s
-	}
-
+	sender := func() *otlpexport.Sender { return tracesAndMetrics(t, srv.URL) }
 	d := spool.Open(t.TempDir())
 	first := sender()
-	if err := d.Expect(first.Name(), "run"); err != nil {
-		t.Fatal(err)
-	}
-	w, err := journal.Create(d.JournalDir(), "run", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trace, start := telemetry.TraceID{9}, time.Unix(1700000000, 0)
-	tags := telemetry.Tags{telemetry.TagSessionID: "s", telemetry.TagDeployment: "job"}
-	if err := w.Append(telemetry.Batch{
-		Spans: []telemetry.Span{{TraceID: trace, SpanID: telemetry.SpanID{1}, Name: "job", Start: start, End: start.Add(time.Second), Tags: tags,
-			Attributes: map[string]any{telemetry.AttrSpanKind: telemetry.SpanKindRun}}},
-		Metrics: []telemetry.Metric{{TraceID: trace, Name: "process.cpu.usage", Kind: telemetry.Gauge, Tags: tags, Time: start, Value: 1}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeTwoSignalJournal(t, d, first.Name())
 
 	// The first process: one try, the metrics refused.
 	s1, err := upload.New(upload.Config{Sender: first, Spool: d, MaxRetryTime: time.Millisecond})
@@ -121,32 +92,9 @@ func TestAcceptedPartsSavedWhileRetrying(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer srv.Close()
-	snd, err := otlpexport.New(otlpexport.Config{
-		Traces:  otlpexport.Signal{URL: srv.URL + "/v1/traces", Protocol: otlpexport.ProtocolHTTPProtobuf},
-		Metrics: otlpexport.Signal{URL: srv.URL + "/v1/metrics", Protocol: otlpexport.ProtocolHTTPProtobuf},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer snd.CloseIdleConnections()
+	snd := tracesAndMetrics(t, srv.URL)
 	d := spool.Open(t.TempDir())
-	if err := d.Expect(snd.Name(), "run"); err != nil {
-		t.Fatal(err)
-	}
-	w, err := journal.Create(d.JournalDir(), "run", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trace, start := telemetry.TraceID{9}, time.Unix(1700000000, 0)
-	if err := w.Append(telemetry.Batch{
-		Spans:   []telemetry.Span{{TraceID: trace, SpanID: telemetry.SpanID{1}, Name: "op", Start: start, End: start.Add(time.Second)}},
-		Metrics: []telemetry.Metric{{TraceID: trace, Name: "m", Kind: telemetry.Gauge, Time: start, Value: 1}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeTwoSignalJournal(t, d, snd.Name())
 	s, err := upload.New(upload.Config{Sender: snd, Spool: d, MaxRetryTime: time.Minute, InitialInterval: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -171,5 +119,45 @@ func TestAcceptedPartsSavedWhileRetrying(t *testing.T) {
 	<-done
 	if tries != 1 {
 		t.Errorf("metrics tried %d times before the parts were saved, want 1 (saved after the first failure)", tries)
+	}
+}
+
+// tracesAndMetrics is an OTLP/HTTP Sender of traces and metrics to base.
+func tracesAndMetrics(t *testing.T, base string) *otlpexport.Sender {
+	t.Helper()
+	s, err := otlpexport.New(otlpexport.Config{
+		Traces:  otlpexport.Signal{URL: base + "/v1/traces", Protocol: otlpexport.ProtocolHTTPProtobuf},
+		Metrics: otlpexport.Signal{URL: base + "/v1/metrics", Protocol: otlpexport.ProtocolHTTPProtobuf},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.CloseIdleConnections)
+	return s
+}
+
+// writeTwoSignalJournal writes the final journal "run", pending for dest:
+// one batch of a run span and a metric point, so that an OTLP Sender sends
+// it as two requests.
+func writeTwoSignalJournal(t *testing.T, d *spool.Dir, dest string) {
+	t.Helper()
+	if err := d.Expect(dest, "run"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := journal.Create(d.JournalDir(), "run", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace, start := telemetry.TraceID{9}, time.Unix(1700000000, 0)
+	tags := telemetry.Tags{telemetry.TagSessionID: "s", telemetry.TagDeployment: "job"}
+	if err := w.Append(telemetry.Batch{
+		Spans: []telemetry.Span{{TraceID: trace, SpanID: telemetry.SpanID{1}, Name: "job", Start: start, End: start.Add(time.Second), Tags: tags,
+			Attributes: map[string]any{telemetry.AttrSpanKind: telemetry.SpanKindRun}}},
+		Metrics: []telemetry.Metric{{TraceID: trace, Name: "process.cpu.usage", Kind: telemetry.Gauge, Tags: tags, Time: start, Value: 1}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -91,7 +91,7 @@ type Sender struct {
 
 	mu   sync.Mutex // guards everything below (Send is serialised anyway)
 	sent seriesState
-	runs runsByTrace
+	runs upload.RunIndex
 	zw   gzipbody.Writer
 	raw  []byte
 }
@@ -155,7 +155,6 @@ func New(cfg Config) (*Sender, error) {
 		now:       cfg.Now,
 		cpuFactor: 1 / float64(cfg.NumCPU),
 		sent:      newSeriesState(),
-		runs:      newRunsByTrace(),
 	}, nil
 }
 
@@ -232,7 +231,7 @@ func (s *Sender) CloseIdleConnections() {
 func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.runs.learn(b.Spans)
+	s.runs.Learn(b.Spans)
 	m := newMapper(s.now(), s.cpuFactor, s.sent, &s.runs)
 	req := m.request(&b)
 	body := s.encode(req, b.SDKUploads)
@@ -252,7 +251,7 @@ func (s *Sender) Send(ctx context.Context, b telemetry.Batch) (upload.Result, er
 func (s *Sender) Prime(b telemetry.Batch) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.runs.learn(b.Spans)
+	s.runs.Learn(b.Spans)
 	newMapper(s.now(), s.cpuFactor, s.sent, &s.runs).prime(&b, s.sent, maxSeries)
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/graphsignal/graphsignal/internal/signalspb"
 	"github.com/graphsignal/graphsignal/internal/telemetry"
+	"github.com/graphsignal/graphsignal/internal/upload"
 )
 
 // Names used in the request, as the Graphsignal SDK and the intake's
@@ -39,15 +40,15 @@ type mapper struct {
 	now       time.Time
 	cpuFactor float64
 	sent      seriesState            // read only
-	tagsOf    *runsByTrace           // read only; nil: points keep their own tags
+	index     *upload.RunIndex       // read only; nil: points keep their own tags
 	next      map[string]seriesPoint // this request's updates
 	runs      []telemetry.TraceID
 	errLogs   []telemetry.Log
 	req       signalspb.UploadRequest
 }
 
-func newMapper(now time.Time, cpuFactor float64, sent seriesState, runs *runsByTrace) *mapper {
-	return &mapper{now: now, cpuFactor: cpuFactor, sent: sent, tagsOf: runs, next: map[string]seriesPoint{}}
+func newMapper(now time.Time, cpuFactor float64, sent seriesState, runs *upload.RunIndex) *mapper {
+	return &mapper{now: now, cpuFactor: cpuFactor, sent: sent, index: runs, next: map[string]seriesPoint{}}
 }
 
 // request maps every record of b that is not InSDKUpload.

@@ -63,7 +63,7 @@ func (m *mapper) metrics(points []telemetry.Metric) {
 		if typ == signalspb.Metric_UNDEFINED_METRIC {
 			continue
 		}
-		tags := m.tagsOf.of(p)
+		tags := pointTags(m.index, p)
 		key := p.TraceID.String() + "\x00" + strconv.Itoa(int(typ)) + "\x00" + p.Name + "\x00" + p.Unit + "\x00" + tagsKey(tags)
 		pm, ok := index[key]
 		if !ok {

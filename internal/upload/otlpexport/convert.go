@@ -53,7 +53,7 @@ func (r request) records() int {
 // convert maps a batch to at most one request per enabled signal, skipping
 // empty ones.
 func (c *converter) convert(b telemetry.Batch, traces, metrics, logs bool) []request {
-	c.learn(b.Spans)
+	c.runs.Learn(b.Spans)
 	var out []request
 	if traces {
 		if td, n := c.traces(b.Spans); n > 0 {

@@ -58,7 +58,8 @@ func (c *converter) metrics(points []telemetry.Metric) (pmetric.Metrics, int) {
 			}
 			byName[mk][k] = m
 		}
-		start := timestamp(c.runs[key.run].start)
+		run, _ := c.runs.Run(key.run)
+		start := timestamp(run.Start)
 		switch p.Kind {
 		case telemetry.Gauge:
 			dp := m.Gauge().DataPoints().AppendEmpty()

@@ -335,7 +335,7 @@ func (s *Sender) Name() string { return s.name }
 func (s *Sender) Prime(b telemetry.Batch) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.conv.learn(b.Spans)
+	s.conv.runs.Learn(b.Spans)
 }
 
 // Send exports b: its spans as traces; its metrics as metrics; its logs and

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/graphsignal/graphsignal/internal/telemetry"
+	"github.com/graphsignal/graphsignal/internal/upload"
 )
 
 // Attribute keys and names of the mapping (docs/upload.md, "OTLP").
@@ -36,34 +37,17 @@ const (
 	tagServiceName       = "service.name"
 )
 
-// maxRuns bounds the run spans remembered for the resources of later
-// batches.
-const maxRuns = 256
-
-// runInfo is what a run span says about every record of its run.
-type runInfo struct {
-	attrs map[string]any // resource attributes of the run span
-	start time.Time
-	tags  telemetry.Tags // the run's session_id, run_id and deployment
-}
-
-// converter maps batches to OTLP. It remembers the run spans it saw, so
-// that records of a run arriving in later batches get the same resource.
-// Runs are known by run_id: a nested run (docs/intake.md) shares its
-// enclosing run's trace, and a program's spans may be in traces of their
-// own. A record without a run_id of its own (a process metric point)
-// belongs to the earliest run of its trace, as in the store
-// (docs/json.md).
+// converter maps batches to OTLP. It remembers the run spans it saw
+// (upload.RunIndex), so that records of a run arriving in later batches get
+// the same resource.
 type converter struct {
 	service string
 	extra   map[string]string
-	runs    map[string]runInfo           // by run_id
-	first   map[telemetry.TraceID]string // a trace's earliest run's run_id
-	order   []string                     // insertion order of runs, for eviction
+	runs    upload.RunIndex
 }
 
 func newConverter(service string, extra map[string]string) converter {
-	return converter{service: service, extra: extra, runs: make(map[string]runInfo), first: make(map[telemetry.TraceID]string)}
+	return converter{service: service, extra: extra}
 }
 
 // isResourceAttr reports whether a run span attribute describes the
@@ -82,52 +66,6 @@ func isResourceAttr(k string) bool {
 		}
 	}
 	return false
-}
-
-// learn remembers the resource attributes of the run spans in spans.
-func (c *converter) learn(spans []telemetry.Span) {
-	for i := range spans {
-		sp := &spans[i]
-		if !sp.IsRun() {
-			continue
-		}
-		info := runInfo{attrs: make(map[string]any), start: sp.Start, tags: telemetry.Tags{}}
-		for _, k := range []string{telemetry.TagSessionID, telemetry.TagRunID, telemetry.TagDeployment} {
-			if v, ok := sp.Tags[k]; ok {
-				info.tags[k] = v
-			}
-		}
-		for k, v := range sp.Attributes {
-			if isResourceAttr(k) {
-				info.attrs[k] = v
-			}
-		}
-		id := info.tags[telemetry.TagRunID]
-		if id == "" {
-			continue // not a run of graphsignal's
-		}
-		if _, ok := c.runs[id]; !ok {
-			if len(c.order) == maxRuns {
-				c.forget(c.order[0])
-				c.order = c.order[1:]
-			}
-			c.order = append(c.order, id)
-		}
-		c.runs[id] = info
-		if f, ok := c.first[sp.TraceID]; !ok || info.start.Before(c.runs[f].start) {
-			c.first[sp.TraceID] = id
-		}
-	}
-}
-
-// forget drops the run id, and the traces it was the earliest run of.
-func (c *converter) forget(id string) {
-	delete(c.runs, id)
-	for t, f := range c.first {
-		if f == id {
-			delete(c.first, t)
-		}
-	}
 }
 
 // resKey identifies one resource in a request: the run, its service name
@@ -157,15 +95,15 @@ func (c *converter) keyFor(trace telemetry.TraceID, tags telemetry.Tags, own []k
 	k := resKey{ownAttrs: own, service: c.service}
 	k.session, k.sessionOK = tags[telemetry.TagSessionID]
 	k.run = tags[telemetry.TagRunID]
-	if k.run == "" {
-		k.run = c.first[trace]
-	}
-	run, known := c.runs[k.run]
-	if known && !k.sessionOK {
-		k.session, k.sessionOK = run.tags[telemetry.TagSessionID]
+	run, known := c.runs.RunOf(trace, tags)
+	if known {
+		k.run = run.Tags[telemetry.TagRunID]
+		if !k.sessionOK {
+			k.session, k.sessionOK = run.Tags[telemetry.TagSessionID]
+		}
 	}
 	if k.service == "" {
-		k.service = run.tags[telemetry.TagDeployment] // "" when not known
+		k.service = run.Tags[telemetry.TagDeployment] // "" when not known
 	}
 	if k.service == "" {
 		k.service = tags[telemetry.TagDeployment]
@@ -197,16 +135,18 @@ func (k resKey) mapKey() mapKey { return mapKey{k.session, k.run, k.service, k.o
 // program's service.name wins for its own records).
 func (c *converter) fillResource(r pcommon.Resource, k resKey) {
 	m := r.Attributes()
-	info := c.runs[k.run]
-	m.EnsureCapacity(len(c.extra) + len(info.attrs) + len(k.ownAttrs) + 4)
+	run, _ := c.runs.Run(k.run)
+	m.EnsureCapacity(len(c.extra) + len(run.Attributes) + len(k.ownAttrs) + 4)
 	if k.service != "" {
 		m.PutStr(tagServiceName, k.service)
 	}
 	for _, key := range sortedKeys(c.extra) {
 		m.PutStr(key, c.extra[key])
 	}
-	for _, key := range sortedKeys(info.attrs) {
-		putValue(m, key, info.attrs[key])
+	for _, key := range sortedKeys(run.Attributes) {
+		if isResourceAttr(key) {
+			putValue(m, key, run.Attributes[key])
+		}
 	}
 	if k.sessionOK {
 		m.PutStr(attrSessionID, k.session)
